@@ -1,0 +1,358 @@
+package schema
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SourceKind is the transport of a source.
+type SourceKind string
+
+// The source kinds.
+const (
+	KindHTTP    SourceKind = "http"
+	KindGraphQL SourceKind = "graphql"
+	KindStatic  SourceKind = "static"
+)
+
+// Source is one configured backend. Exactly one of HTTP (for http and graphql sources) and Static is set.
+type Source struct {
+	Name string
+	Kind SourceKind
+	HTTP *HTTPSource
+	// Static is the JSON-shaped value a static source answers every request with.
+	Static any
+	Pos    Position
+}
+
+// HTTPSource is the transport configuration of an http or graphql source (DESIGN.md, Sources).
+type HTTPSource struct {
+	Endpoints []string
+	Strategy  string
+	Timeout   time.Duration
+	Retry     Retry
+	Breaker   Breaker
+	Limits    Limits
+	// Headers are sent on every request; {{env.*}} is rendered at load.
+	Headers          http.Header
+	MaxResponseBytes int64
+}
+
+// Retry configures retries of idempotent requests.
+type Retry struct {
+	Attempts int
+	Backoff  time.Duration
+}
+
+// Breaker configures the per-endpoint circuit breaker.
+type Breaker struct {
+	Failures int
+	Cooldown time.Duration
+}
+
+// Limits caps a source's load.
+type Limits struct {
+	Concurrency int
+	Rate        float64
+}
+
+// Strategies lists the endpoint selection strategies a source may name.
+var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"}
+
+var (
+	topKeys     = []string{"schema", "sources", "bindings", "server"}
+	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
+	httpKeys    = []string{"endpoints", "strategy", "timeout", "retry", "breaker", "limits", "headers", "maxResponseBytes"}
+	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize"}
+)
+
+// Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
+// from DefaultSettings.
+type Settings struct {
+	// Introspection serves __schema and __type; off, they fail with a GraphQL error.
+	Introspection bool
+	// Playground serves GraphiQL at /.
+	Playground bool
+	// MaxBodyBytes caps a request body; larger ones get HTTP 413.
+	MaxBodyBytes int64
+	// MaxDepth caps the selection depth of an operation; 0 means no limit.
+	MaxDepth int
+	// MaxAliases caps the number of aliased fields in an operation; 0 means no limit.
+	MaxAliases int
+	// QueryCacheSize is the number of parsed and validated documents kept (gqlgen's LRU).
+	QueryCacheSize int
+	// PlanCacheSize is the number of execution plans kept per schema version.
+	PlanCacheSize int
+}
+
+// DefaultSettings returns the settings used for every key the configuration leaves out.
+func DefaultSettings() Settings {
+	return Settings{
+		Introspection:  true,
+		Playground:     true,
+		MaxBodyBytes:   1 << 20,
+		QueryCacheSize: 1000,
+		PlanCacheSize:  1000,
+	}
+}
+
+// DefaultHTTPSource returns the transport defaults of an http or graphql source.
+func DefaultHTTPSource() HTTPSource {
+	return HTTPSource{
+		Strategy:         "round_robin",
+		Timeout:          10 * time.Second,
+		Retry:            Retry{Attempts: 0, Backoff: 25 * time.Millisecond},
+		MaxResponseBytes: 16 << 20,
+	}
+}
+
+// document is the decoded configuration file, before it is checked against the SDL.
+type document struct {
+	schemaGlobs []string
+	schemaPos   Position
+	sources     map[string]*Source
+	bindings    []*Binding
+	settings    Settings
+}
+
+func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *document {
+	doc := &document{sources: map[string]*Source{}, settings: DefaultSettings()}
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			d.errorf(d.pos(root), "", "the file is empty: it needs at least `schema:` and `bindings:`")
+			return doc
+		}
+		root = root.Content[0]
+	}
+	entries, ok := d.mapping(root, "", topKeys)
+	if !ok {
+		return doc
+	}
+	var sawSchema bool
+	for _, e := range entries {
+		switch e.key {
+		case "schema":
+			sawSchema = true
+			doc.schemaPos = d.pos(e.value)
+			doc.schemaGlobs, _ = d.strings(e.value, "schema")
+		case "sources":
+			srcs, _ := d.mapping(e.value, "sources", nil)
+			for _, s := range srcs {
+				if src := d.source(s, env); src != nil {
+					doc.sources[src.Name] = src
+				}
+			}
+		case "bindings":
+			bs, _ := d.mapping(e.value, "bindings", nil)
+			for _, b := range bs {
+				if bd := d.binding(b); bd != nil {
+					doc.bindings = append(doc.bindings, bd)
+				}
+			}
+		case "server":
+			d.settings(e.value, &doc.settings)
+		}
+	}
+	if !sawSchema {
+		d.errorf(d.pos(root), "", "missing `schema:`: name the SDL files, e.g. schema: [schema/*.graphqls]")
+	}
+	return doc
+}
+
+func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {
+	path := "sources." + e.key
+	src := &Source{Name: e.key, Pos: d.pos(e.keyN)}
+	if !isName(e.key) {
+		d.errorf(src.Pos, path, "source names use letters, digits, _ and -")
+	}
+	kinds, ok := d.mapping(e.value, path, sourceKinds)
+	if !ok {
+		return nil
+	}
+	if len(kinds) != 1 {
+		d.errorf(src.Pos, path, "a source has exactly one of http, graphql or static, found %d", len(kinds))
+		return nil
+	}
+	k := kinds[0]
+	src.Kind = SourceKind(k.key)
+	switch src.Kind {
+	case KindHTTP, KindGraphQL:
+		src.HTTP = d.httpSource(k.value, join(path, k.key), env)
+	case KindStatic:
+		v, ok := d.value(k.value, join(path, k.key))
+		if ok {
+			if len(v.Vars()) > 0 {
+				d.errorf(v.Pos, join(path, k.key), "a static source holds plain data; templates are not rendered here")
+			}
+			src.Static = plainValue(v)
+		}
+	}
+	return src
+}
+
+func (d *decoder) httpSource(n *yaml.Node, path string, env func(string) (string, bool)) *HTTPSource {
+	h := DefaultHTTPSource()
+	entries, ok := d.mapping(n, path, httpKeys)
+	if !ok {
+		return &h
+	}
+	var sawEndpoints bool
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "endpoints":
+			sawEndpoints = true
+			eps, _ := d.strings(e.value, p)
+			for _, ep := range eps {
+				u, err := url.Parse(ep)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+					d.errorf(d.pos(e.value), p, "endpoint %q is not an absolute http(s) URL without query, e.g. http://127.0.0.1:9101", ep)
+					continue
+				}
+				h.Endpoints = append(h.Endpoints, strings.TrimSuffix(ep, "/"))
+			}
+			if len(eps) == 0 {
+				d.errorf(d.pos(e.value), p, "list at least one endpoint")
+			}
+		case "strategy":
+			if s, ok := d.str(e.value, p); ok {
+				if !contains(Strategies, s) {
+					d.errorf(d.pos(e.value), p, "unknown strategy %q%s", s, suggest(s, Strategies))
+				}
+				h.Strategy = s
+			}
+		case "timeout":
+			h.Timeout, _ = d.duration(e.value, p)
+		case "retry":
+			rs, _ := d.mapping(e.value, p, []string{"attempts", "backoff"})
+			for _, r := range rs {
+				switch r.key {
+				case "attempts":
+					h.Retry.Attempts, _ = d.integer(r.value, join(p, r.key), 0)
+				case "backoff":
+					h.Retry.Backoff, _ = d.duration(r.value, join(p, r.key))
+				}
+			}
+		case "breaker":
+			bs, _ := d.mapping(e.value, p, []string{"failures", "cooldown"})
+			for _, b := range bs {
+				switch b.key {
+				case "failures":
+					h.Breaker.Failures, _ = d.integer(b.value, join(p, b.key), 1)
+				case "cooldown":
+					h.Breaker.Cooldown, _ = d.duration(b.value, join(p, b.key))
+				}
+			}
+		case "limits":
+			ls, _ := d.mapping(e.value, p, []string{"concurrency", "rate"})
+			for _, l := range ls {
+				switch l.key {
+				case "concurrency":
+					h.Limits.Concurrency, _ = d.integer(l.value, join(p, l.key), 1)
+				case "rate":
+					h.Limits.Rate, _ = d.number(l.value, join(p, l.key))
+				}
+			}
+		case "headers":
+			h.Headers = http.Header{}
+			hs, _ := d.mapping(e.value, p, nil)
+			for _, hd := range hs {
+				t, ok := d.template(hd.value, join(p, hd.key))
+				if !ok {
+					continue
+				}
+				h.Headers.Set(hd.key, d.renderEnv(t, join(p, hd.key), env))
+			}
+		case "maxResponseBytes":
+			n, _ := d.integer(e.value, p, 1)
+			h.MaxResponseBytes = int64(n)
+		}
+	}
+	if !sawEndpoints {
+		d.errorf(d.pos(n), path, "missing `endpoints:`: list the base URLs, e.g. endpoints: [http://127.0.0.1:9101]")
+	}
+	return &h
+}
+
+// renderEnv renders a template that may only read {{env.*}}, at load time.
+func (d *decoder) renderEnv(t *Template, path string, env func(string) (string, bool)) string {
+	var b strings.Builder
+	for _, s := range t.Segments {
+		if s.Var == nil {
+			b.WriteString(s.Literal)
+			continue
+		}
+		if s.Var.Scope != ScopeEnv {
+			d.errorf(t.Pos, path, "source headers may only use {{env.*}}; {{%s}} belongs in a binding's headers", s.Var)
+			continue
+		}
+		name := strings.Join(s.Var.Path, ".")
+		v, ok := env(name)
+		if !ok {
+			d.warnf(t.Pos, path, "environment variable %s is not set; it renders as an empty string", name)
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+func (d *decoder) settings(n *yaml.Node, s *Settings) {
+	entries, _ := d.mapping(n, "server", serverKeys)
+	for _, e := range entries {
+		p := join("server", e.key)
+		switch e.key {
+		case "introspection":
+			s.Introspection, _ = d.boolean(e.value, p)
+		case "playground":
+			s.Playground, _ = d.boolean(e.value, p)
+		case "maxBodyBytes":
+			v, _ := d.integer(e.value, p, 1)
+			s.MaxBodyBytes = int64(v)
+		case "maxDepth":
+			s.MaxDepth, _ = d.integer(e.value, p, 0)
+		case "maxAliases":
+			s.MaxAliases, _ = d.integer(e.value, p, 0)
+		case "queryCacheSize":
+			s.QueryCacheSize, _ = d.integer(e.value, p, 1)
+		case "planCacheSize":
+			s.PlanCacheSize, _ = d.integer(e.value, p, 1)
+		}
+	}
+}
+
+// plainValue converts a template-free Value to plain JSON-shaped Go values.
+func plainValue(v *Value) any {
+	switch v.Kind {
+	case ValueScalar:
+		return v.Scalar
+	case ValueTemplate:
+		return v.Template.Raw
+	case ValueList:
+		out := make([]any, len(v.List))
+		for i, e := range v.List {
+			out[i] = plainValue(e)
+		}
+		return out
+	case ValueObject:
+		out := make(map[string]any, len(v.Fields))
+		for _, f := range v.Fields {
+			out[f.Name] = plainValue(f.Value)
+		}
+		return out
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

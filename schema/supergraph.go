@@ -1,0 +1,221 @@
+package schema
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.yaml.in/yaml/v3"
+)
+
+// Supergraph is one loaded, validated configuration version: the public schema, the sources and the bindings.
+// It is immutable after Load and safe for concurrent use; a changed configuration is a new Supergraph.
+type Supergraph struct {
+	// Version identifies the configuration's content (a hash of the config and SDL bytes).
+	Version string
+	// File is the configuration file it was loaded from.
+	File     string
+	Schema   *ast.Schema
+	Sources  map[string]*Source
+	Settings Settings
+	// Warnings are the lint findings that did not stop the load.
+	Warnings []Problem
+
+	// Env holds the environment variables the bindings read, captured at load.
+	Env map[string]string
+
+	bindings map[string]*Binding
+	ordered  []*Binding
+	env      func(string) (string, bool)
+}
+
+// envLookup reads an environment variable and remembers it in Env for request-time rendering.
+func (s *Supergraph) envLookup(name string) (string, bool) {
+	v, ok := s.env(name)
+	if ok {
+		s.Env[name] = v
+	}
+	return v, ok
+}
+
+// Binding returns the binding of typeName.field, or nil when the field has none.
+func (s *Supergraph) Binding(typeName, field string) *Binding {
+	return s.bindings[typeName+"."+field]
+}
+
+// Bindings returns every binding in configuration order.
+func (s *Supergraph) Bindings() []*Binding { return s.ordered }
+
+// SourceNames returns the sources' names, sorted.
+func (s *Supergraph) SourceNames() []string { return sortedKeys(s.Sources) }
+
+// Option adjusts how a configuration is loaded.
+type Option func(*options)
+
+type options struct {
+	env func(string) (string, bool)
+}
+
+// WithEnv sets how {{env.*}} is looked up; the default is os.LookupEnv.
+func WithEnv(lookup func(string) (string, bool)) Option {
+	return func(o *options) { o.env = lookup }
+}
+
+// Load reads the configuration file at file and the SDL files it names (relative to its directory).
+// On failure the error is a *ConfigError listing every problem; the caller's running configuration is untouched.
+func Load(file string, opts ...Option) (*Supergraph, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(file, data, os.DirFS(filepath.Dir(file)), opts...)
+}
+
+// Parse loads a configuration from data; file names it in messages, and SDL globs are resolved in fsys.
+func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, error) {
+	o := options{env: os.LookupEnv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d := &decoder{file: file, problems: &problems{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		d.syntaxProblem(err)
+		return nil, d.result()
+	}
+	if root.Kind == 0 {
+		d.errorf(Position{File: file, Line: 1}, "", "the file is empty: it needs at least `schema:` and `bindings:`")
+		return nil, d.result()
+	}
+	doc := d.document(&root, o.env)
+
+	hash := sha256.New()
+	hash.Write(data)
+	sdl := d.loadSDL(doc, file, fsys, hash)
+	if sdl == nil {
+		return nil, d.result()
+	}
+	sg := &Supergraph{
+		Version:  hex.EncodeToString(hash.Sum(nil))[:12],
+		File:     file,
+		Schema:   sdl,
+		Sources:  doc.sources,
+		Settings: doc.settings,
+		Env:      map[string]string{},
+		bindings: map[string]*Binding{},
+		env:      o.env,
+	}
+	v := &validator{decoder: d, sg: sg}
+	for _, b := range doc.bindings {
+		if prev := sg.bindings[b.Name()]; prev != nil {
+			d.errorf(b.Pos, "bindings."+b.Name(), "bound twice (also at %s): keep one", prev.Pos)
+			continue
+		}
+		if v.binding(b) {
+			sg.bindings[b.Name()] = b
+			sg.ordered = append(sg.ordered, b)
+		}
+	}
+	v.lint()
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	for _, p := range d.list {
+		sg.Warnings = append(sg.Warnings, p)
+	}
+	return sg, nil
+}
+
+// result returns the collected problems as a *ConfigError when any is an error.
+func (d *decoder) result() error {
+	if !d.hasErrors() {
+		return nil
+	}
+	sort.SliceStable(d.list, func(i, j int) bool {
+		a, b := d.list[i].Pos, d.list[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	return &ConfigError{Problems: d.list}
+}
+
+// loadSDL reads the schema files named by the globs and builds the public schema.
+func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) *ast.Schema {
+	dir := filepath.Dir(file)
+	var srcs []*ast.Source
+	seen := map[string]bool{}
+	for _, g := range doc.schemaGlobs {
+		g = path.Clean(filepath.ToSlash(g))
+		matches, err := fs.Glob(fsys, g)
+		if err != nil {
+			d.errorf(doc.schemaPos, "schema", "bad glob %q: %s", g, err.Error())
+			continue
+		}
+		if len(matches) == 0 {
+			d.errorf(doc.schemaPos, "schema", "%q matches no file in %s", g, dir)
+		}
+		for _, m := range matches {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			b, err := fs.ReadFile(fsys, m)
+			if err != nil {
+				d.errorf(doc.schemaPos, "schema", "read %s: %s", m, err.Error())
+				continue
+			}
+			hash.Write([]byte(m))
+			hash.Write(b)
+			srcs = append(srcs, &ast.Source{Name: filepath.Join(dir, filepath.FromSlash(m)), Input: string(b)})
+		}
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	s, err := gqlparser.LoadSchema(srcs...)
+	if err != nil {
+		d.sdlProblems(err)
+		return nil
+	}
+	return s
+}
+
+func (d *decoder) sdlProblems(err error) {
+	var list gqlerror.List
+	var one *gqlerror.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = gqlerror.List{one}
+	default:
+		d.errorf(Position{File: d.file}, "schema", "%s", err.Error())
+		return
+	}
+	for _, e := range list {
+		pos := Position{File: d.file}
+		if e.Extensions != nil {
+			if f, ok := e.Extensions["file"].(string); ok {
+				pos.File = f
+			}
+		}
+		if len(e.Locations) > 0 {
+			pos.Line, pos.Column = e.Locations[0].Line, e.Locations[0].Column
+		}
+		d.errorf(pos, "", "SDL: %s", strings.TrimPrefix(e.Message, "input: "))
+	}
+}

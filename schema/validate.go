@@ -1,0 +1,269 @@
+package schema
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// validator checks decoded bindings against the SDL and the sources. Not safe for concurrent use.
+type validator struct {
+	*decoder
+	sg *Supergraph
+}
+
+// binding reports every problem of b and returns whether b may be used.
+func (v *validator) binding(b *Binding) bool {
+	path := "bindings." + b.Name()
+	before := len(v.list)
+	def := v.sg.Schema.Types[b.Type]
+	switch {
+	case def == nil:
+		v.errorf(b.Pos, path, "unknown type %q%s", b.Type, suggest(b.Type, v.typeNames()))
+		return false
+	case def.Kind == ast.Interface:
+		v.errorf(b.Pos, path, "%s is an interface: bind the field on each implementation (%s)", b.Type, strings.Join(v.implementations(b.Type), ", "))
+		return false
+	case def.Kind != ast.Object:
+		v.errorf(b.Pos, path, "%s is %s, not an object type: only object fields can be bound", b.Type, strings.ToLower(string(def.Kind)))
+		return false
+	}
+	field := def.Fields.ForName(b.Field)
+	if field == nil || strings.HasPrefix(b.Field, "__") {
+		v.errorf(b.Pos, path, "type %s has no field %q%s", b.Type, b.Field, suggest(b.Field, fieldNames(def)))
+		return false
+	}
+	root := v.isRoot(b.Type)
+
+	var src *Source
+	if b.Source != "" {
+		src = v.sg.Sources[b.Source]
+		if src == nil {
+			v.errorf(b.Pos, path+".source", "unknown source %q (have: %s)", b.Source, strings.Join(v.sg.SourceNames(), ", "))
+		}
+	}
+	hasRequest := b.Method != "" || b.Path != nil || b.Query != nil || b.Headers != nil || b.Body != nil
+	switch {
+	case b.Source == "":
+		if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil {
+			v.errorf(b.Pos, path, "method, path, query, headers, body, batch, field and args need a `source:` to call")
+		}
+		if b.Select != nil {
+			v.errorf(b.Pos, path, "select reads a source's response: use from: to read the parent object")
+		}
+	case b.From != nil:
+		v.errorf(b.Pos, path, "from reads the parent object and source calls a backend: keep one")
+	case b.Value != nil:
+		v.errorf(b.Pos, path, "value is a constant answer and source calls a backend: keep one")
+	}
+	if b.From != nil && b.Value != nil {
+		v.errorf(b.Pos, path, "from and value both answer the field: keep one")
+	}
+	if src != nil {
+		switch src.Kind {
+		case KindHTTP:
+			if b.Path == nil {
+				v.errorf(b.Pos, path, "an http binding needs `path:`, e.g. path: /customers/{{args.id}}")
+			}
+			if b.UpstreamField != "" || b.Args != nil {
+				v.errorf(b.Pos, path, "field and args are for graphql sources; %s is an http source (use path and query)", b.Source)
+			}
+		case KindGraphQL:
+			v.errorf(b.Pos, path+".source", "graphql sources are not supported yet by this build (tracked as issue 6): bind %s to an http or static source", b.Name())
+		case KindStatic:
+			if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil {
+				v.errorf(b.Pos, path, "%s is a static source: only select applies", b.Source)
+			}
+		}
+	}
+
+	// Templates: each variable must name something that exists where the binding runs.
+	for _, t := range b.requestTemplates(&b.Request) {
+		v.templateVars(t, path, field, root, false)
+	}
+	for _, a := range b.Args {
+		for _, t := range a.Value.Templates() {
+			v.templateVars(t, path+".args", field, root, false)
+		}
+	}
+	for _, t := range b.Value.Templates() {
+		v.templateVars(t, path+".value", field, root, false)
+	}
+	if bt := b.Batch; bt != nil {
+		bp := path + ".batch"
+		if root {
+			v.warnf(bt.Pos, bp, "%s is a root field with a single parent: batch never groups anything here", b.Name())
+		}
+		for _, t := range bt.Key {
+			v.templateVars(t, bp+".key", field, root, false)
+			if !usesScope(t, ScopeParent) {
+				v.errorf(t.Pos, bp+".key", "the key %q reads nothing from the parent: use {{parent.<field>}}", t.Raw)
+			}
+		}
+		sawKeys := false
+		own := map[*Template]bool{}
+		for _, t := range b.requestTemplates(&b.Request) {
+			own[t] = true
+		}
+		for _, t := range b.requestTemplates(&bt.Request) {
+			if own[t] && usesScope(t, ScopeParent) {
+				v.errorf(t.Pos, bp, "the batch inherits %q from the binding, and a batched request serves many parents: override it under batch (e.g. query: {} to send no query)", t.Raw)
+				continue
+			}
+			v.templateVars(t, bp, field, root, true)
+			if usesScope(t, ScopeKeys) {
+				sawKeys = true
+			}
+		}
+		if !sawKeys {
+			v.errorf(bt.Pos, bp, "the batched request never sends the keys: put {{keys}} in batch.path, batch.query or batch.body")
+		}
+	}
+	if disc := b.Discriminator; disc != nil {
+		named := v.sg.Schema.Types[field.Type.Name()]
+		if named == nil || !named.IsAbstractType() {
+			v.errorf(disc.Pos, path+".discriminator", "%s returns %s, not an interface or union: a discriminator picks between possible types", b.Name(), field.Type.String())
+		} else {
+			possible := v.possibleTypes(named)
+			for _, value := range sortedKeys(disc.Types) {
+				t := disc.Types[value]
+				if !contains(possible, t) {
+					v.errorf(disc.Pos, path+".discriminator.types."+value, "%s is not a possible type of %s (have: %s)", t, named.Name, strings.Join(possible, ", "))
+				}
+			}
+		}
+	}
+	return !v.hasErrorsSince(before)
+}
+
+func (b *Binding) requestTemplates(r *Request) []*Template {
+	var ts []*Template
+	if r.Path != nil {
+		ts = append(ts, r.Path)
+	}
+	for _, p := range r.Query {
+		ts = append(ts, p.Values...)
+	}
+	for _, p := range r.Headers {
+		ts = append(ts, p.Values...)
+	}
+	return append(ts, r.Body.Templates()...)
+}
+
+func usesScope(t *Template, s Scope) bool {
+	for _, v := range t.Vars() {
+		if v.Scope == s {
+			return true
+		}
+	}
+	return false
+}
+
+// templateVars checks the variables of one template. batched is true inside a batch request, where {{keys}}
+// stands for the parents and {{parent.*}} is not available.
+func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefinition, root, batched bool) {
+	for _, tv := range t.Vars() {
+		switch tv.Scope {
+		case ScopeArgs:
+			if field.Arguments.ForName(tv.Path[0]) == nil {
+				v.errorf(t.Pos, path, "{{%s}}: field %s has no argument %q%s", tv, field.Name, tv.Path[0], suggest(tv.Path[0], argNames(field)))
+			}
+		case ScopeParent:
+			if root {
+				v.errorf(t.Pos, path, "{{%s}}: a root field has no parent object; use {{args.*}}", tv)
+			} else if batched {
+				v.errorf(t.Pos, path, "{{%s}}: the batched request serves many parents; read the parent in batch.key and send {{keys}}", tv)
+			}
+		case ScopeKeys:
+			if !batched {
+				v.errorf(t.Pos, path, "{{keys}} exists only in a batch request (batch.path, batch.query, batch.body)")
+			}
+		case ScopeEnv:
+			name := strings.Join(tv.Path, ".")
+			if _, ok := v.sg.envLookup(name); !ok {
+				v.warnf(t.Pos, path, "environment variable %s is not set; it renders as an empty string", name)
+			}
+		case ScopeHeaders:
+			if len(tv.Path) != 1 || strings.ToLower(tv.Path[0]) != tv.Path[0] {
+				v.errorf(t.Pos, path, "{{%s}}: name one incoming header in lower case, e.g. {{headers.authorization}}", tv)
+			}
+		}
+	}
+}
+
+// lint reports what can never work at runtime but does not stop the load.
+func (v *validator) lint() {
+	for _, op := range []*ast.Definition{v.sg.Schema.Query, v.sg.Schema.Mutation} {
+		if op == nil {
+			continue
+		}
+		for _, f := range op.Fields {
+			if strings.HasPrefix(f.Name, "__") || v.sg.bindings[op.Name+"."+f.Name] != nil {
+				continue
+			}
+			pos := Position{File: v.file}
+			if f.Position != nil && f.Position.Src != nil {
+				pos = Position{File: f.Position.Src.Name, Line: f.Position.Line, Column: f.Position.Column}
+			}
+			v.warnf(pos, op.Name+"."+f.Name, "no binding: a root field has no parent object to read, so it is always null; add bindings.%s.%s", op.Name, f.Name)
+		}
+	}
+}
+
+func (v *validator) hasErrorsSince(n int) bool {
+	for _, p := range v.list[n:] {
+		if !p.Warning {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) isRoot(name string) bool {
+	s := v.sg.Schema
+	return s.Query != nil && s.Query.Name == name || s.Mutation != nil && s.Mutation.Name == name ||
+		s.Subscription != nil && s.Subscription.Name == name
+}
+
+func (v *validator) typeNames() []string {
+	var names []string
+	for n, t := range v.sg.Schema.Types {
+		if !t.BuiltIn && t.Kind == ast.Object {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (v *validator) implementations(iface string) []string {
+	var names []string
+	for _, t := range v.sg.Schema.PossibleTypes[iface] {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (v *validator) possibleTypes(def *ast.Definition) []string {
+	return v.implementations(def.Name)
+}
+
+func fieldNames(def *ast.Definition) []string {
+	names := make([]string, 0, len(def.Fields))
+	for _, f := range def.Fields {
+		if !strings.HasPrefix(f.Name, "__") {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
+func argNames(f *ast.FieldDefinition) []string {
+	names := make([]string, 0, len(f.Arguments))
+	for _, a := range f.Arguments {
+		names = append(names, a.Name)
+	}
+	return names
+}

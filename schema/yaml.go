@@ -1,0 +1,295 @@
+package schema
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agnivade/levenshtein"
+	"go.yaml.in/yaml/v3"
+)
+
+// decoder walks a YAML node tree strictly: every key must be known, every value of the expected kind. It
+// records a Problem for each violation and goes on, so one load reports everything. Not safe for concurrent use.
+type decoder struct {
+	file string
+	*problems
+}
+
+func (d *decoder) pos(n *yaml.Node) Position {
+	if n == nil {
+		return Position{File: d.file}
+	}
+	return Position{File: d.file, Line: n.Line, Column: n.Column}
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// syntaxProblem turns a YAML parse error into a Problem with the line the parser names.
+func (d *decoder) syntaxProblem(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	pos := Position{File: d.file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+	}
+	d.errorf(pos, "", "YAML syntax error: %s", msg)
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// entry is one key of a mapping.
+type entry struct {
+	key   string
+	keyN  *yaml.Node
+	value *yaml.Node
+}
+
+// mapping returns the entries of a mapping node in file order, expanding YAML merge keys ("<<"). When known
+// is not nil, unknown keys are reported with the closest known one. A duplicate key is an error.
+func (d *decoder) mapping(n *yaml.Node, path string, known []string) ([]entry, bool) {
+	n = resolve(n)
+	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(d.pos(n), path, "expected a mapping (key: value), got %s", kindName(n))
+		return nil, false
+	}
+	var out []entry
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			merged, _ := d.mapping(v, path, known)
+			for _, e := range merged {
+				if !seen[e.key] {
+					seen[e.key] = true
+					out = append(out, e)
+				}
+			}
+			continue
+		}
+		if seen[k.Value] {
+			d.errorf(d.pos(k), join(path, k.Value), "duplicate key %q: keep one", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if known != nil && !contains(known, k.Value) {
+			d.errorf(d.pos(k), path, "unknown key %q%s", k.Value, suggest(k.Value, known))
+			continue
+		}
+		out = append(out, entry{key: k.Value, keyN: k, value: v})
+	}
+	return out, true
+}
+
+func suggest(got string, known []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		if d := levenshtein.ComputeDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" && bestD <= 1+len(got)/3 {
+		return ": did you mean " + strconv.Quote(best) + "?"
+	}
+	sorted := append([]string(nil), known...)
+	sort.Strings(sorted)
+	return " (known keys: " + strings.Join(sorted, ", ") + ")"
+}
+
+func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.errorf(d.pos(n), path, "expected a string, got %s", kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) integer(n *yaml.Node, path string, min int) (int, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		d.errorf(d.pos(n), path, "expected an integer, got %s", kindName(n))
+		return 0, false
+	}
+	i, err := strconv.Atoi(n.Value)
+	if err != nil || i < min {
+		d.errorf(d.pos(n), path, "expected an integer ≥ %d, got %s", min, n.Value)
+		return 0, false
+	}
+	return i, true
+}
+
+func (d *decoder) number(n *yaml.Node, path string) (float64, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err == nil && f >= 0 {
+			return f, true
+		}
+	}
+	d.errorf(d.pos(n), path, "expected a non-negative number, got %s", kindName(n))
+	return 0, false
+}
+
+func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		d.errorf(d.pos(n), path, "expected true or false, got %s", kindName(n))
+		return false, false
+	}
+	var b bool
+	_ = n.Decode(&b)
+	return b, true
+}
+
+func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if v, err := time.ParseDuration(n.Value); err == nil && v >= 0 {
+			return v, true
+		}
+	}
+	d.errorf(d.pos(n), path, "expected a duration such as 800ms or 5s, got %s", kindName(n))
+	return 0, false
+}
+
+// strings accepts one string or a list of them.
+func (d *decoder) strings(n *yaml.Node, path string) ([]string, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		s, ok := d.str(n, path)
+		return []string{s}, ok
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(d.pos(n), path, "expected a string or a list of strings, got %s", kindName(n))
+		return nil, false
+	}
+	var out []string
+	ok := true
+	for _, e := range n.Content {
+		s, eok := d.str(e, path)
+		ok = ok && eok
+		out = append(out, s)
+	}
+	return out, ok
+}
+
+// template compiles a string node into a Template.
+func (d *decoder) template(n *yaml.Node, path string) (*Template, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return nil, false
+	}
+	t, err := ParseTemplate(s)
+	if err != nil {
+		d.errorf(d.pos(n), path, "%s", err.Error())
+		return nil, false
+	}
+	t.Pos = d.pos(resolve(n))
+	return t, true
+}
+
+// value compiles any YAML value into a Value; strings become templates.
+func (d *decoder) value(n *yaml.Node, path string) (*Value, bool) {
+	n = resolve(n)
+	v := &Value{Pos: d.pos(n)}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			v.Kind = ValueNull
+		case "!!str":
+			t, ok := d.template(n, path)
+			if !ok {
+				return nil, false
+			}
+			if t.IsLiteral() {
+				v.Kind, v.Scalar = ValueScalar, n.Value
+			} else {
+				v.Kind, v.Template = ValueTemplate, t
+			}
+		case "!!bool":
+			var b bool
+			_ = n.Decode(&b)
+			v.Kind, v.Scalar = ValueScalar, b
+		case "!!int":
+			var i int64
+			if err := n.Decode(&i); err != nil {
+				d.errorf(d.pos(n), path, "integer %s does not fit in 64 bits", n.Value)
+				return nil, false
+			}
+			v.Kind, v.Scalar = ValueScalar, i
+		case "!!float":
+			var f float64
+			_ = n.Decode(&f)
+			v.Kind, v.Scalar = ValueScalar, f
+		default:
+			v.Kind, v.Scalar = ValueScalar, n.Value
+		}
+		return v, true
+	case yaml.SequenceNode:
+		v.Kind = ValueList
+		ok := true
+		for i, e := range n.Content {
+			ev, eok := d.value(e, path+"["+strconv.Itoa(i)+"]")
+			ok = ok && eok
+			v.List = append(v.List, ev)
+		}
+		return v, ok
+	case yaml.MappingNode:
+		v.Kind = ValueObject
+		entries, ok := d.mapping(n, path, nil)
+		for _, e := range entries {
+			ev, eok := d.value(e.value, join(path, e.key))
+			ok = ok && eok
+			v.Fields = append(v.Fields, ValueField{Name: e.key, Value: ev})
+		}
+		return v, ok
+	}
+	d.errorf(d.pos(n), path, "unsupported YAML value")
+	return nil, false
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing (null)"
+		case "!!str":
+			return strconv.Quote(n.Value)
+		}
+		return n.Value
+	}
+	return "an unsupported value"
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

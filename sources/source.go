@@ -1,0 +1,92 @@
+// Package sources owns every byte that leaves the process towards a backend: the transports (HTTP, static),
+// their endpoint selection, timeouts and retries. A Source is built once per configuration version and is safe
+// for concurrent use by every request served on that version.
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// Request is one fully rendered call to a backend. The resolvers package renders it from a binding; a Source
+// only picks an endpoint and sends it.
+type Request struct {
+	// Method is the HTTP method; empty means GET.
+	Method string
+	// Path is relative to the endpoint's base URL and already escaped segment by segment; it starts with "/".
+	Path string
+	// Query holds the query parameters; a key with several values is repeated (?id=1&id=2).
+	Query url.Values
+	// Header holds the headers to send in addition to the source's own.
+	Header http.Header
+	// Body is the request body (JSON), nil for none.
+	Body []byte
+}
+
+// Response is a backend's answer with a successful (2xx) status. Body is read completely.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Source sends requests to one configured backend. Implementations are safe for concurrent use.
+type Source interface {
+	// Name is the source's key in the configuration.
+	Name() string
+	// Do sends req and returns the response, or an *Error saying why there is none. Do never outlives ctx.
+	Do(ctx context.Context, req *Request) (*Response, error)
+}
+
+// Code classifies a failed call for clients; it is reported as extensions.code of the GraphQL error.
+type Code string
+
+// The codes a fetch failure can carry (DESIGN.md, Errors).
+const (
+	CodeHTTPError   Code = "UPSTREAM_HTTP_ERROR"
+	CodeTimeout     Code = "UPSTREAM_TIMEOUT"
+	CodeUnavailable Code = "UPSTREAM_UNAVAILABLE"
+	CodeCircuitOpen Code = "CIRCUIT_OPEN"
+	CodeRateLimited Code = "RATE_LIMITED"
+	CodeBadResponse Code = "BAD_UPSTREAM_RESPONSE"
+)
+
+// Error is a failed call to a source. Its message is safe to show to clients: it names the source, the method
+// and the path, never an endpoint's host or a credential.
+type Error struct {
+	Source string
+	Code   Code
+	// Status is the upstream HTTP status, 0 when there was none.
+	Status int
+	Method string
+	Path   string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	what := e.Source
+	if e.Method != "" {
+		what = fmt.Sprintf("%s %s %s", e.Method, e.Source, e.Path)
+	}
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: status %d", what, e.Status)
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s", what, e.Err.Error())
+	}
+	return fmt.Sprintf("%s: %s", what, e.Code)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// AsError returns err's *Error, or wraps err as an UPSTREAM_UNAVAILABLE error of source when it has none.
+func AsError(source string, err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	return &Error{Source: source, Code: CodeUnavailable, Err: err}
+}
