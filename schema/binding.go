@@ -30,6 +30,9 @@ type Binding struct {
 	// Discriminator picks the concrete type of an abstract field's items when they carry no __typename.
 	Discriminator *Discriminator
 	Pos           Position
+
+	// given records which keys the file set, including those whose value was invalid.
+	given map[string]bool
 }
 
 // Name returns "Type.field".
@@ -96,7 +99,9 @@ func (d *decoder) binding(e entry) *Binding {
 		return nil
 	}
 	var batchN *yaml.Node
+	b.given = map[string]bool{}
 	for _, f := range entries {
+		b.given[f.key] = true
 		p := join(path, f.key)
 		switch f.key {
 		case "source":
@@ -282,4 +287,19 @@ func splitPath(s string) []string {
 		}
 	}
 	return parts
+}
+
+// Templates returns every template of the request, in order.
+func (r *Request) Templates() []*Template {
+	var ts []*Template
+	if r.Path != nil {
+		ts = append(ts, r.Path)
+	}
+	for _, p := range r.Query {
+		ts = append(ts, p.Values...)
+	}
+	for _, p := range r.Headers {
+		ts = append(ts, p.Values...)
+	}
+	return append(ts, r.Body.Templates()...)
 }

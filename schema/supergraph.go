@@ -115,8 +115,9 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		bindings: map[string]*Binding{},
 		env:      o.env,
 	}
-	v := &validator{decoder: d, sg: sg}
+	v := &validator{decoder: d, sg: sg, declared: map[string]bool{}}
 	for _, b := range doc.bindings {
+		v.declared[b.Name()] = true
 		if prev := sg.bindings[b.Name()]; prev != nil {
 			d.errorf(b.Pos, "bindings."+b.Name(), "bound twice (also at %s): keep one", prev.Pos)
 			continue

@@ -11,6 +11,8 @@ import (
 type validator struct {
 	*decoder
 	sg *Supergraph
+	// declared holds every binding key in the file, valid or not, so lint does not repeat a reported problem.
+	declared map[string]bool
 }
 
 // binding reports every problem of b and returns whether b may be used.
@@ -20,7 +22,7 @@ func (v *validator) binding(b *Binding) bool {
 	def := v.sg.Schema.Types[b.Type]
 	switch {
 	case def == nil:
-		v.errorf(b.Pos, path, "unknown type %q%s", b.Type, suggest(b.Type, v.typeNames()))
+		v.errorf(b.Pos, path, "unknown type %q%s", b.Type, suggestAs(b.Type, v.typeNames(), "object types"))
 		return false
 	case def.Kind == ast.Interface:
 		v.errorf(b.Pos, path, "%s is an interface: bind the field on each implementation (%s)", b.Type, strings.Join(v.implementations(b.Type), ", "))
@@ -31,7 +33,7 @@ func (v *validator) binding(b *Binding) bool {
 	}
 	field := def.Fields.ForName(b.Field)
 	if field == nil || strings.HasPrefix(b.Field, "__") {
-		v.errorf(b.Pos, path, "type %s has no field %q%s", b.Type, b.Field, suggest(b.Field, fieldNames(def)))
+		v.errorf(b.Pos, path, "type %s has no field %q%s", b.Type, b.Field, suggestAs(b.Field, fieldNames(def), "fields"))
 		return false
 	}
 	root := v.isRoot(b.Type)
@@ -63,7 +65,7 @@ func (v *validator) binding(b *Binding) bool {
 	if src != nil {
 		switch src.Kind {
 		case KindHTTP:
-			if b.Path == nil {
+			if b.Path == nil && !b.given["path"] {
 				v.errorf(b.Pos, path, "an http binding needs `path:`, e.g. path: /customers/{{args.id}}")
 			}
 			if b.UpstreamField != "" || b.Args != nil {
@@ -79,7 +81,7 @@ func (v *validator) binding(b *Binding) bool {
 	}
 
 	// Templates: each variable must name something that exists where the binding runs.
-	for _, t := range b.requestTemplates(&b.Request) {
+	for _, t := range b.Request.Templates() {
 		v.templateVars(t, path, field, root, false)
 	}
 	for _, a := range b.Args {
@@ -103,10 +105,10 @@ func (v *validator) binding(b *Binding) bool {
 		}
 		sawKeys := false
 		own := map[*Template]bool{}
-		for _, t := range b.requestTemplates(&b.Request) {
+		for _, t := range b.Request.Templates() {
 			own[t] = true
 		}
-		for _, t := range b.requestTemplates(&bt.Request) {
+		for _, t := range bt.Request.Templates() {
 			if own[t] && usesScope(t, ScopeParent) {
 				v.errorf(t.Pos, bp, "the batch inherits %q from the binding, and a batched request serves many parents: override it under batch (e.g. query: {} to send no query)", t.Raw)
 				continue
@@ -137,20 +139,6 @@ func (v *validator) binding(b *Binding) bool {
 	return !v.hasErrorsSince(before)
 }
 
-func (b *Binding) requestTemplates(r *Request) []*Template {
-	var ts []*Template
-	if r.Path != nil {
-		ts = append(ts, r.Path)
-	}
-	for _, p := range r.Query {
-		ts = append(ts, p.Values...)
-	}
-	for _, p := range r.Headers {
-		ts = append(ts, p.Values...)
-	}
-	return append(ts, r.Body.Templates()...)
-}
-
 func usesScope(t *Template, s Scope) bool {
 	for _, v := range t.Vars() {
 		if v.Scope == s {
@@ -167,7 +155,7 @@ func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefin
 		switch tv.Scope {
 		case ScopeArgs:
 			if field.Arguments.ForName(tv.Path[0]) == nil {
-				v.errorf(t.Pos, path, "{{%s}}: field %s has no argument %q%s", tv, field.Name, tv.Path[0], suggest(tv.Path[0], argNames(field)))
+				v.errorf(t.Pos, path, "{{%s}}: field %s has no argument %q%s", tv, field.Name, tv.Path[0], suggestAs(tv.Path[0], argNames(field), "arguments"))
 			}
 		case ScopeParent:
 			if root {
@@ -199,7 +187,7 @@ func (v *validator) lint() {
 			continue
 		}
 		for _, f := range op.Fields {
-			if strings.HasPrefix(f.Name, "__") || v.sg.bindings[op.Name+"."+f.Name] != nil {
+			if strings.HasPrefix(f.Name, "__") || v.declared[op.Name+"."+f.Name] {
 				continue
 			}
 			pos := Position{File: v.file}

@@ -91,7 +91,16 @@ func (d *decoder) mapping(n *yaml.Node, path string, known []string) ([]entry, b
 	return out, true
 }
 
+// suggest names the closest of known to got, or lists known when none is close.
 func suggest(got string, known []string) string {
+	return suggestAs(got, known, "known keys")
+}
+
+// suggestAs is suggest with the list introduced as noun ("have", "arguments", ...).
+func suggestAs(got string, known []string, noun string) string {
+	if len(known) == 0 {
+		return " (there are none)"
+	}
 	best, bestD := "", 1<<30
 	for _, k := range known {
 		if d := levenshtein.ComputeDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD {
@@ -103,7 +112,7 @@ func suggest(got string, known []string) string {
 	}
 	sorted := append([]string(nil), known...)
 	sort.Strings(sorted)
-	return " (known keys: " + strings.Join(sorted, ", ") + ")"
+	return " (" + noun + ": " + strings.Join(sorted, ", ") + ")"
 }
 
 func (d *decoder) str(n *yaml.Node, path string) (string, bool) {

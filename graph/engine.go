@@ -1,0 +1,171 @@
+// Package graph compiles GraphQL operations into execution plans and runs them.
+//
+// An Engine serves one Supergraph version as a gqlgen graphql.ExecutableSchema. For each operation it builds
+// (or takes from its cache) a Plan — the merged selection tree plus a DAG of fetch nodes — and executes it: each
+// fetch starts the moment its parent fetch has produced the objects it needs, fetches of one batched binding
+// are coalesced into one dataloader batch, and the finished tree is written straight to JSON bytes with null
+// propagation. Failing fetches null only the fields they fill and add located errors.
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/sync/singleflight"
+)
+
+// Engine executes operations against one Supergraph version. It is safe for concurrent use and immutable apart
+// from its plan cache; a new configuration version gets a new Engine, so plans never cross versions.
+type Engine struct {
+	sg            *schema.Supergraph
+	resolvers     *resolvers.Set
+	introspection *introspection.Schema
+	plans         *lru.Cache[string, *cachedPlan]
+	planning      singleflight.Group
+}
+
+var _ graphql.ExecutableSchema = (*Engine)(nil)
+
+type cachedPlan struct {
+	plan *Plan
+	err  error
+	// static holds the response of a Static plan after its first execution.
+	static atomic.Pointer[graphql.Response]
+}
+
+// New builds the engine of sg, fetching through set.
+func New(sg *schema.Supergraph, set *resolvers.Set) (*Engine, error) {
+	size := sg.Settings.PlanCacheSize
+	if size <= 0 {
+		size = 1000
+	}
+	plans, err := lru.New[string, *cachedPlan](size)
+	if err != nil {
+		return nil, fmt.Errorf("plan cache: %w", err)
+	}
+	return &Engine{sg: sg, resolvers: set, introspection: introspection.WrapSchema(sg.Schema), plans: plans}, nil
+}
+
+// Supergraph returns the configuration version the engine serves.
+func (e *Engine) Supergraph() *schema.Supergraph { return e.sg }
+
+// Schema implements graphql.ExecutableSchema.
+func (e *Engine) Schema() *ast.Schema { return e.sg.Schema }
+
+// Complexity implements graphql.ExecutableSchema: every field costs 1 plus its children.
+func (e *Engine) Complexity(_ context.Context, _, _ string, childComplexity int, _ map[string]any) (int, bool) {
+	return childComplexity + 1, true
+}
+
+// Exec implements graphql.ExecutableSchema. The work happens in the returned handler, which answers once.
+func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	var done atomic.Bool
+	return func(ctx context.Context) *graphql.Response {
+		if done.Swap(true) {
+			return nil
+		}
+		return e.Execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers)
+	}
+}
+
+// Execute runs one validated operation and returns its response. It recovers panics into an error response.
+func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition,
+	vars map[string]any, headers map[string][]string) (resp *graphql.Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic while executing", "panic", p, "stack", string(debug.Stack()))
+			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
+				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
+		}
+	}()
+	if op == nil {
+		return errorResponse(&PlanError{Message: "no operation to execute"})
+	}
+	cp := e.plan(query, doc, op, vars)
+	if cp.err != nil {
+		return errorResponse(cp.err)
+	}
+	if r := cp.static.Load(); r != nil {
+		// gqlgen appends to the response it gets: hand out a copy that shares nothing writable.
+		c := *r
+		c.Errors = slices.Clip(r.Errors)
+		return &c
+	}
+	x := &execution{ctx: ctx, engine: e, plan: cp.plan, vars: vars, headers: headers,
+		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
+	root := x.run()
+	w := &writer{schema: e.sg.Schema, buf: make([]byte, 0, 1024)}
+	data := w.write(root)
+	resp = &graphql.Response{Data: data, Errors: w.errs}
+	if cp.plan.Static {
+		c := *resp
+		c.Errors = slices.Clip(resp.Errors)
+		cp.static.Store(&c)
+	}
+	return resp
+}
+
+func errorResponse(err error) *graphql.Response {
+	e := &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}}
+	var pe *PlanError
+	if errors.As(err, &pe) && pe.Location != nil {
+		e.Locations = []gqlerror.Location{{Line: pe.Location.Line, Column: pe.Location.Column}}
+	}
+	return &graphql.Response{Errors: gqlerror.List{e}}
+}
+
+// plan returns the cached plan for the operation, planning it once however many requests ask at the same time.
+// The key holds the document, the operation and the Boolean variables (the only ones @skip/@include can read).
+func (e *Engine) plan(query string, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *cachedPlan {
+	key := planKey(query, op, vars)
+	if cp, ok := e.plans.Get(key); ok {
+		return cp
+	}
+	v, _, _ := e.planning.Do(key, func() (any, error) {
+		if cp, ok := e.plans.Get(key); ok {
+			return cp, nil
+		}
+		p, err := NewPlan(e.sg, doc, op, vars)
+		cp := &cachedPlan{plan: p, err: err}
+		e.plans.Add(key, cp)
+		return cp, nil
+	})
+	return v.(*cachedPlan)
+}
+
+func planKey(query string, op *ast.OperationDefinition, vars map[string]any) string {
+	var b strings.Builder
+	b.Grow(len(query) + len(op.Name) + 8)
+	b.WriteString(op.Name)
+	b.WriteByte(0)
+	b.WriteString(query)
+	for _, d := range op.VariableDefinitions {
+		if d.Type.NamedType != "Boolean" {
+			continue
+		}
+		b.WriteByte(0)
+		switch vars[d.Variable] {
+		case true:
+			b.WriteByte('t')
+		case false:
+			b.WriteByte('f')
+		default:
+			b.WriteByte('n')
+		}
+	}
+	return b.String()
+}

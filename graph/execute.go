@@ -1,0 +1,344 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// object is one object of the response under construction: its planned selection, the raw value its backend
+// returned, and one value per selected field. A field's slot is written by exactly one goroutine (the one that
+// built the object, or the fetch that fills the field) and read by the writer after every fetch finished.
+type object struct {
+	sel    *Selection
+	raw    any
+	values []any
+}
+
+// fieldError marks a field whose value could not be produced; the writer reports it at each path it lands on.
+type fieldError struct {
+	err error
+}
+
+// execution runs one Plan for one client request. It owns every goroutine it starts and waits for them.
+type execution struct {
+	ctx     context.Context
+	engine  *Engine
+	plan    *Plan
+	vars    map[string]any
+	headers http.Header
+	loaders *resolvers.Loaders
+	wg      sync.WaitGroup
+	// args caches each fetch's coerced arguments; they depend only on the field and the variables.
+	argsMu sync.Mutex
+	args   map[*Field]map[string]any
+}
+
+// pending maps each fetch to the parent objects it must fill.
+type pending map[*Fetch][]*object
+
+// run executes the plan and returns the root object once every fetch has finished (or failed).
+func (x *execution) run() *object {
+	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
+	if x.plan.Operation == ast.Mutation {
+		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2).
+		for _, f := range x.plan.Root.Fields {
+			todo := pending{}
+			x.fill(root, f, todo)
+			if f.Fetch != nil {
+				x.runFetches([]*Fetch{f.Fetch}, [][]*object{{root}})
+			}
+			x.dispatch(todo)
+			x.wg.Wait()
+		}
+		return root
+	}
+	todo := pending{}
+	for _, f := range x.plan.Root.Fields {
+		x.fill(root, f, todo)
+	}
+	for _, f := range x.plan.Roots {
+		todo[f] = []*object{root}
+	}
+	x.dispatch(todo)
+	x.wg.Wait()
+	return root
+}
+
+// dispatch starts the fetches whose parents are now known. Fetches of the same batched binding are started
+// together, so their keys go into one batch.
+func (x *execution) dispatch(todo pending) {
+	if len(todo) == 0 {
+		return
+	}
+	groups := map[any][]*Fetch{}
+	var order []any
+	for f := range todo {
+		var key any = f
+		if f.Batched {
+			key = f.Binding
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], f)
+	}
+	for _, key := range order {
+		fetches := groups[key]
+		parents := make([][]*object, len(fetches))
+		for i, f := range fetches {
+			parents[i] = todo[f]
+		}
+		x.wg.Add(1)
+		go func() {
+			defer x.wg.Done()
+			x.runFetches(fetches, parents)
+		}()
+	}
+}
+
+// runFetches runs fetches that share a binding for their parents, then dispatches what their results unblock.
+func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in fetch", "binding", fetches[0].Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+			err := &fieldError{err: fmt.Errorf("internal error while resolving %s", fetches[0].Binding.Name())}
+			for i, f := range fetches {
+				for _, o := range parents[i] {
+					if o.values[f.Field.Index] == nil {
+						o.values[f.Field.Index] = err
+					}
+				}
+			}
+		}
+	}()
+	res := x.engine.resolvers.For(fetches[0].Binding)
+	todo := pending{}
+	if fetches[0].Batched {
+		x.runBatched(res, fetches, parents, todo)
+	} else {
+		for i, f := range fetches {
+			x.runSingle(res, f, parents[i], todo)
+		}
+	}
+	x.dispatch(todo)
+}
+
+func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
+	args := x.fieldArgs(f.Field)
+	if len(parents) == 1 {
+		o := parents[0]
+		v, err := x.loaders.Fetch(x.ctx, res, res.Vars(args, o.raw, x.headers))
+		x.settle(o, f.Field, v, err, todo)
+		return
+	}
+	// No batch: one request per parent (identical ones are sent once), run in parallel.
+	results := make([]any, len(parents))
+	errs := make([]error, len(parents))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i, o := range parents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = x.loaders.Fetch(x.ctx, res, res.Vars(args, o.raw, x.headers))
+		}()
+	}
+	wg.Wait()
+	for i, o := range parents {
+		x.settle(o, f.Field, results[i], errs[i], todo)
+	}
+}
+
+func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parents [][]*object, todo pending) {
+	type share struct {
+		fetch *Fetch
+		obj   *object
+		thunk resolvers.Thunk
+	}
+	var shares []share
+	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
+	for i, f := range fetches {
+		args := x.fieldArgs(f.Field)
+		vs := res.Vars(args, nil, x.headers)
+		keys := make([]resolvers.Key, 0, len(parents[i]))
+		objs := make([]*object, 0, len(parents[i]))
+		for _, o := range parents[i] {
+			pv := res.Vars(args, o.raw, x.headers)
+			k, ok := res.Key(pv)
+			if !ok {
+				// A parent without a key has nothing to fetch: null, or [] for a list.
+				var none any
+				if f.Field.Def.Type.Elem != nil {
+					none = []any{}
+				}
+				x.settle(o, f.Field, none, nil, todo)
+				continue
+			}
+			keys = append(keys, k)
+			objs = append(objs, o)
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		thunks := x.loaders.Load(x.ctx, res, vs, keys)
+		for j, o := range objs {
+			shares = append(shares, share{fetch: f, obj: o, thunk: thunks[j]})
+		}
+	}
+	for _, s := range shares {
+		v, err := s.thunk()
+		x.settle(s.obj, s.fetch.Field, v, err, todo)
+	}
+}
+
+// settle stores a fetched value (or its error) in the parent's slot and collects the fetches below it.
+func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) {
+	if err != nil {
+		o.values[f.Index] = &fieldError{err: err}
+		return
+	}
+	o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+}
+
+func res(x *execution, f *Field) *resolvers.Resolver { return x.engine.resolvers.For(f.Binding) }
+
+func (x *execution) fieldArgs(f *Field) map[string]any {
+	x.argsMu.Lock()
+	defer x.argsMu.Unlock()
+	if a, ok := x.args[f]; ok {
+		return a
+	}
+	a := coerceArgs(x.engine.sg.Schema, f.Def.Arguments, f.Arguments, x.vars)
+	x.args[f] = a
+	return a
+}
+
+// fill computes a field of o that needs no fetch of its own.
+func (x *execution) fill(o *object, f *Field, todo pending) {
+	switch f.Kind {
+	case FieldFetch, FieldTypename:
+		return
+	case FieldSchema:
+		if !x.engine.sg.Settings.Introspection {
+			o.values[f.Index] = &fieldError{err: errIntrospectionOff}
+			return
+		}
+		o.values[f.Index] = x.build(f, f.Def.Type, introspectSchema(x.engine), todo)
+	case FieldType:
+		if !x.engine.sg.Settings.Introspection {
+			o.values[f.Index] = &fieldError{err: errIntrospectionOff}
+			return
+		}
+		name, _ := x.fieldArgs(f)["name"].(string)
+		o.values[f.Index] = x.build(f, f.Def.Type, introspectType(x.engine, name), todo)
+	case FieldValue:
+		r := res(x, f)
+		v := r.Value(r.Vars(x.fieldArgs(f), o.raw, x.headers))
+		o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+	default:
+		var v any
+		if isIntrospection(o.raw) {
+			v = introspect(o.raw, f.Name, x.fieldArgs(f))
+		} else if f.Binding != nil && f.Binding.From != nil {
+			v = dig(o.raw, f.Binding.From)
+		} else if m, ok := o.raw.(map[string]any); ok {
+			v = m[f.Name]
+		}
+		o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+	}
+}
+
+// build turns a raw value for field f of type t into response values: lists element by element, objects into
+// *object with their fields filled and their fetches collected into todo, leaves unchanged (the writer coerces
+// them). A value of the wrong shape becomes a field error.
+func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
+	if v == nil {
+		return nil
+	}
+	if t.Elem != nil {
+		list, ok := v.([]any)
+		if !ok {
+			return &fieldError{err: badResponse(f, "expected a list, got %s", kindOf(v))}
+		}
+		out := make([]any, len(list))
+		for i, e := range list {
+			out[i] = x.build(f, t.Elem, e, todo)
+		}
+		return out
+	}
+	if f.Object == nil && f.ByType == nil {
+		return v
+	}
+	if !isObject(v) {
+		return &fieldError{err: badResponse(f, "expected an object, got %s", kindOf(v))}
+	}
+	sel := f.Object
+	if sel == nil {
+		name, err := x.concreteType(f, v)
+		if err != nil {
+			return &fieldError{err: err}
+		}
+		sel = f.ByType[name]
+	}
+	o := &object{sel: sel, raw: v, values: make([]any, len(sel.Fields))}
+	for _, sf := range sel.Fields {
+		if sf.Kind == FieldFetch {
+			todo[sf.Fetch] = append(todo[sf.Fetch], o)
+			continue
+		}
+		x.fill(o, sf, todo)
+	}
+	return o
+}
+
+// concreteType picks the object type of an abstract field's item: the item's __typename, else the binding's
+// discriminator, else the only possible type.
+func (x *execution) concreteType(f *Field, v any) (string, error) {
+	m, _ := v.(map[string]any)
+	if tn, ok := m["__typename"].(string); ok {
+		if _, ok := f.ByType[tn]; ok {
+			return tn, nil
+		}
+		return "", badResponse(f, "__typename %q is not a possible type of %s", tn, f.Def.Type.Name())
+	}
+	if f.Binding != nil && f.Binding.Discriminator != nil {
+		d := f.Binding.Discriminator
+		val := dig(v, d.Field)
+		if name, ok := d.Types[textOf(val)]; ok {
+			return name, nil
+		}
+		return "", badResponse(f, "discriminator value %q of %s matches no type in its mapping", textOf(val), f.Binding.Name())
+	}
+	if len(f.ByType) == 1 {
+		for name := range f.ByType {
+			return name, nil
+		}
+	}
+	return "", badResponse(f, "cannot tell the type of an item of %s: the backend sends no __typename; add a discriminator to the binding", f.Def.Type.Name())
+}
+
+func badResponse(f *Field, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	if f.Binding != nil && f.Binding.Source != "" {
+		return &sources.Error{Source: f.Binding.Source, Code: sources.CodeBadResponse, Err: err}
+	}
+	return &codedError{code: sources.CodeBadResponse, err: err}
+}
+
+// codedError is a field error that did not come from a source call.
+type codedError struct {
+	code sources.Code
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }

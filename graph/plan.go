@@ -1,0 +1,339 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Plan is a compiled operation: the selection tree the writer walks and the DAG of fetches the executor runs.
+// A Plan is immutable once built and shared by every request with the same cache key.
+type Plan struct {
+	Operation ast.Operation
+	Root      *Selection
+	// Fetches lists every fetch node in planning order (parents before children).
+	Fetches []*Fetch
+	// Roots are the fetches with no parent fetch, in selection order.
+	Roots []*Fetch
+	// Introspective reports whether the operation reads __schema or __type.
+	Introspective bool
+	// Static reports that the response depends on nothing but the schema (no fetch, no variable), so it can be
+	// cached as bytes.
+	Static bool
+}
+
+// Selection is the collected, merged selection set of one concrete object type.
+type Selection struct {
+	Type   *ast.Definition
+	Fields []*Field
+}
+
+// FieldKind says how a field's value is produced.
+type FieldKind int
+
+// The kinds of Field.
+const (
+	// FieldData reads the parent object (its own key, or a `from` path).
+	FieldData FieldKind = iota
+	// FieldFetch is filled by a Fetch node.
+	FieldFetch
+	// FieldValue is a static `value` binding.
+	FieldValue
+	// FieldTypename is __typename.
+	FieldTypename
+	// FieldSchema is __schema and FieldType is __type (introspection).
+	FieldSchema
+	FieldType
+)
+
+// Field is one response key of a Selection, after merging every occurrence of that key.
+type Field struct {
+	// Alias is the response key.
+	Alias string
+	Name  string
+	// Parent is the name of the object type the field belongs to.
+	Parent    string
+	Kind      FieldKind
+	Def       *ast.FieldDefinition
+	Arguments ast.ArgumentList
+	Binding   *schema.Binding
+	// Location is where the field is written in the operation (its first occurrence).
+	Location *ast.Position
+	// Object is the sub-selection when the field's named type is an object type.
+	Object *Selection
+	// ByType holds a sub-selection per possible type when the field's named type is abstract.
+	ByType map[string]*Selection
+	// Fetch is the node that fills the field when Kind is FieldFetch.
+	Fetch *Fetch
+	// Index is the field's position in its Selection.
+	Index int
+}
+
+// Fetch is one node of the plan's DAG: it fills Field for every parent object the Parent fetch (or the root)
+// produces at Path.
+type Fetch struct {
+	ID      int
+	Field   *Field
+	Binding *schema.Binding
+	// Parent is the nearest ancestor fetch whose results hold this fetch's parents; nil for root fields.
+	Parent   *Fetch
+	Children []*Fetch
+	// Path is the response path of the field, with "@" for each list level, e.g. customers.@.orders.
+	Path string
+	// Batched reports whether the fetch goes through a batch loader (its binding has batch and it is not a
+	// root field).
+	Batched bool
+}
+
+// PlanError is an operation the planner refuses (for example over a configured limit).
+type PlanError struct {
+	Message  string
+	Location *ast.Position
+}
+
+func (e *PlanError) Error() string { return e.Message }
+
+// planner compiles one operation. Not safe for concurrent use; one per Plan.
+type planner struct {
+	sg       *schema.Supergraph
+	doc      *ast.QueryDocument
+	vars     map[string]any
+	plan     *Plan
+	maxDepth int
+	aliases  int
+}
+
+// NewPlan compiles op of doc against sg. vars supplies the values of @skip/@include conditions; nothing else
+// about the variables shapes the plan.
+func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
+	p := &planner{sg: sg, doc: doc, vars: vars, plan: &Plan{Operation: op.Operation}, maxDepth: sg.Settings.MaxDepth}
+	var root *ast.Definition
+	switch op.Operation {
+	case ast.Mutation:
+		root = sg.Schema.Mutation
+	case ast.Subscription:
+		return nil, &PlanError{Message: "subscriptions are not supported", Location: op.Position}
+	default:
+		root = sg.Schema.Query
+	}
+	if root == nil {
+		return nil, &PlanError{Message: fmt.Sprintf("the schema has no %s type", op.Operation), Location: op.Position}
+	}
+	sel, err := p.selection(root, []ast.SelectionSet{op.SelectionSet}, nil, "", 1)
+	if err != nil {
+		return nil, err
+	}
+	if max := sg.Settings.MaxAliases; max > 0 && p.aliases > max {
+		return nil, &PlanError{Message: fmt.Sprintf("the operation uses %d aliases; the limit is %d", p.aliases, max), Location: op.Position}
+	}
+	p.plan.Root = sel
+	p.plan.Static = len(p.plan.Fetches) == 0 && len(op.VariableDefinitions) == 0 && !hasValueFields(sel)
+	return p.plan, nil
+}
+
+func hasValueFields(s *Selection) bool {
+	for _, f := range s.Fields {
+		if f.Kind == FieldValue || f.Kind == FieldData && f.Object == nil && f.ByType == nil && f.Binding != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// selection collects the fields of sets that apply to the object type typ (CollectFields in the spec), merges
+// occurrences of each response key, and plans each field.
+func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int) (*Selection, error) {
+	if p.maxDepth > 0 && depth > p.maxDepth {
+		return nil, &PlanError{Message: fmt.Sprintf("the operation is nested deeper than the limit of %d", p.maxDepth)}
+	}
+	sel := &Selection{Type: typ}
+	var order []string
+	groups := map[string][]*ast.Field{}
+	visited := map[string]bool{}
+	for _, set := range sets {
+		p.collect(typ, set, groups, &order, visited)
+	}
+	for _, key := range order {
+		f, err := p.field(typ, groups[key], parent, path, depth)
+		if err != nil {
+			return nil, err
+		}
+		f.Index = len(sel.Fields)
+		sel.Fields = append(sel.Fields, f)
+	}
+	return sel, nil
+}
+
+func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, groups map[string][]*ast.Field, order *[]string, visited map[string]bool) {
+	for _, s := range set {
+		switch s := s.(type) {
+		case *ast.Field:
+			if !p.included(s.Directives) {
+				continue
+			}
+			key := s.Alias
+			if key == "" {
+				key = s.Name
+			}
+			if _, ok := groups[key]; !ok {
+				*order = append(*order, key)
+			}
+			groups[key] = append(groups[key], s)
+		case *ast.InlineFragment:
+			if !p.included(s.Directives) || !p.applies(s.TypeCondition, typ) {
+				continue
+			}
+			p.collect(typ, s.SelectionSet, groups, order, visited)
+		case *ast.FragmentSpread:
+			if !p.included(s.Directives) || visited[s.Name] {
+				continue
+			}
+			def := p.doc.Fragments.ForName(s.Name)
+			if def == nil || !p.applies(def.TypeCondition, typ) {
+				continue
+			}
+			visited[s.Name] = true
+			p.collect(typ, def.SelectionSet, groups, order, visited)
+		}
+	}
+}
+
+// applies reports whether a fragment with type condition cond applies to the object type typ.
+func (p *planner) applies(cond string, typ *ast.Definition) bool {
+	if cond == "" || cond == typ.Name {
+		return true
+	}
+	def := p.sg.Schema.Types[cond]
+	if def == nil || !def.IsAbstractType() {
+		return false
+	}
+	for _, t := range p.sg.Schema.GetPossibleTypes(def) {
+		if t.Name == typ.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// included evaluates @skip and @include with the request's variables.
+func (p *planner) included(dirs ast.DirectiveList) bool {
+	if d := dirs.ForName("skip"); d != nil && p.condition(d) {
+		return false
+	}
+	if d := dirs.ForName("include"); d != nil && !p.condition(d) {
+		return false
+	}
+	return true
+}
+
+func (p *planner) condition(d *ast.Directive) bool {
+	arg := d.Arguments.ForName("if")
+	if arg == nil {
+		return false
+	}
+	v, err := arg.Value.Value(p.vars)
+	if err != nil {
+		return false
+	}
+	b, _ := v.(bool)
+	return b
+}
+
+func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int) (*Field, error) {
+	first := occurrences[0]
+	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position}
+	if f.Alias == "" {
+		f.Alias = f.Name
+	}
+	if first.Alias != "" && first.Alias != first.Name {
+		p.aliases++
+	}
+	fpath := f.Alias
+	if path != "" {
+		fpath = path + "." + f.Alias
+	}
+	switch f.Name {
+	case "__typename":
+		f.Kind = FieldTypename
+		return f, nil
+	case "__schema", "__type":
+		p.plan.Introspective = true
+		f.Kind = FieldSchema
+		if f.Name == "__type" {
+			f.Kind = FieldType
+		}
+		f.Def = p.sg.Schema.Query.Fields.ForName(f.Name)
+		if f.Def == nil {
+			f.Def = introspectionField(p.sg.Schema, f.Name)
+		}
+	default:
+		f.Def = typ.Fields.ForName(f.Name)
+	}
+	if f.Def == nil {
+		return nil, &PlanError{Message: fmt.Sprintf("cannot query field %q on type %q", f.Name, typ.Name), Location: first.Position}
+	}
+	if f.Kind == FieldData {
+		f.Binding = p.sg.Binding(typ.Name, f.Name)
+		switch {
+		case f.Binding == nil:
+		case f.Binding.Fetches():
+			f.Kind = FieldFetch
+			f.Fetch = &Fetch{ID: len(p.plan.Fetches) + 1, Field: f, Binding: f.Binding, Parent: parent, Path: fpath,
+				Batched: f.Binding.Batch != nil && parent != nil}
+			p.plan.Fetches = append(p.plan.Fetches, f.Fetch)
+			if parent == nil {
+				p.plan.Roots = append(p.plan.Roots, f.Fetch)
+			} else {
+				parent.Children = append(parent.Children, f.Fetch)
+			}
+			parent = f.Fetch
+		case f.Binding.Value != nil:
+			f.Kind = FieldValue
+		}
+	}
+	named := p.sg.Schema.Types[f.Def.Type.Name()]
+	if named == nil || (named.Kind != ast.Object && !named.IsAbstractType()) {
+		return f, nil
+	}
+	subPath := fpath + strings.Repeat(".@", listDepth(f.Def.Type))
+	var sets []ast.SelectionSet
+	for _, o := range occurrences {
+		sets = append(sets, o.SelectionSet)
+	}
+	if named.Kind == ast.Object {
+		sub, err := p.selection(named, sets, parent, subPath, depth+1)
+		f.Object = sub
+		return f, err
+	}
+	f.ByType = map[string]*Selection{}
+	for _, t := range p.sg.Schema.GetPossibleTypes(named) {
+		sub, err := p.selection(t, sets, parent, subPath, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		f.ByType[t.Name] = sub
+	}
+	return f, nil
+}
+
+func listDepth(t *ast.Type) int {
+	n := 0
+	for ; t.Elem != nil; t = t.Elem {
+		n++
+	}
+	return n
+}
+
+// introspectionField returns the definition of __schema or __type, which gqlparser keeps out of Query.Fields.
+func introspectionField(s *ast.Schema, name string) *ast.FieldDefinition {
+	switch name {
+	case "__schema":
+		return &ast.FieldDefinition{Name: name, Type: ast.NonNullNamedType("__Schema", nil)}
+	case "__type":
+		return &ast.FieldDefinition{Name: name, Type: ast.NamedType("__Type", nil),
+			Arguments: ast.ArgumentDefinitionList{{Name: "name", Type: ast.NonNullNamedType("String", nil)}}}
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// writer serializes a finished object tree straight to JSON bytes in selection order, coercing leaves and
+// propagating nulls of non-null fields per the GraphQL spec (6.4.4): a null where a non-null type is expected
+// makes the nearest nullable ancestor null. Written bytes of a nulled subtree are truncated. Not safe for
+// concurrent use.
+type writer struct {
+	schema *ast.Schema
+	buf    []byte
+	errs   gqlerror.List
+	path   ast.Path
+}
+
+// write serializes the root object; it returns the data bytes ("null" when a non-null root field failed).
+func (w *writer) write(root *object) []byte {
+	if !w.object(root) {
+		w.buf = append(w.buf[:0], "null"...)
+	}
+	return w.buf
+}
+
+// object writes o; it returns false (having written nothing) when a non-null field of o is null.
+func (w *writer) object(o *object) bool {
+	start := len(w.buf)
+	w.buf = append(w.buf, '{')
+	for i, f := range o.sel.Fields {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = appendString(w.buf, f.Alias)
+		w.buf = append(w.buf, ':')
+		if f.Kind == FieldTypename {
+			w.buf = appendString(w.buf, o.sel.Type.Name)
+			continue
+		}
+		w.path = append(w.path, ast.PathName(f.Alias))
+		ok := w.value(f, f.Def.Type, o.values[i])
+		w.path = w.path[:len(w.path)-1]
+		if !ok {
+			w.buf = w.buf[:start]
+			return false
+		}
+	}
+	w.buf = append(w.buf, '}')
+	return true
+}
+
+// value writes v as type t and returns false (having written nothing) when the result is null but t is
+// non-null, so the caller must become null in turn.
+func (w *writer) value(f *Field, t *ast.Type, v any) bool {
+	start := len(w.buf)
+	null, reported := w.nullable(f, t, v)
+	if null && t.NonNull {
+		if !reported {
+			w.fail(f, &codedError{code: sources.CodeBadResponse,
+				err: fmt.Errorf("cannot return null for non-nullable field %s", w.fieldName(f))})
+		}
+		w.buf = w.buf[:start]
+		return false
+	}
+	return true
+}
+
+// nullable writes v and reports whether it wrote null, and whether an error was already reported for that null.
+func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
+	switch e := v.(type) {
+	case nil:
+		w.buf = append(w.buf, "null"...)
+		return true, false
+	case *fieldError:
+		w.fail(f, e.err)
+		w.buf = append(w.buf, "null"...)
+		return true, true
+	}
+	start := len(w.buf)
+	if t.Elem != nil {
+		list, ok := v.([]any)
+		if !ok {
+			w.fail(f, badResponse(f, "expected a list, got %s", kindOf(v)))
+			w.buf = append(w.buf, "null"...)
+			return true, true
+		}
+		w.buf = append(w.buf, '[')
+		for i, e := range list {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			w.path = append(w.path, ast.PathIndex(i))
+			ok := w.value(f, t.Elem, e)
+			w.path = w.path[:len(w.path)-1]
+			if !ok {
+				w.buf = append(w.buf[:start], "null"...)
+				return true, true
+			}
+		}
+		w.buf = append(w.buf, ']')
+		return false, false
+	}
+	if o, ok := v.(*object); ok {
+		if !w.object(o) {
+			w.buf = append(w.buf[:start], "null"...)
+			return true, true
+		}
+		return false, false
+	}
+	if err := w.leaf(f, t, v); err != nil {
+		w.fail(f, err)
+		w.buf = append(w.buf[:start], "null"...)
+		return true, true
+	}
+	return false, false
+}
+
+// leaf coerces and writes a scalar or enum value (GraphQL spec 3.5, result coercion).
+func (w *writer) leaf(f *Field, t *ast.Type, v any) error {
+	def := w.schema.Types[t.NamedType]
+	if def == nil {
+		return badResponse(f, "unknown type %s", t.NamedType)
+	}
+	if def.Kind == ast.Enum {
+		s, ok := v.(string)
+		if !ok || def.EnumValues.ForName(s) == nil {
+			return badResponse(f, "%s is not a value of enum %s", shortJSON(v), def.Name)
+		}
+		w.buf = appendString(w.buf, s)
+		return nil
+	}
+	switch def.Name {
+	case "String":
+		switch s := v.(type) {
+		case string:
+			w.buf = appendString(w.buf, s)
+		case json.Number:
+			w.buf = appendString(w.buf, s.String())
+		case bool:
+			w.buf = appendString(w.buf, strconv.FormatBool(s))
+		default:
+			return badResponse(f, "expected a String, got %s", kindOf(v))
+		}
+	case "ID":
+		switch s := v.(type) {
+		case string:
+			w.buf = appendString(w.buf, s)
+		case json.Number:
+			if _, err := s.Int64(); err != nil {
+				return badResponse(f, "expected an ID, got the number %s", s)
+			}
+			w.buf = appendString(w.buf, s.String())
+		default:
+			return badResponse(f, "expected an ID, got %s", kindOf(v))
+		}
+	case "Int":
+		n, err := toFloat(v)
+		if err != nil || n != math.Trunc(n) || n > math.MaxInt32 || n < math.MinInt32 {
+			return badResponse(f, "expected an Int (32-bit integer), got %s", shortJSON(v))
+		}
+		w.buf = strconv.AppendInt(w.buf, int64(n), 10)
+	case "Float":
+		n, err := toFloat(v)
+		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+			return badResponse(f, "expected a Float, got %s", shortJSON(v))
+		}
+		if num, ok := v.(json.Number); ok {
+			w.buf = append(w.buf, num...)
+		} else {
+			w.buf = strconv.AppendFloat(w.buf, n, 'g', -1, 64)
+		}
+	case "Boolean":
+		b, ok := v.(bool)
+		if !ok {
+			return badResponse(f, "expected a Boolean, got %s", kindOf(v))
+		}
+		w.buf = strconv.AppendBool(w.buf, b)
+	default:
+		// A custom scalar passes through as the backend sent it.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return badResponse(f, "cannot encode %s: %s", def.Name, err.Error())
+		}
+		w.buf = append(w.buf, b...)
+	}
+	return nil
+}
+
+func toFloat(v any) (float64, error) {
+	switch n := v.(type) {
+	case json.Number:
+		return n.Float64()
+	case float64:
+		return n, nil
+	case int64:
+		return float64(n), nil
+	case int:
+		return float64(n), nil
+	case string:
+		return strconv.ParseFloat(n, 64)
+	}
+	return 0, errors.New("not a number")
+}
+
+func shortJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return kindOf(v)
+	}
+	if len(b) > 40 {
+		return string(b[:37]) + "..."
+	}
+	return string(b)
+}
+
+func (w *writer) fieldName(f *Field) string {
+	return f.Parent + "." + f.Name
+}
+
+// fail records a field error at the current path with the field's location and a code.
+func (w *writer) fail(f *Field, err error) {
+	e := &gqlerror.Error{
+		Message:    err.Error(),
+		Path:       append(ast.Path(nil), w.path...),
+		Extensions: map[string]any{},
+	}
+	if f.Location != nil {
+		e.Locations = []gqlerror.Location{{Line: f.Location.Line, Column: f.Location.Column}}
+	}
+	var se *sources.Error
+	var ce *codedError
+	var ie *resolvers.InputError
+	switch {
+	case errors.As(err, &se):
+		e.Extensions["code"] = string(se.Code)
+		if se.Source != "" {
+			e.Extensions["source"] = se.Source
+		}
+		if se.Status != 0 {
+			e.Extensions["status"] = se.Status
+		}
+	case errors.As(err, &ce):
+		e.Extensions["code"] = string(ce.code)
+	case errors.As(err, &ie):
+		e.Extensions["code"] = "BAD_USER_INPUT"
+	default:
+		e.Extensions["code"] = "INTERNAL_SERVER_ERROR"
+	}
+	w.errs = append(w.errs, e)
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i += size
+				start = i
+				continue
+			}
+			if r == '\u2028' || r == '\u2029' {
+				b = append(b, s[start:i]...)
+				b = append(b, `\u202`...)
+				b = append(b, hex[r&0xF])
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

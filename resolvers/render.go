@@ -1,0 +1,270 @@
+package resolvers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/conflux-gql/conflux/schema"
+)
+
+// Vars is what templates read while rendering one request. It is read-only during rendering.
+type Vars struct {
+	// Args are the field's arguments after variable substitution and input coercion.
+	Args map[string]any
+	// Parent is the parent object as its backend returned it (JSON-decoded with json.Number).
+	Parent any
+	// Headers are the incoming request's headers.
+	Headers http.Header
+	// Env holds the environment variables captured when the configuration was loaded.
+	Env map[string]string
+	// Keys are the distinct batch keys, in the order they were first loaded; set only for a batch request.
+	Keys []any
+}
+
+// InputError is a template that cannot be rendered from the client's input, such as an empty path segment.
+// It is the client's to fix, so it is reported with code BAD_USER_INPUT.
+type InputError struct {
+	Binding string
+	Msg     string
+}
+
+func (e *InputError) Error() string { return e.Binding + ": " + e.Msg }
+
+// lookup returns the value of v, and false when it is absent or null.
+func (vs *Vars) lookup(v *schema.Var) (any, bool) {
+	var cur any
+	switch v.Scope {
+	case schema.ScopeArgs:
+		a, ok := vs.Args[v.Path[0]]
+		if !ok {
+			return nil, false
+		}
+		cur = dig(a, v.Path[1:])
+	case schema.ScopeParent:
+		cur = dig(vs.Parent, v.Path)
+	case schema.ScopeEnv:
+		s, ok := vs.Env[strings.Join(v.Path, ".")]
+		return s, ok
+	case schema.ScopeHeaders:
+		vals := vs.Headers.Values(v.Path[0])
+		if len(vals) == 0 {
+			return nil, false
+		}
+		return strings.Join(vals, ", "), true
+	case schema.ScopeKeys:
+		return vs.Keys, true
+	}
+	return cur, cur != nil
+}
+
+// dig follows a dotted path through JSON objects (and numeric indexes of lists).
+func dig(v any, path []string) any {
+	for _, p := range path {
+		switch t := v.(type) {
+		case map[string]any:
+			v = t[p]
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil
+			}
+			v = t[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// text renders a JSON-shaped value as text: strings as they are, numbers and booleans in JSON form, lists and
+// objects as JSON, null as "".
+func text(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	case bool:
+		return strconv.FormatBool(t)
+	case int:
+		return strconv.Itoa(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case int32:
+		return strconv.FormatInt(int64(t), 10)
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1e15 {
+			return strconv.FormatInt(int64(t), 10)
+		}
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(t), 'f', -1, 32)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// renderText renders t as text with each variable's text passed through escape.
+func renderText(t *schema.Template, vs *Vars, escape func(string) string) string {
+	if len(t.Segments) == 1 && t.Segments[0].Var == nil {
+		return t.Segments[0].Literal
+	}
+	var b strings.Builder
+	for _, s := range t.Segments {
+		if s.Var == nil {
+			b.WriteString(s.Literal)
+			continue
+		}
+		v, _ := vs.lookup(s.Var)
+		b.WriteString(escape(text(v)))
+	}
+	return b.String()
+}
+
+// renderPath renders a path template. Each variable lands inside one path segment: "/" and "?" are escaped, a
+// value of "." or ".." is escaped too, and an empty value is refused, so input can never change the path's
+// structure. {{keys}} renders as one comma-joined segment.
+func renderPath(t *schema.Template, vs *Vars, binding string) (string, error) {
+	var b strings.Builder
+	for _, s := range t.Segments {
+		if s.Var == nil {
+			b.WriteString(s.Literal)
+			continue
+		}
+		v, _ := vs.lookup(s.Var)
+		if list, ok := v.([]any); ok {
+			for i, e := range list {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(escapeSegment(text(e)))
+			}
+			continue
+		}
+		seg := text(v)
+		if seg == "" {
+			return "", &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is empty, and the request path needs it", s.Var)}
+		}
+		b.WriteString(escapeSegment(seg))
+	}
+	return b.String(), nil
+}
+
+func escapeSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return pathEscape(s)
+}
+
+// pathEscape escapes s for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined key list
+// stays unambiguous.
+func pathEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+;=:@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// renderParam renders a query parameter or header to its values. A single-variable template whose value is a
+// list repeats the parameter; one whose value is absent or null leaves the parameter out.
+func renderParam(p schema.Param, vs *Vars, clean func(string) string) []string {
+	var out []string
+	for _, t := range p.Values {
+		if v := t.Single(); v != nil {
+			val, ok := vs.lookup(v)
+			if !ok {
+				continue
+			}
+			if list, isList := val.([]any); isList {
+				for _, e := range list {
+					out = append(out, clean(text(e)))
+				}
+				continue
+			}
+			out = append(out, clean(text(val)))
+			continue
+		}
+		out = append(out, renderText(t, vs, clean))
+	}
+	return out
+}
+
+func identity(s string) string { return s }
+
+// headerValue removes the characters that could end a header line.
+func headerValue(s string) string {
+	if strings.ContainsAny(s, "\r\n\x00") {
+		return strings.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' || r == 0 {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return s
+}
+
+// renderValue renders a Value to a JSON-shaped Go value. A template that is exactly one variable inserts the
+// variable's value as it is; any other template renders to a string.
+func renderValue(v *schema.Value, vs *Vars) any {
+	if v == nil {
+		return nil
+	}
+	switch v.Kind {
+	case schema.ValueScalar:
+		return v.Scalar
+	case schema.ValueTemplate:
+		if one := v.Template.Single(); one != nil {
+			val, _ := vs.lookup(one)
+			return val
+		}
+		return renderText(v.Template, vs, identity)
+	case schema.ValueList:
+		out := make([]any, len(v.List))
+		for i, e := range v.List {
+			out[i] = renderValue(e, vs)
+		}
+		return out
+	case schema.ValueObject:
+		out := make(map[string]any, len(v.Fields))
+		for _, f := range v.Fields {
+			out[f.Name] = renderValue(f.Value, vs)
+		}
+		return out
+	}
+	return nil
+}
+
+// renderBody renders a request body to JSON.
+func renderBody(v *schema.Value, vs *Vars) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(renderValue(v, vs)); err != nil {
+		return nil, fmt.Errorf("encode body: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

@@ -1,0 +1,154 @@
+package resolvers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Resolver fetches one binding's field. It is immutable and safe for concurrent use.
+type Resolver struct {
+	Binding *schema.Binding
+	Source  sources.Source
+	// List reports whether the field returns a list, which decides how batch matches are handed out.
+	List bool
+	env  map[string]string
+}
+
+// Set holds the resolvers of one configuration version.
+type Set struct {
+	byBinding map[*schema.Binding]*Resolver
+}
+
+// New builds a resolver for every fetching binding of sg, using srcs by source name.
+func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
+	s := &Set{byBinding: map[*schema.Binding]*Resolver{}}
+	for _, b := range sg.Bindings() {
+		r := &Resolver{Binding: b, env: sg.Env}
+		if def := sg.Schema.Types[b.Type]; def != nil {
+			if f := def.Fields.ForName(b.Field); f != nil {
+				r.List = isList(f.Type)
+			}
+		}
+		if b.Fetches() {
+			src, ok := srcs[b.Source]
+			if !ok {
+				return nil, fmt.Errorf("binding %s: source %q was not built", b.Name(), b.Source)
+			}
+			r.Source = src
+		}
+		s.byBinding[b] = r
+	}
+	return s, nil
+}
+
+// For returns the resolver of b.
+func (s *Set) For(b *schema.Binding) *Resolver { return s.byBinding[b] }
+
+func isList(t *ast.Type) bool { return t.Elem != nil }
+
+// Vars returns the template variables for one parent.
+func (r *Resolver) Vars(args map[string]any, parent any, headers http.Header) Vars {
+	return Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
+}
+
+// Value renders a `value` binding: the constant, with its templates filled from vs.
+func (r *Resolver) Value(vs Vars) any {
+	return renderValue(r.Binding.Value, &vs)
+}
+
+// Build renders the binding's request (the batch request when batch is true) from vs.
+func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
+	req := &r.Binding.Request
+	if batch {
+		req = &r.Binding.Batch.Request
+	}
+	out := &sources.Request{Method: req.Method}
+	if out.Method == "" {
+		out.Method = http.MethodGet
+	}
+	if req.Path != nil {
+		p, err := renderPath(req.Path, &vs, r.Binding.Name())
+		if err != nil {
+			return nil, err
+		}
+		out.Path = p
+	}
+	if len(req.Query) > 0 {
+		out.Query = url.Values{}
+		for _, p := range req.Query {
+			if vals := renderParam(p, &vs, identity); len(vals) > 0 {
+				out.Query[p.Name] = vals
+			}
+		}
+	}
+	if len(req.Headers) > 0 {
+		out.Header = http.Header{}
+		for _, p := range req.Headers {
+			for _, v := range renderParam(p, &vs, headerValue) {
+				out.Header.Add(p.Name, v)
+			}
+		}
+	}
+	if req.Body != nil {
+		body, err := renderBody(req.Body, &vs)
+		if err != nil {
+			return nil, err
+		}
+		out.Body = body
+	}
+	return out, nil
+}
+
+// Do sends a rendered request and returns the decoded answer after select.
+func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (any, error) {
+	resp, err := r.Source.Do(ctx, req)
+	if err != nil {
+		return nil, sources.AsError(r.Binding.Source, err)
+	}
+	v, err := decodeJSON(resp.Body)
+	if err != nil {
+		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	sel := r.Binding.Select
+	if batch {
+		sel = r.Binding.Batch.Select
+	}
+	return dig(v, sel), nil
+}
+
+// Fetch renders, sends and decodes the single (unbatched) request for vs.
+func (r *Resolver) Fetch(ctx context.Context, vs Vars) (any, error) {
+	req, err := r.Build(vs, false)
+	if err != nil {
+		return nil, err
+	}
+	return r.Do(ctx, req, false)
+}
+
+// decodeJSON decodes one JSON document, keeping numbers exact.
+func decodeJSON(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty body, expected JSON")
+		}
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: data after the top-level value")
+	}
+	return v, nil
+}

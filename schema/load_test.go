@@ -1,0 +1,50 @@
+package schema
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestLoad_Golden loads each testdata/<case>/conflux.yaml and compares every reported problem (or, for a valid
+// configuration, its warnings) with testdata/<case>/problems.txt.
+func TestLoad_Golden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/conflux.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatal("no cases")
+	}
+	env := func(name string) (string, bool) { return "", false }
+	for _, file := range dirs {
+		dir := filepath.Dir(file)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			sg, err := Load(file, WithEnv(env))
+			var got strings.Builder
+			if err != nil {
+				got.WriteString(err.Error())
+			} else {
+				got.WriteString("loaded\n")
+				for _, w := range sg.Warnings {
+					got.WriteString(w.String() + "\n")
+				}
+			}
+			want := filepath.Join(dir, "problems.txt")
+			if *update {
+				if err := os.WriteFile(want, []byte(strings.TrimSpace(got.String())+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			b, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(string(b)) != strings.TrimSpace(got.String()) {
+				t.Errorf("problems differ (-update rewrites)\n--- want\n%s\n--- got\n%s", b, got.String())
+			}
+		})
+	}
+}
