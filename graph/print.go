@@ -1,0 +1,58 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+)
+
+// String renders the plan's fetch DAG as an indented tree, one fetch per line: its binding, source, request,
+// batching and the response path it fills. The form is stable and used by golden tests and explain.
+func (p *Plan) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d fetches", p.Operation, len(p.Fetches))
+	if p.Introspective {
+		b.WriteString(", introspection")
+	}
+	b.WriteByte('\n')
+	for _, f := range p.Roots {
+		printFetch(&b, f, 1)
+	}
+	return b.String()
+}
+
+func printFetch(b *strings.Builder, f *Fetch, depth int) {
+	bd := f.Binding
+	req := bd.Request
+	mode := "per parent"
+	switch {
+	case f.Parent == nil:
+		mode = "root"
+	case f.Batched:
+		req = bd.Batch.Request
+		mode = "batched"
+		if bd.Batch.Match != nil {
+			var m []string
+			for _, p := range bd.Batch.Match {
+				m = append(m, strings.Join(p, "."))
+			}
+			mode += " match " + strings.Join(m, ",")
+		} else {
+			mode += " by position"
+		}
+		if bd.Batch.MaxSize > 0 {
+			mode += fmt.Sprintf(" max %d", bd.Batch.MaxSize)
+		}
+	}
+	method := req.Method
+	if method == "" {
+		method = "GET"
+	}
+	path := ""
+	if req.Path != nil {
+		path = req.Path.Raw
+	}
+	fmt.Fprintf(b, "%s#%d %s <- %s %s %s (%s) at %s\n", strings.Repeat("  ", depth), f.ID, bd.Name(), bd.Source, method, path, mode, f.Path)
+	for _, c := range f.Children {
+		printFetch(b, c, depth+1)
+	}
+}
