@@ -36,6 +36,7 @@ func (w *writer) write(root *object) []byte {
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.
 func (w *writer) object(o *object) bool {
 	start := len(w.buf)
+	failed := false
 	w.buf = append(w.buf, '{')
 	for i, f := range o.sel.Fields {
 		if i > 0 {
@@ -50,10 +51,12 @@ func (w *writer) object(o *object) bool {
 		w.path = append(w.path, ast.PathName(f.Alias))
 		ok := w.value(f, f.Def.Type, o.values[i])
 		w.path = w.path[:len(w.path)-1]
-		if !ok {
-			w.buf = w.buf[:start]
-			return false
-		}
+		// A failed non-null field dooms o, but its siblings are still written so that their errors are reported.
+		failed = failed || !ok
+	}
+	if failed {
+		w.buf = w.buf[:start]
+		return false
 	}
 	w.buf = append(w.buf, '}')
 	return true
@@ -94,6 +97,7 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 			w.buf = append(w.buf, "null"...)
 			return true, true
 		}
+		failed := false
 		w.buf = append(w.buf, '[')
 		for i, e := range list {
 			if i > 0 {
@@ -102,10 +106,11 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 			w.path = append(w.path, ast.PathIndex(i))
 			ok := w.value(f, t.Elem, e)
 			w.path = w.path[:len(w.path)-1]
-			if !ok {
-				w.buf = append(w.buf[:start], "null"...)
-				return true, true
-			}
+			failed = failed || !ok
+		}
+		if failed {
+			w.buf = append(w.buf[:start], "null"...)
+			return true, true
 		}
 		w.buf = append(w.buf, ']')
 		return false, false

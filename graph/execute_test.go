@@ -1,0 +1,259 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+)
+
+// fakeSource is a func-field fake that records every request it gets.
+type fakeSource struct {
+	name string
+	do   func(ctx context.Context, req *sources.Request) (any, error)
+
+	mu    sync.Mutex
+	calls []string
+}
+
+var _ sources.Source = (*fakeSource)(nil)
+
+func (f *fakeSource) Name() string { return f.name }
+
+func (f *fakeSource) Do(ctx context.Context, req *sources.Request) (*sources.Response, error) {
+	f.mu.Lock()
+	call := req.Method + " " + req.Path
+	if q := req.Query.Encode(); q != "" {
+		call += "?" + q
+	}
+	if req.Body != nil {
+		call += " " + string(req.Body)
+	}
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	v, err := f.do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(v)
+	return &sources.Response{Status: 200, Body: b}, nil
+}
+
+func (f *fakeSource) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+const shopSDL = `
+type Query { users(n: Int!): [User!]! user(id: ID!): User }
+type User { id: ID! name: String posts: [Post!]! best: Post friend: User }
+type Post { id: ID! title: String }
+`
+
+// shop serves n users whose posts come from the "posts" fake and whose friends from "users".
+func shop(t *testing.T, config string, users, posts *fakeSource) *graph.Engine {
+	t.Helper()
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(shopSDL)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := resolvers.New(sg, map[string]sources.Source{"users": users, "posts": posts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graph.New(sg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+const shopConfig = `
+schema: [s.graphqls]
+sources:
+  users: {http: {endpoints: [http://127.0.0.1:1]}}
+  posts: {http: {endpoints: [http://127.0.0.1:1]}}
+bindings:
+  Query.users: {source: users, path: /users, query: {n: "{{args.n}}"}}
+  Query.user: {source: users, path: "/users/{{args.id}}"}
+  User.posts:
+    source: posts
+    path: /posts
+    query: {userId: "{{parent.id}}"}
+    batch: {key: "{{parent.id}}", query: {userId: "{{keys}}"}, match: userId, maxSize: %d}
+  User.best:
+    source: posts
+    path: /posts
+    query: {userId: "{{parent.id}}"}
+    batch: {key: "{{parent.id}}", query: {userId: "{{keys}}"}, match: userId, maxSize: %d}
+  User.friend:
+    source: users
+    path: "/users/{{parent.friendId}}"
+`
+
+func userList(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		// Users 0 and 1 share a friend and every third user repeats an id, to exercise duplicate keys.
+		id := i + 1
+		if i%3 == 2 {
+			id = i
+		}
+		out[i] = map[string]any{"id": fmt.Sprint(id), "name": fmt.Sprint("u", id), "friendId": "1"}
+	}
+	return out
+}
+
+func postsFor(req *sources.Request) any {
+	var out []any
+	for _, id := range req.Query["userId"] {
+		out = append(out, map[string]any{"id": "p" + id, "userId": id, "title": "t" + id},
+			map[string]any{"id": "q" + id, "userId": json.Number(id), "title": "u" + id})
+	}
+	return out
+}
+
+// TestEngine_Batching counts upstream calls: every parent of a list costs one batched call per binding,
+// duplicate keys are fetched once, maxSize splits, and two paths using the same binding share one batch.
+func TestEngine_Batching(t *testing.T) {
+	tests := []struct {
+		name      string
+		maxSize   int
+		n         int
+		query     string
+		wantPosts int
+		wantUsers int
+	}{
+		{name: "one call for 20 parents", maxSize: 100, n: 20, query: `{ users(n: 20) { id posts { id } } }`, wantPosts: 1, wantUsers: 1},
+		{name: "aliases of one binding share the batch", maxSize: 100, n: 20, query: `{ users(n: 20) { a: posts { id } b: posts { title } } }`, wantPosts: 1, wantUsers: 1},
+		{name: "maxSize splits distinct keys", maxSize: 5, n: 20, query: `{ users(n: 20) { posts { id } } }`, wantPosts: 3, wantUsers: 1},
+		{name: "different bindings are different batches", maxSize: 100, n: 6, query: `{ users(n: 6) { posts { id } best { id } } }`, wantPosts: 2, wantUsers: 1},
+		{name: "unbatched field sends identical requests once", maxSize: 100, n: 10, query: `{ users(n: 10) { friend { name } } }`, wantPosts: 0, wantUsers: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			users := &fakeSource{name: "users", do: func(_ context.Context, req *sources.Request) (any, error) {
+				if req.Path == "/users" {
+					return userList(tc.n), nil
+				}
+				return map[string]any{"id": strings.TrimPrefix(req.Path, "/users/"), "name": "friend"}, nil
+			}}
+			posts := &fakeSource{name: "posts", do: func(_ context.Context, req *sources.Request) (any, error) { return postsFor(req), nil }}
+			e := shop(t, fmt.Sprintf(shopConfig, tc.maxSize, tc.maxSize), users, posts)
+			got := execute(t, e, tc.query, nil)
+			if strings.Contains(got, `"errors"`) {
+				t.Fatalf("errors: %s", got)
+			}
+			if n := len(posts.Calls()); n != tc.wantPosts {
+				t.Errorf("posts calls = %d, want %d: %q", n, tc.wantPosts, posts.Calls())
+			}
+			if n := len(users.Calls()); n != tc.wantUsers {
+				t.Errorf("users calls = %d, want %d: %q", n, tc.wantUsers, users.Calls())
+			}
+			// Every distinct key is sent exactly once across all calls.
+			seen := map[string]int{}
+			for _, c := range posts.Calls() {
+				for _, part := range strings.Split(strings.SplitN(c, "?", 2)[1], "&") {
+					seen[part]++
+				}
+			}
+			for k, n := range seen {
+				if n > 1 && tc.wantPosts == 1 {
+					t.Errorf("key %s sent %d times", k, n)
+				}
+			}
+		})
+	}
+}
+
+func TestEngine_BatchMatchesKeysToParents(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(context.Context, *sources.Request) (any, error) { return userList(4), nil }}
+	posts := &fakeSource{name: "posts", do: func(_ context.Context, req *sources.Request) (any, error) { return postsFor(req), nil }}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, posts)
+	got := execute(t, e, `{ users(n: 4) { id posts { id } best { title } } }`, nil)
+	want := `{"data":{"users":[` +
+		`{"id":"1","posts":[{"id":"p1"},{"id":"q1"}],"best":{"title":"t1"}},` +
+		`{"id":"2","posts":[{"id":"p2"},{"id":"q2"}],"best":{"title":"t2"}},` +
+		`{"id":"2","posts":[{"id":"p2"},{"id":"q2"}],"best":{"title":"t2"}},` +
+		`{"id":"4","posts":[{"id":"p4"},{"id":"q4"}],"best":{"title":"t4"}}]}}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if calls := posts.Calls(); len(calls) != 2 || calls[0] != "GET /posts?userId=1&userId=2&userId=4" && calls[1] != "GET /posts?userId=1&userId=2&userId=4" {
+		t.Errorf("calls = %q", calls)
+	}
+}
+
+// TestEngine_PartialFailure: a failing batch nulls only its fields, with one located error per parent path.
+func TestEngine_PartialFailure(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(context.Context, *sources.Request) (any, error) { return userList(2), nil }}
+	posts := &fakeSource{name: "posts", do: func(context.Context, *sources.Request) (any, error) {
+		return nil, &sources.Error{Source: "posts", Code: sources.CodeHTTPError, Status: 503, Method: "GET", Path: "/posts"}
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, posts)
+	got := execute(t, e, `{ users(n: 2) { id best { id } } }`, nil)
+	want := `{"errors":[` +
+		`{"message":"GET posts /posts: status 503","path":["users",0,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}},` +
+		`{"message":"GET posts /posts: status 503","path":["users",1,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}}],` +
+		`"data":{"users":[{"id":"1","best":null},{"id":"2","best":null}]}}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// A non-null list field bubbles: users[i] is non-null, so the whole list (non-null) nulls data.
+	got = execute(t, e, `{ users(n: 2) { id posts { id } } }`, nil)
+	if !strings.HasSuffix(got, `"data":null}`) || strings.Count(got, `"UPSTREAM_HTTP_ERROR"`) != 2 {
+		t.Errorf("got %s", got)
+	}
+}
+
+// TestEngine_Parallel: independent fetches overlap. Each root fetch waits until the other has started; run one
+// after the other, they would never both start and the test would fail at its deadline instead of hanging.
+func TestEngine_Parallel(t *testing.T) {
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	wait := func(ctx context.Context) error {
+		arrived.Done()
+		select {
+		case <-both:
+			return nil
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("the other fetch never started: fetches ran sequentially")
+		}
+	}
+	users := &fakeSource{name: "users", do: func(ctx context.Context, req *sources.Request) (any, error) {
+		if err := wait(ctx); err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": "1"}, nil
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, &fakeSource{name: "posts"})
+	got := execute(t, e, `{ a: user(id: 1) { id } b: user(id: 2) { id } }`, nil)
+	if got != `{"data":{"a":{"id":"1"},"b":{"id":"1"}}}` {
+		t.Errorf("got %s", got)
+	}
+}
+
+// TestEngine_PanicBecomesError: a panicking source call is a located error, not a crash.
+func TestEngine_PanicBecomesError(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(context.Context, *sources.Request) (any, error) { panic("boom") }}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, &fakeSource{name: "posts"})
+	got := execute(t, e, `{ user(id: 1) { id } }`, nil)
+	if !strings.Contains(got, `"path":["user"]`) || !strings.Contains(got, `"data":{"user":null}`) {
+		t.Errorf("got %s", got)
+	}
+}
+
+var _ = http.MethodGet
