@@ -1,0 +1,149 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+)
+
+// recordingSource answers GET /items?id=… with one item per id and records each call's ids.
+type recordingSource struct {
+	mu    sync.Mutex
+	calls [][]string
+}
+
+func (s *recordingSource) Name() string { return "items" }
+
+func (s *recordingSource) Do(_ context.Context, req *sources.Request) (*sources.Response, error) {
+	ids := req.Query["id"]
+	s.mu.Lock()
+	s.calls = append(s.calls, ids)
+	s.mu.Unlock()
+	var items []any
+	for _, id := range ids {
+		items = append(items, map[string]any{"id": id, "v": "item-" + id})
+	}
+	b, _ := json.Marshal(items)
+	return &sources.Response{Status: 200, Body: b}, nil
+}
+
+func itemResolver(t *testing.T, src sources.Source, maxSize int) *Resolver {
+	t.Helper()
+	b := &schema.Binding{Type: "P", Field: "item", Source: "items"}
+	b.Batch = &schema.Batch{
+		Key:     []*schema.Template{mustTemplate(t, "{{parent.itemId}}")},
+		Match:   [][]string{{"id"}},
+		MaxSize: maxSize,
+		Request: schema.Request{Method: "GET", Path: mustTemplate(t, "/items"),
+			Query: []schema.Param{{Name: "id", Values: []*schema.Template{mustTemplate(t, "{{keys}}")}}}},
+	}
+	return &Resolver{Binding: b, Source: src}
+}
+
+func keysOf(r *Resolver, ids ...any) []Key {
+	var keys []Key
+	for _, id := range ids {
+		k, _ := r.Key(Vars{Parent: map[string]any{"itemId": id}})
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// wait resolves thunks with a guard: the loader's fallback wait is a minute, so a batch that was not
+// dispatched by its capacity shows up as a failure here rather than as a slow pass.
+func wait(t *testing.T, thunks []Thunk) []any {
+	t.Helper()
+	out := make([]any, len(thunks))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, th := range thunks {
+			v, err := th()
+			if err != nil {
+				out[i] = err
+				continue
+			}
+			out[i] = v
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("batch was not dispatched at Load: it waited for the timer")
+	}
+	return out
+}
+
+func TestLoaders_Load(t *testing.T) {
+	src := &recordingSource{}
+	r := itemResolver(t, src, 0)
+	l := NewLoaders()
+	// Duplicate keys, and 1 vs "1": one key.
+	got := wait(t, l.Load(context.Background(), r, Vars{}, keysOf(r, "1", json.Number("1"), "2", "1")))
+	if len(src.calls) != 1 || fmt.Sprint(src.calls[0]) != "[1 2]" {
+		t.Fatalf("calls = %v, want one call with [1 2]", src.calls)
+	}
+	for i, want := range []string{"item-1", "item-1", "item-2", "item-1"} {
+		if m, _ := got[i].(map[string]any); m == nil || m["v"] != want {
+			t.Errorf("result %d = %v, want %s", i, got[i], want)
+		}
+	}
+	// A second flush fetches only the new key.
+	wait(t, l.Load(context.Background(), r, Vars{}, keysOf(r, "2", "3")))
+	if len(src.calls) != 2 || fmt.Sprint(src.calls[1]) != "[3]" {
+		t.Fatalf("calls = %v, want a second call with [3] only", src.calls)
+	}
+}
+
+func TestLoaders_LoadMaxSize(t *testing.T) {
+	src := &recordingSource{}
+	r := itemResolver(t, src, 2)
+	got := wait(t, NewLoaders().Load(context.Background(), r, Vars{}, keysOf(r, "1", "2", "3", "4", "5")))
+	if len(src.calls) != 3 {
+		t.Fatalf("calls = %v, want 3 (2+2+1)", src.calls)
+	}
+	for i, g := range got {
+		if m, _ := g.(map[string]any); m == nil || m["v"] != fmt.Sprint("item-", i+1) {
+			t.Errorf("result %d = %v", i, g)
+		}
+	}
+}
+
+func TestLoaders_LoadConcurrent(t *testing.T) {
+	src := &recordingSource{}
+	r := itemResolver(t, src, 0)
+	l := NewLoaders()
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j, v := range wait(t, l.Load(context.Background(), r, Vars{}, keysOf(r, "1", "2", fmt.Sprint(i+10)))) {
+				if _, ok := v.(map[string]any); !ok {
+					t.Errorf("load %d/%d: %v", i, j, v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fetched := map[string]int{}
+	for _, c := range src.calls {
+		for _, id := range c {
+			fetched[id]++
+		}
+	}
+	for id, n := range fetched {
+		if n != 1 {
+			t.Errorf("key %s fetched %d times", id, n)
+		}
+	}
+	if len(fetched) != 22 {
+		t.Errorf("fetched %d distinct keys, want 22", len(fetched))
+	}
+}
