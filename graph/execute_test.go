@@ -62,7 +62,7 @@ type Post { id: ID! title: String }
 `
 
 // shop serves n users whose posts come from the "posts" fake and whose friends from "users".
-func shop(t *testing.T, config string, users, posts *fakeSource) *graph.Engine {
+func shop(t testing.TB, config string, users, posts *fakeSource) *graph.Engine {
 	t.Helper()
 	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(shopSDL)}})
 	if err != nil {
