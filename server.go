@@ -1,0 +1,289 @@
+// Command conflux serves one GraphQL API in front of many backends, as declared in a configuration file.
+//
+// With no --config it starts the built-in Customer 360 example: its mock backends on 127.0.0.1:9101-9106 and
+// Conflux on --addr, with the GraphiQL playground at /.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/conflux-gql/conflux/examples/customer360"
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/playground"
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// exampleConfig is the configuration `go run .` serves when no --config is given.
+const exampleConfig = "examples/customer360/conflux.yaml"
+
+const sampleQuery = `{
+  customers(limit: 3) {
+    name
+    email
+    orders {
+      status
+      total { amount currency }
+      lines {
+        quantity
+        product { name price { amount } }
+        recommendations { score product { name } }
+      }
+    }
+    invoices { status amount { amount } }
+    tickets { __typename subject ... on ChatTicket { transcriptUrl } }
+  }
+}`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("conflux", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("CONFLUX_ADDR", "127.0.0.1:8080"), "listen address (env CONFLUX_ADDR)")
+	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty runs the Customer 360 example with its mock backends (env CONFLUX_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	path := *config
+	if path == "" {
+		path = exampleConfig
+		backends, err := customer360.Start(customer360.Options{}, customer360.DefaultAddrs)
+		if err != nil {
+			return fmt.Errorf("start the Customer 360 example backends: %w", err)
+		}
+		defer backends.Close()
+		logger.Info("example backends started", "urls", backends.URLs())
+	}
+	sg, err := schema.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range sg.Warnings {
+		logger.Warn(w.String())
+	}
+	rt, err := newRuntime(sg)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	srv := newServer(rt)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql")
+	if sg.Settings.Playground {
+		fmt.Printf("\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
+	}
+	srv.ready.Store(true)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: letting in-flight requests finish")
+	srv.ready.Store(false)
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// runtime is everything built from one configuration version: its sources, resolvers, engine and GraphQL
+// handler. A new version gets a new runtime.
+type runtime struct {
+	sg      *schema.Supergraph
+	engine  *graph.Engine
+	graphql http.Handler
+	closers []func()
+}
+
+// newRuntime builds the serving stack of sg.
+func newRuntime(sg *schema.Supergraph) (*runtime, error) {
+	rt := &runtime{sg: sg}
+	srcs := map[string]sources.Source{}
+	for _, name := range sg.SourceNames() {
+		src, err := buildSource(sg.Sources[name])
+		if err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("source %s (%s): %w", name, sg.Sources[name].Pos, err)
+		}
+		srcs[name] = src
+		if c, ok := src.(interface{ Close() }); ok {
+			rt.closers = append(rt.closers, c.Close)
+		}
+	}
+	set, err := resolvers.New(sg, srcs)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	rt.engine, err = graph.New(sg, set)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	gql := handler.New(rt.engine)
+	gql.AddTransport(transport.Options{})
+	gql.AddTransport(transport.GET{})
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](sg.Settings.QueryCacheSize))
+	if sg.Settings.Introspection {
+		gql.Use(extension.Introspection{})
+	}
+	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	rt.graphql = limitBody(gql, sg.Settings.MaxBodyBytes)
+	return rt, nil
+}
+
+// Close releases the runtime's sources (idle connections).
+func (rt *runtime) Close() {
+	for _, c := range rt.closers {
+		c()
+	}
+}
+
+// buildSource translates a source's configuration into its transport.
+func buildSource(s *schema.Source) (sources.Source, error) {
+	switch s.Kind {
+	case schema.KindStatic:
+		return sources.NewStatic(s.Name, s.Static)
+	case schema.KindHTTP:
+		h := s.HTTP
+		return sources.NewHTTP(sources.HTTPConfig{
+			Name:             s.Name,
+			Endpoints:        h.Endpoints,
+			Strategy:         h.Strategy,
+			Timeout:          h.Timeout,
+			Retry:            sources.RetryConfig{Attempts: h.Retry.Attempts, Backoff: h.Retry.Backoff},
+			Headers:          h.Headers,
+			MaxResponseBytes: h.MaxResponseBytes,
+		})
+	}
+	return nil, fmt.Errorf("%s sources are not supported yet", s.Kind)
+}
+
+// server routes /graphql to the current runtime and serves the playground and health endpoints.
+type server struct {
+	rt    atomic.Pointer[runtime]
+	ready atomic.Bool
+	mux   *http.ServeMux
+}
+
+func newServer(rt *runtime) *server {
+	s := &server{mux: http.NewServeMux()}
+	s.rt.Store(rt)
+	s.mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+		s.rt.Load().graphql.ServeHTTP(w, r)
+	})
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", s.rt.Load().sg.Version)
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"not ready"}`)
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ready"}`)
+	})
+	pg := playground.HandlerWithOptions(playground.Options{Title: "Conflux", Endpoint: "/graphql", DefaultQuery: sampleQuery})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if !s.rt.Load().sg.Settings.Playground {
+			http.NotFound(w, r)
+			return
+		}
+		pg.ServeHTTP(w, r)
+	})
+	return s
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// limitBody refuses request bodies over max bytes with HTTP 413 and a GraphQL error.
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > max {
+			tooLarge(w, max)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			tooLarge(w, max)
+			return
+		}
+		if err != nil {
+			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(w http.ResponseWriter, max int64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"REQUEST_TOO_LARGE"}}]}`+"\n", max)
+}
+
+// absConfig returns path relative to the working directory for messages.
+func absConfig(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
