@@ -71,11 +71,11 @@ func (e *Error) Error() string {
 	if e.Method != "" {
 		what = fmt.Sprintf("%s %s %s", e.Method, e.Source, e.Path)
 	}
-	if e.Status != 0 {
-		return fmt.Sprintf("%s: status %d", what, e.Status)
-	}
-	if e.Err != nil {
+	switch {
+	case e.Err != nil:
 		return fmt.Sprintf("%s: %s", what, e.Err.Error())
+	case e.Status != 0:
+		return fmt.Sprintf("%s: status %d", what, e.Status)
 	}
 	return fmt.Sprintf("%s: %s", what, e.Code)
 }

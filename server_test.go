@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conflux-gql/conflux/examples/customer360"
+	"github.com/conflux-gql/conflux/examples/posts"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestCallCounts: a query over 20 customers with their orders, products, recommendations, invoices and
+// tickets costs one upstream call per binding, whatever the list sizes.
+func TestCallCounts(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	env.resetCounts()
+	status, resp := env.post(`{
+	  customers(limit: 20) {
+	    id
+	    orders { lines { product { name } recommendations { product { name } } } }
+	    invoices { id }
+	    tickets { id }
+	  }
+	}`, nil)
+	if status != 200 || resp["errors"] != nil {
+		t.Fatalf("status %d, errors %v", status, resp["errors"])
+	}
+	if n := len(resp["data"].(map[string]any)["customers"].([]any)); n != 20 {
+		t.Fatalf("got %d customers, want 20", n)
+	}
+	want := map[string]int64{
+		"crm":             1, // Query.customers
+		"orders":          1, // Customer.orders for 20 customers
+		"catalog":         2, // OrderLine.product and Recommendation.product: one call per binding
+		"recommendations": 1, // OrderLine.recommendations for every line
+		"billing":         1, // Customer.invoices: one POST
+		"support":         1, // Customer.tickets
+	}
+	if got := env.calls(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("upstream calls = %v, want %v", got, want)
+	}
+	// Duplicate keys (the same product on many lines) are sent once.
+	for _, c := range env.backends["catalog"].Recorded() {
+		path := strings.TrimPrefix(c.RequestURI, "/products/")
+		seen := map[string]bool{}
+		for _, id := range strings.Split(path, ",") {
+			if seen[id] {
+				t.Errorf("catalog call %s repeats key %s", c.RequestURI, id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+// TestPostsCallCount: the posts example costs exactly two upstream calls.
+func TestPostsCallCount(t *testing.T) {
+	env := newPosts(t, posts.Options{})
+	env.resetCounts()
+	status, resp := env.post(`{ posts { id title user { id name email } } }`, nil)
+	if status != 200 || resp["errors"] != nil {
+		t.Fatalf("status %d, errors %v", status, resp["errors"])
+	}
+	if got := env.backends["api"].Requests(); got != 2 {
+		t.Errorf("upstream calls = %d, want 2: %v", got, env.backends["api"].Recorded())
+	}
+	calls := env.backends["api"].Recorded()
+	if len(calls) == 2 && calls[1].RequestURI != "/users?id=1&id=10&id=2&id=3&id=4&id=5&id=6&id=7&id=8&id=9" &&
+		!strings.HasPrefix(calls[1].RequestURI, "/users?id=") {
+		t.Errorf("second call = %s", calls[1].RequestURI)
+	}
+}
+
+// gate holds the requests of some backends until n of them are in flight at once. If the engine ran those
+// fetches one after another, fewer than n would ever arrive together and the gate would fail them at its
+// deadline: parallelism is shown by an event, not by timing.
+type gate struct {
+	n       int
+	mu      sync.Mutex
+	arrived int
+	open    chan struct{}
+}
+
+func newGate(n int) *gate { return &gate{n: n, open: make(chan struct{})} }
+
+func (g *gate) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.arrived++
+		if g.arrived == g.n {
+			close(g.open)
+		}
+		g.mu.Unlock()
+		select {
+		case <-g.open:
+			next.ServeHTTP(w, r)
+		case <-time.After(5 * time.Second):
+			http.Error(w, "gate: the other branches never arrived", http.StatusServiceUnavailable)
+		case <-r.Context().Done():
+		}
+	})
+}
+
+// TestParallelBranches: after the customers arrive, orders, billing and support are called concurrently.
+func TestParallelBranches(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	g := newGate(3)
+	for _, name := range []string{"orders", "billing", "support"} {
+		env.backends[name].SetMiddleware(g.middleware)
+	}
+	status, resp := env.post(`{ customers(limit: 5) { orders { id } invoices { id } tickets { id } } }`, nil)
+	if status != 200 || resp["errors"] != nil {
+		t.Fatalf("status %d, errors %v", status, resp["errors"])
+	}
+}
+
+// TestPartialResults: a failing backend nulls only its fields, with one located error per path; a failure on a
+// non-null field propagates to the nearest nullable parent.
+func TestPartialResults(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	env.backends["billing"].SetMiddleware(func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	})
+	env.backends["support"].SetMiddleware(func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{not json")) })
+	})
+	status, raw := env.postRaw(`{ customer(id: 1) { name tickets { id } } customers(limit: 2) { id orders { id } } }`, nil)
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	golden(t, "testdata/partial_results.json", pretty(t, raw))
+
+	// Customer.invoices is [Invoice!]!, so its failure nulls each customer; customers is [Customer!]!, so the
+	// whole list is null, and as Query.customers is non-null too, data is null — with one error per path.
+	_, raw = env.postRaw(`{ customers(limit: 2) { id invoices { id } } }`, nil)
+	golden(t, "testdata/partial_results_bubbling.json", pretty(t, raw))
+}
+
+// TestHTTP covers the transport: methods, status codes, limits and the side endpoints.
+func TestHTTP(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	get := func(q string) string { return "/graphql?query=" + url.QueryEscape(q) }
+	tests := []struct {
+		name, method, path, contentType, body string
+		wantStatus                            int
+		wantBody                              string
+	}{
+		{name: "POST query", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"{ customer(id: 1) { name } }"}`,
+			wantStatus: 200, wantBody: `{"data":{"customer":{"name":"Ada Lovelace"}}}`},
+		{name: "GET query", method: "GET", path: get(`{ customer(id: 2) { name } }`), wantStatus: 200, wantBody: `{"data":{"customer":{"name":"Grace Hopper"}}}`},
+		{name: "GET mutation refused", method: "GET", path: get(`mutation { addNote(customerId: 1, text: "x") { id } }`), wantStatus: 406, wantBody: `GET requests only allow query operations`},
+		{name: "malformed JSON body", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":`, wantStatus: 400, wantBody: `json request body could not be decoded`},
+		{name: "parse error", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"{ customer(id: 1) { name "}`, wantStatus: 422, wantBody: `"code":"GRAPHQL_PARSE_FAILED"`},
+		{name: "validation error", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"{ customer(id: 1) { nope } }"}`, wantStatus: 422, wantBody: `Cannot query field \"nope\" on type \"Customer\"`},
+		{name: "missing variable", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"query($id: ID!) { customer(id: $id) { id } }"}`, wantStatus: 422, wantBody: `must be defined`},
+		{name: "body too large", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"{ __typename }", "pad":"` + strings.Repeat("x", 2<<20) + `"}`, wantStatus: 413, wantBody: `"code":"REQUEST_TOO_LARGE"`},
+		{name: "APQ miss asks for the query", method: "POST", path: "/graphql", contentType: "application/json", body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38"}}}`, wantStatus: 200, wantBody: `PersistedQueryNotFound`},
+		{name: "APQ register", method: "POST", path: "/graphql", contentType: "application/json", body: `{"query":"{__typename}","extensions":{"persistedQuery":{"version":1,"sha256Hash":"ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38"}}}`, wantStatus: 200, wantBody: `{"data":{"__typename":"Query"}}`},
+		{name: "APQ hit", method: "POST", path: "/graphql", contentType: "application/json", body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38"}}}`, wantStatus: 200, wantBody: `{"data":{"__typename":"Query"}}`},
+		{name: "OPTIONS", method: "OPTIONS", path: "/graphql", wantStatus: 200},
+		{name: "playground", method: "GET", path: "/", wantStatus: 200, wantBody: "graphiql"},
+		{name: "healthz", method: "GET", path: "/healthz", wantStatus: 200, wantBody: `"status":"ok"`},
+		{name: "readyz", method: "GET", path: "/readyz", wantStatus: 200, wantBody: `"ready"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := env.do(tc.method, tc.path, tc.contentType, []byte(tc.body))
+			if status != tc.wantStatus {
+				t.Errorf("status = %d, want %d: %s", status, tc.wantStatus, body)
+			}
+			if !strings.Contains(strings.ToLower(string(body)), strings.ToLower(tc.wantBody)) {
+				t.Errorf("body = %.300s, want it to contain %s", body, tc.wantBody)
+			}
+		})
+	}
+}
+
+// TestServerSettings: the server section turns introspection and the playground off and limits depth and
+// aliases.
+func TestServerSettings(t *testing.T) {
+	dir := t.TempDir()
+	sdl := `type Query { me: User } type User { name: String friend: User }`
+	config := `
+schema: [s.graphqls]
+sources:
+  fixtures: {static: {name: Ada, friend: {name: Grace, friend: {name: Alan}}}}
+bindings:
+  Query.me: {source: fixtures}
+server: {introspection: false, playground: false, maxDepth: 3, maxAliases: 1}
+`
+	if err := os.WriteFile(filepath.Join(dir, "s.graphqls"), []byte(sdl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conflux.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := serveConfig(t, filepath.Join(dir, "conflux.yaml"), nil)
+	tests := []struct{ name, query, want string }{
+		{name: "static source", query: `{ me { name friend { name } } }`, want: `{"data":{"me":{"name":"Ada","friend":{"name":"Grace"}}}}`},
+		{name: "introspection off", query: `{ __schema { queryType { name } } }`, want: `"code":"INTROSPECTION_DISABLED"`},
+		{name: "depth limit", query: `{ me { friend { friend { name } } } }`, want: `nested deeper than the limit of 3`},
+		{name: "alias limit", query: `{ a: me { name } b: me { name } }`, want: `uses 2 aliases; the limit is 1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, raw := env.postRaw(tc.query, nil)
+			if !strings.Contains(string(raw), tc.want) {
+				t.Errorf("got %s, want it to contain %s", raw, tc.want)
+			}
+		})
+	}
+	if status, _ := env.do("GET", "/", "", nil); status != 404 {
+		t.Errorf("playground status = %d, want 404 when off", status)
+	}
+}
+
+// TestConcurrentClients: many clients at once get complete, identical answers (run with -race).
+func TestConcurrentClients(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	q := `{ customers(limit: 10) { id orders { id lines { product { name } } } invoices { id } } }`
+	_, first := env.postRaw(q, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				_, got := env.postRaw(q, nil)
+				if string(got) != string(first) {
+					t.Errorf("answer differs under concurrency:\n%s\n%s", got, first)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var v map[string]any
+	if err := json.Unmarshal(first, &v); err != nil || v["errors"] != nil {
+		t.Fatalf("bad answer: %s", first)
+	}
+}
