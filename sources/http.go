@@ -148,10 +148,7 @@ func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, nil
 	}
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && ue.Op != "" {
-			return true, nil
-		}
+		// A connection error: the request may not have reached the backend, and it is idempotent anyway.
 		return true, nil
 	}
 	switch resp.StatusCode {
