@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/examples/posts"
 	"go.uber.org/goleak"
@@ -248,5 +249,73 @@ func TestConcurrentClients(t *testing.T) {
 	var v map[string]any
 	if err := json.Unmarshal(first, &v); err != nil || v["errors"] != nil {
 		t.Fatalf("bad answer: %s", first)
+	}
+}
+
+// TestMutationOrder: root mutation fields run one after the other; the second starts only when the first,
+// with everything below it, is done.
+func TestMutationOrder(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	crm, support := env.backends["crm"], env.backends["support"]
+	// Each crm call records how many support calls came before it: in order, that is 0 then 1.
+	var mu sync.Mutex
+	var seen []int64
+	crm.SetMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen = append(seen, support.Requests())
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	})
+	env.resetCounts()
+	_, raw := env.postRaw(`mutation { a: addNote(customerId: 1, text: "one") { id } t: openTicket(input: {customerId: 1, subject: "s"}) { id } b: addNote(customerId: 1, text: "two") { text } }`, nil)
+	if !strings.Contains(string(raw), `"a":{"id":"n1"}`) || !strings.Contains(string(raw), `"b":{"text":"two"}`) {
+		t.Fatalf("got %s", raw)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(seen) != "[0 1]" {
+		t.Errorf("support calls seen by each addNote = %v, want [0 1]: mutations did not run in order", seen)
+	}
+	notes := crm.Recorded()
+	if len(notes) != 2 || !strings.Contains(notes[0].Body, "one") || !strings.Contains(notes[1].Body, "two") {
+		t.Errorf("crm calls = %v", notes)
+	}
+	if calls := support.Recorded(); len(calls) != 1 || calls[0].Body != `{"channel":"EMAIL","customerId":"1","subject":"s"}` {
+		t.Errorf("support calls = %v (the input object's default channel must be sent)", calls)
+	}
+}
+
+// TestIntrospection: GraphiQL's full introspection query works and is answered from the per-version cache.
+func TestIntrospection(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	status, first := env.postRaw(introspection.Query, nil)
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	var resp struct {
+		Data struct {
+			Schema struct {
+				Types []struct{ Name string } `json:"types"`
+			} `json:"__schema"`
+		} `json:"data"`
+		Errors []any `json:"errors"`
+	}
+	if err := json.Unmarshal(first, &resp); err != nil || resp.Errors != nil {
+		t.Fatalf("bad response: %v %s", err, first[:200])
+	}
+	names := map[string]bool{}
+	for _, ty := range resp.Data.Schema.Types {
+		names[ty.Name] = true
+	}
+	for _, want := range []string{"Customer", "Ticket", "SearchResult", "NewTicket", "__Schema", "String"} {
+		if !names[want] {
+			t.Errorf("introspection lacks type %s", want)
+		}
+	}
+	_, second := env.postRaw(introspection.Query, nil)
+	if string(first) != string(second) {
+		t.Error("introspection answers differ between requests")
 	}
 }
