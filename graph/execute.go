@@ -249,7 +249,7 @@ func (x *execution) fill(o *object, f *Field, todo pending) {
 		if isIntrospection(o.raw) {
 			v = introspect(o.raw, f.Name, x.fieldArgs(f))
 		} else if f.Binding != nil && f.Binding.From != nil {
-			v = dig(o.raw, f.Binding.From)
+			v = resolvers.Dig(o.raw, f.Binding.From)
 		} else if m, ok := o.raw.(map[string]any); ok {
 			v = m[f.Name]
 		}
@@ -312,11 +312,11 @@ func (x *execution) concreteType(f *Field, v any) (string, error) {
 	}
 	if f.Binding != nil && f.Binding.Discriminator != nil {
 		d := f.Binding.Discriminator
-		val := dig(v, d.Field)
-		if name, ok := d.Types[textOf(val)]; ok {
+		val := resolvers.Dig(v, d.Field)
+		if name, ok := d.Types[resolvers.Text(val)]; ok {
 			return name, nil
 		}
-		return "", badResponse(f, "discriminator value %q of %s matches no type in its mapping", textOf(val), f.Binding.Name())
+		return "", badResponse(f, "discriminator value %q of %s matches no type in its mapping", resolvers.Text(val), f.Binding.Name())
 	}
 	if len(f.ByType) == 1 {
 		for name := range f.ByType {

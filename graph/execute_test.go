@@ -8,12 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/conflux-gql/conflux/graph"
-	"github.com/conflux-gql/conflux/resolvers"
-	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 )
 
@@ -63,20 +60,7 @@ type Post { id: ID! title: String }
 
 // shop serves n users whose posts come from the "posts" fake and whose friends from "users".
 func shop(t testing.TB, config string, users, posts *fakeSource) *graph.Engine {
-	t.Helper()
-	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(shopSDL)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := resolvers.New(sg, map[string]sources.Source{"users": users, "posts": posts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := graph.New(sg, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return newEngine(t, shopSDL, config, map[string]sources.Source{"users": users, "posts": posts})
 }
 
 const shopConfig = `

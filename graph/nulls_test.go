@@ -9,6 +9,7 @@ import (
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2"
 )
 
@@ -50,13 +51,17 @@ bindings:
 `
 
 func newValuesEngine(t *testing.T) *graph.Engine {
+	return newEngine(t, valuesSDL, valuesConfig, nil)
+}
+
+// newEngine builds an engine from SDL and configuration text, fetching through srcs.
+func newEngine(t testing.TB, sdl, config string, srcs map[string]sources.Source) *graph.Engine {
 	t.Helper()
-	fsys := fstest.MapFS{"s.graphqls": {Data: []byte(valuesSDL)}}
-	sg, err := schema.Parse("conflux.yaml", []byte(valuesConfig), fsys)
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := resolvers.New(sg, nil)
+	set, err := resolvers.New(sg, srcs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,7 @@ package graph
 
 import (
 	"encoding/json"
-	"strconv"
 )
-
-// dig follows a dotted path through JSON objects.
-func dig(v any, path []string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
-}
 
 func isObject(v any) bool {
 	switch v.(type) {
@@ -43,18 +30,3 @@ func kindOf(v any) string {
 	return "an unexpected value"
 }
 
-// textOf renders a scalar as text (for discriminator values).
-func textOf(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case json.Number:
-		return t.String()
-	case bool:
-		return strconv.FormatBool(t)
-	case nil:
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}

@@ -57,7 +57,7 @@ func keyPart(t *schema.Template, vs *Vars) (any, bool) {
 		}
 		switch v.(type) {
 		case map[string]any, []any:
-			return text(v), true
+			return Text(v), true
 		}
 		return v, true
 	}
@@ -74,11 +74,11 @@ func canon(v any) string {
 			return strconv.FormatInt(i, 10)
 		}
 		if f, err := t.Float64(); err == nil {
-			return text(f)
+			return Text(f)
 		}
 		return t.String()
 	}
-	return text(v)
+	return Text(v)
 }
 
 // Loaders holds one client request's batch loaders and its memo of unbatched requests. Create one per client
@@ -176,7 +176,7 @@ func loaderID(bt *schema.Batch, vs *Vars) string {
 				continue
 			}
 			val, _ := vs.lookup(&v)
-			b.WriteString(text(val))
+			b.WriteString(Text(val))
 			b.WriteByte(0x1f)
 		}
 	}
@@ -316,7 +316,7 @@ func (r *Resolver) Match(keys []string, answer any) ([]any, error) {
 	for _, item := range items {
 		ok := true
 		for i, m := range match {
-			v := dig(item, m)
+			v := Dig(item, m)
 			if v == nil {
 				ok = false
 				break

@@ -44,9 +44,9 @@ func (vs *Vars) lookup(v *schema.Var) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		cur = dig(a, v.Path[1:])
+		cur = Dig(a, v.Path[1:])
 	case schema.ScopeParent:
-		cur = dig(vs.Parent, v.Path)
+		cur = Dig(vs.Parent, v.Path)
 	case schema.ScopeEnv:
 		s, ok := vs.Env[strings.Join(v.Path, ".")]
 		return s, ok
@@ -62,8 +62,8 @@ func (vs *Vars) lookup(v *schema.Var) (any, bool) {
 	return cur, cur != nil
 }
 
-// dig follows a dotted path through JSON objects (and numeric indexes of lists).
-func dig(v any, path []string) any {
+// Dig follows a dotted path through JSON objects (and numeric indexes of lists); nil when it leads nowhere.
+func Dig(v any, path []string) any {
 	for _, p := range path {
 		switch t := v.(type) {
 		case map[string]any:
@@ -81,9 +81,9 @@ func dig(v any, path []string) any {
 	return v
 }
 
-// text renders a JSON-shaped value as text: strings as they are, numbers and booleans in JSON form, lists and
+// Text renders a JSON-shaped value as text: strings as they are, numbers and booleans in JSON form, lists and
 // objects as JSON, null as "".
-func text(v any) string {
+func Text(v any) string {
 	switch t := v.(type) {
 	case nil:
 		return ""
@@ -126,7 +126,7 @@ func renderText(t *schema.Template, vs *Vars, escape func(string) string) string
 			continue
 		}
 		v, _ := vs.lookup(s.Var)
-		b.WriteString(escape(text(v)))
+		b.WriteString(escape(Text(v)))
 	}
 	return b.String()
 }
@@ -147,11 +147,11 @@ func renderPath(t *schema.Template, vs *Vars, binding string) (string, error) {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString(escapeSegment(text(e)))
+				b.WriteString(escapeSegment(Text(e)))
 			}
 			continue
 		}
-		seg := text(v)
+		seg := Text(v)
 		if seg == "" {
 			return "", &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is empty, and the request path needs it", s.Var)}
 		}
@@ -200,11 +200,11 @@ func renderParam(p schema.Param, vs *Vars, clean func(string) string) []string {
 			}
 			if list, isList := val.([]any); isList {
 				for _, e := range list {
-					out = append(out, clean(text(e)))
+					out = append(out, clean(Text(e)))
 				}
 				continue
 			}
-			out = append(out, clean(text(val)))
+			out = append(out, clean(Text(val)))
 			continue
 		}
 		out = append(out, renderText(t, vs, clean))

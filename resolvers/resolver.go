@@ -124,7 +124,7 @@ func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (an
 	if batch {
 		sel = r.Binding.Batch.Select
 	}
-	return dig(v, sel), nil
+	return Dig(v, sel), nil
 }
 
 // Fetch renders, sends and decodes the single (unbatched) request for vs.
