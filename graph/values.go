@@ -29,4 +29,3 @@ func kindOf(v any) string {
 	}
 	return "an unexpected value"
 }
-
