@@ -41,6 +41,10 @@ type execution struct {
 	args   map[*Field]map[string]any
 }
 
+// maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
+// long list cannot open thousands of connections at once.
+const maxParallelPerFetch = 64
+
 // pending maps each fetch to the parent objects it must fill.
 type pending map[*Fetch][]*object
 
@@ -143,10 +147,15 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 	results := make([]any, len(parents))
 	errs := make([]error, len(parents))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
+	sem := make(chan struct{}, maxParallelPerFetch)
 	for i, o := range parents {
+		select {
+		case sem <- struct{}{}:
+		case <-x.ctx.Done():
+			errs[i] = &sources.Error{Source: f.Binding.Source, Code: sources.CodeTimeout, Err: x.ctx.Err()}
+			continue
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			results[i], errs[i] = x.loaders.Fetch(x.ctx, res, res.Vars(args, o.raw, x.headers))
