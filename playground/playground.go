@@ -239,7 +239,7 @@ func (a *asset) gzipped() ([]byte, string) {
 			return
 		}
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		if _, err := zw.Write(data); err != nil {
 			return
 		}
