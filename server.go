@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -56,13 +55,24 @@ const sampleQuery = `{
 }`
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	args := os.Args[1:]
+	run := serve
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			run, args = check, args[1:]
+		case "explain":
+			run, args = explain, args[1:]
+		}
+	}
+	if err := run(args, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// serve runs the server until SIGINT or SIGTERM.
+func serve(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("conflux", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("CONFLUX_ADDR", "127.0.0.1:8080"), "listen address (env CONFLUX_ADDR)")
 	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty runs the Customer 360 example with its mock backends (env CONFLUX_CONFIG)")
@@ -96,8 +106,20 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
 	srv := newServer(rt)
+	defer func() { srv.rt.Load().Close() }()
+
+	// Edits of the configuration or SDL files apply without a restart (file watch).
+	cfgs := newConfigs(path, srv, logger)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- cfgs.Watch(watchCtx, nil) }()
+	defer func() {
+		stopWatch()
+		if err := <-watchDone; err != nil {
+			logger.Warn("file watch stopped", "error", err.Error())
+		}
+	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -109,7 +131,7 @@ func run(args []string) error {
 	url := "http://" + ln.Addr().String()
 	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql")
 	if sg.Settings.Playground {
-		fmt.Printf("\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
+		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
 	}
 	srv.ready.Store(true)
 
@@ -278,12 +300,4 @@ func tooLarge(w http.ResponseWriter, max int64) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusRequestEntityTooLarge)
 	fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"REQUEST_TOO_LARGE"}}]}`+"\n", max)
-}
-
-// absConfig returns path relative to the working directory for messages.
-func absConfig(path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		return abs
-	}
-	return path
 }

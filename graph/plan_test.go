@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -55,5 +56,38 @@ func TestNewPlan_Golden(t *testing.T) {
 				t.Errorf("plan differs (-update rewrites)\n--- want\n%s--- got\n%s", b, got)
 			}
 		})
+	}
+}
+
+func TestPlan_Explain(t *testing.T) {
+	sg, err := schema.Load("../examples/customer360/conflux.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := graph.New(sg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Plan(`{ customers { name orders { id lines { product { name } } } } }`, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := p.Explain()
+	got, _ := json.Marshal(ex)
+	want := `{"operation":"query","fetches":[` +
+		`{"id":1,"binding":"Query.customers","source":"crm","method":"GET","path":"/customers","mode":"root","dependsOn":[],"at":"customers","fills":["name"]},` +
+		`{"id":2,"binding":"Customer.orders","source":"orders","method":"GET","path":"/orders","mode":"batched","match":["customerId"],"maxSize":100,"dependsOn":[1],"at":"customers.@.orders","fills":["id","lines"]},` +
+		`{"id":3,"binding":"OrderLine.product","source":"catalog","method":"GET","path":"/products/{{keys}}","mode":"batched","dependsOn":[2],"at":"customers.@.orders.@.lines.@.product","fills":["name"]}]}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	mermaid := p.Mermaid()
+	for _, s := range []string{"flowchart LR", "op --> f1", "f1 -->|customers.@.orders| f2", "f2 -->|customers.@.orders.@.lines.@.product| f3"} {
+		if !strings.Contains(mermaid, s) {
+			t.Errorf("mermaid lacks %q:\n%s", s, mermaid)
+		}
+	}
+	if _, err := e.Plan(`{ nope }`, "", nil); err == nil {
+		t.Error("an invalid query must not plan")
 	}
 }

@@ -24,7 +24,11 @@ type Supergraph struct {
 	// Version identifies the configuration's content (a hash of the config and SDL bytes).
 	Version string
 	// File is the configuration file it was loaded from.
-	File     string
+	File string
+	// Files lists every file the version was read from: the configuration, then the SDL files.
+	Files []string
+	// Raw is the configuration file's content.
+	Raw      []byte
 	Schema   *ast.Schema
 	Sources  map[string]*Source
 	Settings Settings
@@ -101,13 +105,15 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 
 	hash := sha256.New()
 	hash.Write(data)
-	sdl := d.loadSDL(doc, file, fsys, hash)
+	sdl, sdlFiles := d.loadSDL(doc, file, fsys, hash)
 	if sdl == nil {
 		return nil, d.result()
 	}
 	sg := &Supergraph{
 		Version:  hex.EncodeToString(hash.Sum(nil))[:12],
 		File:     file,
+		Files:    append([]string{file}, sdlFiles...),
+		Raw:      data,
 		Schema:   sdl,
 		Sources:  doc.sources,
 		Settings: doc.settings,
@@ -156,7 +162,7 @@ func (d *decoder) result() error {
 }
 
 // loadSDL reads the schema files named by the globs and builds the public schema.
-func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) *ast.Schema {
+func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) (*ast.Schema, []string) {
 	dir := filepath.Dir(file)
 	var srcs []*ast.Source
 	seen := map[string]bool{}
@@ -186,14 +192,18 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 		}
 	}
 	if len(srcs) == 0 {
-		return nil
+		return nil, nil
+	}
+	files := make([]string, len(srcs))
+	for i, src := range srcs {
+		files[i] = src.Name
 	}
 	s, err := gqlparser.LoadSchema(srcs...)
 	if err != nil {
 		d.sdlProblems(err)
-		return nil
+		return nil, files
 	}
-	return s
+	return s, files
 }
 
 func (d *decoder) sdlProblems(err error) {

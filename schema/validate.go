@@ -180,8 +180,16 @@ func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefin
 	}
 }
 
-// lint reports what can never work at runtime but does not stop the load.
+// lint reports what can never work at runtime, or works slowly, but does not stop the load.
 func (v *validator) lint() {
+	lists := v.listParents()
+	for _, b := range v.sg.ordered {
+		if !b.Fetches() || b.Batch != nil || v.isRoot(b.Type) || len(lists[b.Type]) == 0 {
+			continue
+		}
+		v.warnf(b.Pos, "bindings."+b.Name(), "N+1: %s appears in lists (%s), and this binding calls %s once per parent; add batch: {key: ..., ...} to fetch every parent in one call",
+			b.Type, strings.Join(lists[b.Type], ", "), b.Source)
+	}
 	for _, op := range []*ast.Definition{v.sg.Schema.Query, v.sg.Schema.Mutation} {
 		if op == nil {
 			continue
@@ -197,6 +205,31 @@ func (v *validator) lint() {
 			v.warnf(pos, op.Name+"."+f.Name, "no binding: a root field has no parent object to read, so it is always null; add bindings.%s.%s", op.Name, f.Name)
 		}
 	}
+}
+
+// listParents maps each object type to the fields that return it in a list (directly or through an interface
+// or union).
+func (v *validator) listParents() map[string][]string {
+	out := map[string][]string{}
+	for _, name := range sortedKeys(v.sg.Schema.Types) {
+		def := v.sg.Schema.Types[name]
+		if def.BuiltIn || def.Kind != ast.Object && def.Kind != ast.Interface {
+			continue
+		}
+		for _, f := range def.Fields {
+			if f.Type.Elem == nil {
+				continue
+			}
+			target := v.sg.Schema.Types[f.Type.Name()]
+			if target == nil {
+				continue
+			}
+			for _, t := range v.sg.Schema.GetPossibleTypes(target) {
+				out[t.Name] = append(out[t.Name], name+"."+f.Name)
+			}
+		}
+	}
+	return out
 }
 
 func (v *validator) hasErrorsSince(n int) bool {

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/schema"
+)
+
+// check validates and lints a configuration: `conflux check [--config conflux.yaml]`. It prints every problem
+// and fails when any is an error. It uses the server's own loader, so what it accepts, the server serves.
+func check(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("conflux check", flag.ContinueOnError)
+	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sg, err := schema.Load(*config)
+	if err != nil {
+		return err
+	}
+	for _, w := range sg.Warnings {
+		fmt.Fprintln(stdout, w.String())
+	}
+	fmt.Fprintf(stdout, "%s: ok (version %s, %d bindings, %d sources, %d warnings)\n", *config, sg.Version,
+		len(sg.Bindings()), len(sg.Sources), len(sg.Warnings))
+	return nil
+}
+
+// explain prints the plan of a query without calling any backend:
+// `conflux explain [--config conflux.yaml] --query file.graphql [--operation Name] [--variables '{"a":1}'] [--format text|json|mermaid]`.
+func explain(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("conflux explain", flag.ContinueOnError)
+	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml")
+	queryFile := fs.String("query", "", "file holding the GraphQL operation (- for standard input)")
+	operation := fs.String("operation", "", "operation name, when the document has several")
+	variables := fs.String("variables", "", "variables as JSON (they decide @skip/@include)")
+	format := fs.String("format", "text", "text, json or mermaid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *queryFile == "" {
+		return errors.New("conflux explain: --query names the file with the operation")
+	}
+	var query []byte
+	var err error
+	if *queryFile == "-" {
+		query, err = io.ReadAll(os.Stdin)
+	} else {
+		query, err = os.ReadFile(*queryFile)
+	}
+	if err != nil {
+		return fmt.Errorf("read query: %w", err)
+	}
+	var vars map[string]any
+	if *variables != "" {
+		if err := json.Unmarshal([]byte(*variables), &vars); err != nil {
+			return fmt.Errorf("--variables: %w", err)
+		}
+	}
+	sg, err := schema.Load(*config)
+	if err != nil {
+		return err
+	}
+	engine, err := graph.New(sg, nil)
+	if err != nil {
+		return err
+	}
+	plan, err := engine.Plan(string(query), *operation, vars)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plan.Explain())
+	case "mermaid":
+		_, err = io.WriteString(stdout, plan.Mermaid())
+	default:
+		_, err = io.WriteString(stdout, plan.String())
+	}
+	return err
+}

@@ -1,0 +1,138 @@
+package graph
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Explanation is a plan in a form for people and tools: the fetch DAG with each node's request, batching,
+// dependencies and the response fields its answer fills.
+type Explanation struct {
+	Operation string         `json:"operation"`
+	Fetches   []ExplainFetch `json:"fetches"`
+}
+
+// ExplainFetch is one fetch node of an Explanation.
+type ExplainFetch struct {
+	ID      int    `json:"id"`
+	Binding string `json:"binding"`
+	Source  string `json:"source"`
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	// Mode is "root", "batched" or "per parent".
+	Mode    string   `json:"mode"`
+	Match   []string `json:"match,omitempty"`
+	MaxSize int      `json:"maxSize,omitempty"`
+	// DependsOn lists the fetches whose results this one needs (its parent), empty for root fields.
+	DependsOn []int `json:"dependsOn"`
+	// At is the response path of the field, with @ for list levels.
+	At string `json:"at"`
+	// Fills lists the response fields read from this fetch's answer, relative to At.
+	Fills []string `json:"fills"`
+}
+
+// Explain renders the plan without executing it.
+func (p *Plan) Explain() *Explanation {
+	ex := &Explanation{Operation: string(p.Operation), Fetches: []ExplainFetch{}}
+	for _, f := range p.Fetches {
+		bd := f.Binding
+		req := bd.Request
+		ef := ExplainFetch{ID: f.ID, Binding: bd.Name(), Source: bd.Source, At: f.Path, DependsOn: []int{}, Mode: "per parent"}
+		switch {
+		case f.Parent == nil:
+			ef.Mode = "root"
+		case f.Batched:
+			ef.Mode = "batched"
+			req = bd.Batch.Request
+			for _, m := range bd.Batch.Match {
+				ef.Match = append(ef.Match, strings.Join(m, "."))
+			}
+			ef.MaxSize = bd.Batch.MaxSize
+		}
+		if f.Parent != nil {
+			ef.DependsOn = append(ef.DependsOn, f.Parent.ID)
+		}
+		ef.Method = req.Method
+		if ef.Method == "" {
+			ef.Method = "GET"
+		}
+		if req.Path != nil {
+			ef.Path = req.Path.Raw
+		}
+		ef.Fills = fills(f.Field, "")
+		ex.Fetches = append(ex.Fetches, ef)
+	}
+	return ex
+}
+
+// fills lists the fields under f that are read from the same answer (stopping at fields with their own fetch).
+func fills(f *Field, prefix string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var sels []*Selection
+	if f.Object != nil {
+		sels = append(sels, f.Object)
+	}
+	names := make([]string, 0, len(f.ByType))
+	for n := range f.ByType {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		sels = append(sels, f.ByType[n])
+	}
+	for _, s := range sels {
+		for _, sf := range s.Fields {
+			p := prefix + sf.Alias
+			if sf.Kind == FieldFetch || seen[p] {
+				continue
+			}
+			seen[p] = true
+			out = append(out, p)
+			out = append(out, fills(sf, p+".")...)
+		}
+	}
+	return out
+}
+
+// Mermaid renders the plan's DAG as a Mermaid flowchart.
+func (p *Plan) Mermaid() string {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	b.WriteString("  op([" + string(p.Operation) + "])\n")
+	for _, f := range p.Explain().Fetches {
+		label := fmt.Sprintf("#%d %s<br/>%s %s %s<br/>%s", f.ID, f.Binding, f.Source, f.Method, f.Path, f.Mode)
+		fmt.Fprintf(&b, "  f%d[\"%s\"]\n", f.ID, strings.ReplaceAll(label, `"`, "#quot;"))
+		if len(f.DependsOn) == 0 {
+			fmt.Fprintf(&b, "  op --> f%d\n", f.ID)
+		}
+		for _, d := range f.DependsOn {
+			fmt.Fprintf(&b, "  f%d -->|%s| f%d\n", d, f.At, f.ID)
+		}
+	}
+	return b.String()
+}
+
+// Plan parses and validates query against the engine's schema and plans the named operation (the only one when
+// operationName is empty), without executing it. vars decide @skip/@include.
+func (e *Engine) Plan(query, operationName string, vars map[string]any) (*Plan, error) {
+	doc, errs := gqlparser.LoadQuery(e.sg.Schema, query)
+	if errs != nil {
+		return nil, errs
+	}
+	var op *ast.OperationDefinition
+	switch {
+	case operationName != "":
+		op = doc.Operations.ForName(operationName)
+	case len(doc.Operations) == 1:
+		op = doc.Operations[0]
+	}
+	if op == nil {
+		return nil, fmt.Errorf("name the operation to explain (have %d operations)", len(doc.Operations))
+	}
+	return NewPlan(e.sg, doc, op, vars)
+}

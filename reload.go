@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/fsnotify/fsnotify"
+)
+
+// historySize bounds the versions kept for rollback.
+const historySize = 20
+
+// debounce is how long the file watch waits for more events before reloading: editors write a file in several
+// steps (truncate, write, rename), and one change should cause one reload.
+const debounce = 150 * time.Millisecond
+
+// configs owns the configuration versions the server runs. A change — a file edit, an admin mutation, a
+// rollback — is loaded and validated like the file at startup, built into a new runtime beside the running one,
+// and swapped in with an atomic pointer: requests in flight finish on the version they started on. A change that
+// fails validation leaves the running version in force and is kept as the last reload error. Safe for
+// concurrent use; changes are serialized.
+type configs struct {
+	path   string
+	srv    *server
+	logger *slog.Logger
+	env    func(string) (string, bool)
+
+	// notify, when set, is told the outcome of every change, applied or refused (tests wait on it).
+	notify func(sg *schema.Supergraph, err error)
+
+	mu      sync.Mutex
+	history []*schema.Supergraph // oldest first; the last is the running version
+	lastErr atomic.Pointer[reloadError]
+}
+
+// reloadError is a change that was refused.
+type reloadError struct {
+	At  time.Time
+	Err error
+}
+
+func newConfigs(path string, srv *server, logger *slog.Logger) *configs {
+	c := &configs{path: path, srv: srv, logger: logger, env: os.LookupEnv}
+	c.history = []*schema.Supergraph{srv.rt.Load().sg}
+	return c
+}
+
+// Current returns the running version.
+func (c *configs) Current() *schema.Supergraph { return c.srv.rt.Load().sg }
+
+// LastError returns the last refused change, or nil.
+func (c *configs) LastError() *reloadError { return c.lastErr.Load() }
+
+// History returns the versions kept for rollback, oldest first.
+func (c *configs) History() []*schema.Supergraph {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*schema.Supergraph(nil), c.history...)
+}
+
+// Reload loads the files from disk and applies them if they changed.
+func (c *configs) Reload() (*schema.Supergraph, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sg, err := schema.Load(c.path, schema.WithEnv(c.env))
+	if err != nil {
+		return nil, c.refuse(err)
+	}
+	return c.applyLocked(sg)
+}
+
+// Write validates data as the new content of the configuration file and, unless dryRun, persists it atomically
+// and applies it. It returns the version data makes.
+func (c *configs) Write(data []byte, dryRun bool) (*schema.Supergraph, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sg, err := schema.Parse(c.path, data, os.DirFS(filepath.Dir(c.path)), schema.WithEnv(c.env))
+	if err != nil {
+		if !dryRun {
+			c.refuse(err)
+		}
+		return nil, err
+	}
+	if dryRun {
+		return sg, nil
+	}
+	if err := writeAtomic(c.path, data); err != nil {
+		return nil, c.refuse(err)
+	}
+	return c.applyLocked(sg)
+}
+
+// Rollback rewrites the configuration file as it was in version and applies it.
+func (c *configs) Rollback(version string) (*schema.Supergraph, error) {
+	for _, sg := range c.History() {
+		if sg.Version == version {
+			return c.Write(sg.Raw, false)
+		}
+	}
+	return nil, fmt.Errorf("version %s is not in the history of the last %d versions", version, historySize)
+}
+
+func (c *configs) refuse(err error) error {
+	c.lastErr.Store(&reloadError{At: time.Now(), Err: err})
+	c.logger.Error("configuration change refused; the running version stays", "version", c.Current().Version, "error", err.Error())
+	if c.notify != nil {
+		c.notify(nil, err)
+	}
+	return err
+}
+
+// applyLocked builds sg's runtime and swaps it in. The caller holds c.mu.
+func (c *configs) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error) {
+	cur := c.srv.rt.Load()
+	if sg.Version == cur.sg.Version {
+		return cur.sg, nil
+	}
+	rt, err := newRuntime(sg)
+	if err != nil {
+		return nil, c.refuse(err)
+	}
+	old := c.srv.rt.Swap(rt)
+	// Requests on the old version keep running; only its idle connections go.
+	old.Close()
+	c.history = append(c.history, sg)
+	if len(c.history) > historySize {
+		c.history = c.history[len(c.history)-historySize:]
+	}
+	c.lastErr.Store(nil)
+	for _, w := range sg.Warnings {
+		c.logger.Warn(w.String())
+	}
+	c.logger.Info("configuration applied", "version", sg.Version, "previous", old.sg.Version)
+	if c.notify != nil {
+		c.notify(sg, nil)
+	}
+	return sg, nil
+}
+
+// writeAtomic replaces path with data: a temp file in the same directory, fsync, rename, fsync of the directory.
+// A crash leaves either the old file or the new one, never a mix.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if info, err := os.Stat(path); err == nil {
+		_ = tmp.Chmod(info.Mode().Perm())
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Watch reloads when the configuration or an SDL file changes, until ctx is done. It watches the directories of
+// the running version's files (editors replace files by renaming) and returns once its goroutine has ended.
+func (c *configs) Watch(ctx context.Context, ready chan<- struct{}) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("file watch: %w", err)
+	}
+	defer w.Close()
+	watched := map[string]bool{}
+	watchDirs := func() {
+		for _, f := range c.Current().Files {
+			dir := filepath.Dir(f)
+			if watched[dir] {
+				continue
+			}
+			if err := w.Add(dir); err != nil {
+				c.logger.Warn("cannot watch directory", "dir", dir, "error", err.Error())
+				continue
+			}
+			watched[dir] = true
+		}
+	}
+	watchDirs()
+	if ready != nil {
+		close(ready)
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if relevant(ev.Name) {
+				timer.Reset(debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				timer.Reset(debounce)
+				continue
+			}
+			c.logger.Warn("file watch error", "error", err.Error())
+		case <-timer.C:
+			if _, err := c.Reload(); err == nil {
+				watchDirs()
+			}
+		}
+	}
+}
+
+// relevant reports whether a changed file can affect the configuration: YAML and SDL files, not temp files.
+func relevant(name string) bool {
+	base := filepath.Base(name)
+	if len(base) > 0 && base[0] == '.' {
+		return false
+	}
+	switch filepath.Ext(base) {
+	case ".yaml", ".yml", ".graphqls", ".graphql", ".gql":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conflux-gql/conflux/examples/posts"
+	"github.com/conflux-gql/conflux/schema"
+)
+
+// outcome is one change the configs reported.
+type outcome struct {
+	sg  *schema.Supergraph
+	err error
+}
+
+// watched starts the posts example with a file watch and returns the env, its configs, the config file and
+// the channel of change outcomes.
+func watched(t *testing.T) (*testEnv, *configs, string, chan outcome) {
+	t.Helper()
+	env := newPosts(t, posts.Options{})
+	file := env.rt.sg.File
+	s := env.srv.Config.Handler.(*server)
+	c := newConfigs(file, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	events := make(chan outcome, 16)
+	c.notify = func(sg *schema.Supergraph, err error) { events <- outcome{sg, err} }
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- c.Watch(ctx, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.rt.Load().Close()
+	})
+	<-ready
+	return env, c, file, events
+}
+
+func next(t *testing.T, events chan outcome) outcome {
+	t.Helper()
+	select {
+	case o := <-events:
+		return o
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload happened")
+		return outcome{}
+	}
+}
+
+// TestConfigs_FileWatch: editing the SDL and the config on disk adds a field without a restart; a broken edit
+// is refused with its position and the running version keeps serving.
+func TestConfigs_FileWatch(t *testing.T) {
+	env, c, file, events := watched(t)
+	before := c.Current().Version
+	dir := filepath.Dir(file)
+
+	// One edit: a new field in the SDL and its binding in the config.
+	sdlFile := filepath.Join(dir, "schema", "posts.graphqls")
+	sdl, _ := os.ReadFile(sdlFile)
+	cfg, _ := os.ReadFile(file)
+	cfg = append(cfg, []byte("  Query.motd: {value: \"hello {{args.name}}\"}\n")...)
+	sdl = bytes.Replace(sdl, []byte("type Query {"), []byte("type Query {\n  motd(name: String): String"), 1)
+	if err := writeAtomic(sdlFile, sdl); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAtomic(file, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var o outcome
+	for o = next(t, events); o.err != nil; o = next(t, events) {
+		// The SDL may land before the config: an intermediate state can be refused, the final one must apply.
+	}
+	if o.sg.Version == before {
+		t.Fatal("version did not change")
+	}
+	if _, raw := env.postRaw(`{ motd(name: "Ada") }`, nil); string(raw) != `{"data":{"motd":"hello Ada"}}` {
+		t.Errorf("new field: %s", raw)
+	}
+
+	// A broken edit is refused; the running version stays.
+	running := c.Current().Version
+	broken := bytes.Replace(cfg, []byte("Query.motd: {value:"), []byte("Query.motd: {valeu:"), 1)
+	if err := writeAtomic(file, broken); err != nil {
+		t.Fatal(err)
+	}
+	o = next(t, events)
+	if o.err == nil || !strings.Contains(o.err.Error(), `conflux.yaml:`) || !strings.Contains(o.err.Error(), `unknown key "valeu": did you mean "value"?`) {
+		t.Fatalf("want a located error, got %v", o.err)
+	}
+	if c.Current().Version != running || c.LastError() == nil {
+		t.Error("a refused edit changed the running version or was not recorded")
+	}
+	if _, raw := env.postRaw(`{ motd(name: "Ada") }`, nil); string(raw) != `{"data":{"motd":"hello Ada"}}` {
+		t.Errorf("after a refused edit: %s", raw)
+	}
+}
+
+func TestConfigs_WriteAndRollback(t *testing.T) {
+	env, c, file, _ := watched(t)
+	first := c.Current()
+	cfg, _ := os.ReadFile(file)
+
+	// dryRun validates and changes nothing.
+	bad := append(append([]byte(nil), cfg...), []byte("  Post.nope: {from: title}\n")...)
+	if _, err := c.Write(bad, true); err == nil || !strings.Contains(err.Error(), `type Post has no field "nope"`) {
+		t.Fatalf("dry run of a bad change: %v", err)
+	}
+	if got, _ := os.ReadFile(file); !bytes.Equal(got, cfg) || c.Current() != first {
+		t.Fatal("a dry run changed something")
+	}
+
+	good := bytes.Replace(cfg, []byte("User.company: {from: company.name}"), []byte("User.company: {from: username}"), 1)
+	sg, err := c.Write(good, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sg.Version == first.Version {
+		t.Fatal("version did not change")
+	}
+	if got, _ := os.ReadFile(file); !bytes.Equal(got, good) {
+		t.Error("the change was not persisted")
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { company } }`, nil); string(raw) != `{"data":{"user":{"company":"Bret"}}}` {
+		t.Errorf("after the change: %s", raw)
+	}
+	if _, err := c.Rollback(first.Version); err != nil {
+		t.Fatal(err)
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { company } }`, nil); string(raw) != `{"data":{"user":{"company":"Company 1"}}}` {
+		t.Errorf("after rollback: %s", raw)
+	}
+	if _, err := c.Rollback("nope"); err == nil {
+		t.Error("rollback to an unknown version must fail")
+	}
+}
