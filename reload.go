@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
+	"testing/fstest"
 	"time"
 
+	"github.com/conflux-gql/conflux/admin"
+	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/fsnotify/fsnotify"
 )
@@ -56,8 +62,20 @@ func newConfigs(path string, srv *server, logger *slog.Logger) *configs {
 // Current returns the running version.
 func (c *configs) Current() *schema.Supergraph { return c.srv.rt.Load().sg }
 
-// LastError returns the last refused change, or nil.
-func (c *configs) LastError() *reloadError { return c.lastErr.Load() }
+// LastError returns the last refused change and when it happened, or a nil error.
+func (c *configs) LastError() (time.Time, error) {
+	if e := c.lastErr.Load(); e != nil {
+		return e.At, e.Err
+	}
+	return time.Time{}, nil
+}
+
+// Plan plans an operation on the running version without executing it.
+func (c *configs) Plan(query, operationName string, vars map[string]any) (*graph.Plan, error) {
+	return c.srv.rt.Load().engine.Plan(query, operationName, vars)
+}
+
+var _ admin.Control = (*configs)(nil)
 
 // History returns the versions kept for rollback, oldest first.
 func (c *configs) History() []*schema.Supergraph {
@@ -77,12 +95,18 @@ func (c *configs) Reload() (*schema.Supergraph, error) {
 	return c.applyLocked(sg)
 }
 
-// Write validates data as the new content of the configuration file and, unless dryRun, persists it atomically
-// and applies it. It returns the version data makes.
-func (c *configs) Write(data []byte, dryRun bool) (*schema.Supergraph, error) {
+// Write validates data as the new content of the configuration file, with files (paths relative to its
+// directory) added or replaced beside it, and unless dryRun persists them atomically and applies them. It returns
+// the version they make. Nothing is written when validation fails.
+func (c *configs) Write(data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sg, err := schema.Parse(c.path, data, os.DirFS(filepath.Dir(c.path)), schema.WithEnv(c.env))
+	dir := filepath.Dir(c.path)
+	fsys := fs.FS(os.DirFS(dir))
+	if len(files) > 0 {
+		fsys = overlay{base: fsys, files: files}
+	}
+	sg, err := schema.Parse(c.path, data, fsys, schema.WithEnv(c.env))
 	if err != nil {
 		if !dryRun {
 			c.refuse(err)
@@ -92,17 +116,62 @@ func (c *configs) Write(data []byte, dryRun bool) (*schema.Supergraph, error) {
 	if dryRun {
 		return sg, nil
 	}
+	for name, content := range files {
+		if err := writeAtomic(filepath.Join(dir, filepath.FromSlash(name)), content); err != nil {
+			return nil, c.refuse(err)
+		}
+	}
 	if err := writeAtomic(c.path, data); err != nil {
 		return nil, c.refuse(err)
 	}
 	return c.applyLocked(sg)
 }
 
+// overlay is base with files added or replaced, for validating a change before anything is written.
+type overlay struct {
+	base  fs.FS
+	files map[string][]byte
+}
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if content, ok := o.files[name]; ok {
+		return fstest.MapFS{name: {Data: content}}.Open(name)
+	}
+	return o.base.Open(name)
+}
+
+// ReadDir merges the overlay's files into base's listing, so globs see them.
+func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(o.base, name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	mem := fstest.MapFS{}
+	for f, content := range o.files {
+		if path.Dir(f) == name {
+			mem[f] = &fstest.MapFile{Data: content}
+		}
+	}
+	extra, _ := fs.ReadDir(mem, name)
+	seen := map[string]bool{}
+	for _, e := range extra {
+		seen[e.Name()] = true
+	}
+	out := extra
+	for _, e := range entries {
+		if !seen[e.Name()] {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
 // Rollback rewrites the configuration file as it was in version and applies it.
 func (c *configs) Rollback(version string) (*schema.Supergraph, error) {
 	for _, sg := range c.History() {
 		if sg.Version == version {
-			return c.Write(sg.Raw, false)
+			return c.Write(sg.Raw, nil, false)
 		}
 	}
 	return nil, fmt.Errorf("version %s is not in the history of the last %d versions", version, historySize)

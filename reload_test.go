@@ -95,7 +95,7 @@ func TestConfigs_FileWatch(t *testing.T) {
 	if o.err == nil || !strings.Contains(o.err.Error(), `conflux.yaml:`) || !strings.Contains(o.err.Error(), `unknown key "valeu": did you mean "value"?`) {
 		t.Fatalf("want a located error, got %v", o.err)
 	}
-	if c.Current().Version != running || c.LastError() == nil {
+	if _, err := c.LastError(); c.Current().Version != running || err == nil {
 		t.Error("a refused edit changed the running version or was not recorded")
 	}
 	if _, raw := env.postRaw(`{ motd(name: "Ada") }`, nil); string(raw) != `{"data":{"motd":"hello Ada"}}` {
@@ -110,7 +110,7 @@ func TestConfigs_WriteAndRollback(t *testing.T) {
 
 	// dryRun validates and changes nothing.
 	bad := append(append([]byte(nil), cfg...), []byte("  Post.nope: {from: title}\n")...)
-	if _, err := c.Write(bad, true); err == nil || !strings.Contains(err.Error(), `type Post has no field "nope"`) {
+	if _, err := c.Write(bad, nil, true); err == nil || !strings.Contains(err.Error(), `type Post has no field "nope"`) {
 		t.Fatalf("dry run of a bad change: %v", err)
 	}
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, cfg) || c.Current() != first {
@@ -118,7 +118,7 @@ func TestConfigs_WriteAndRollback(t *testing.T) {
 	}
 
 	good := bytes.Replace(cfg, []byte("User.company: {from: company.name}"), []byte("User.company: {from: username}"), 1)
-	sg, err := c.Write(good, false)
+	sg, err := c.Write(good, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

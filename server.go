@@ -24,6 +24,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/playground"
@@ -76,6 +77,7 @@ func serve(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("conflux", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("CONFLUX_ADDR", "127.0.0.1:8080"), "listen address (env CONFLUX_ADDR)")
 	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty runs the Customer 360 example with its mock backends (env CONFLUX_CONFIG)")
+	adminAddr := fs.String("admin-addr", os.Getenv("CONFLUX_ADMIN_ADDR"), "serve the admin API on this address instead of at /admin/graphql of --addr (env CONFLUX_ADMIN_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +113,19 @@ func serve(args []string, stdout io.Writer) error {
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
 	cfgs := newConfigs(path, srv, logger)
+	adminAPI := admin.NewHandler(cfgs, os.Getenv("CONFLUX_ADMIN_TOKEN"))
+	if *adminAddr == "" {
+		srv.mux.Handle("/admin/graphql", adminAPI)
+	} else {
+		aln, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			return fmt.Errorf("listen (admin): %w", err)
+		}
+		ahs := &http.Server{Handler: adminAPI, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ahs.Serve(aln) }()
+		defer ahs.Close()
+		logger.Info("admin API", "url", "http://"+aln.Addr().String()+"/")
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- cfgs.Watch(watchCtx, nil) }()
@@ -129,7 +144,7 @@ func serve(args []string, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql")
+	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql")
 	if sg.Settings.Playground {
 		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
 	}
