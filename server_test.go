@@ -198,7 +198,7 @@ sources:
   fixtures: {static: {name: Ada, friend: {name: Grace, friend: {name: Alan}}}}
 bindings:
   Query.me: {source: fixtures}
-server: {introspection: false, playground: false, maxDepth: 3, maxAliases: 1}
+server: {introspection: false, playground: false, maxDepth: 3, maxAliases: 1, planExtension: true}
 `
 	if err := os.WriteFile(filepath.Join(dir, "s.graphqls"), []byte(sdl), 0o644); err != nil {
 		t.Fatal(err)
@@ -208,10 +208,11 @@ server: {introspection: false, playground: false, maxDepth: 3, maxAliases: 1}
 	}
 	env := serveConfig(t, filepath.Join(dir, "conflux.yaml"), nil)
 	tests := []struct{ name, query, want string }{
-		{name: "static source", query: `{ me { name friend { name } } }`, want: `{"data":{"me":{"name":"Ada","friend":{"name":"Grace"}}}}`},
+		{name: "static source", query: `{ me { name friend { name } } }`, want: `{"data":{"me":{"name":"Ada","friend":{"name":"Grace"}}},"extensions"`},
 		{name: "introspection off", query: `{ __schema { queryType { name } } }`, want: `"code":"INTROSPECTION_DISABLED"`},
 		{name: "depth limit", query: `{ me { friend { friend { name } } } }`, want: `nested deeper than the limit of 3`},
 		{name: "alias limit", query: `{ a: me { name } b: me { name } }`, want: `uses 2 aliases; the limit is 1`},
+		{name: "plan extension", query: `{ me { name } }`, want: `"extensions":{"plan":{"fetches":[{"id":1,"binding":"Query.me","source":"fixtures"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,7 +78,14 @@ func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 		if done.Swap(true) {
 			return nil
 		}
-		return e.Execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers)
+		resp := e.Execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers)
+		if e.sg.Settings.PlanExtension && oc.Operation != nil {
+			// Off by default: the plan shows the backends' paths, which a public API may not want to reveal.
+			if cp := e.plan(oc.RawQuery, oc.Doc, oc.Operation, oc.Variables); cp.plan != nil {
+				graphql.RegisterExtension(ctx, "plan", map[string]any{"text": cp.plan.String(), "fetches": cp.plan.Explain().Fetches})
+			}
+		}
+		return resp
 	}
 }
 

@@ -68,7 +68,7 @@ var (
 	topKeys     = []string{"schema", "sources", "bindings", "server"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "strategy", "timeout", "retry", "breaker", "limits", "headers", "maxResponseBytes"}
-	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize"}
+	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -88,6 +88,8 @@ type Settings struct {
 	QueryCacheSize int
 	// PlanCacheSize is the number of execution plans kept per schema version.
 	PlanCacheSize int
+	// PlanExtension adds each operation's plan to the response's extensions.plan (for the playground).
+	PlanExtension bool
 }
 
 // DefaultSettings returns the settings used for every key the configuration leaves out.
@@ -321,6 +323,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.QueryCacheSize, _ = d.integer(e.value, p, 1)
 		case "planCacheSize":
 			s.PlanCacheSize, _ = d.integer(e.value, p, 1)
+		case "planExtension":
+			s.PlanExtension, _ = d.boolean(e.value, p)
 		}
 	}
 }

@@ -69,3 +69,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSetEntry: the admin API's edit of a configuration never panics, and what it produces is YAML that the
+// loader reads back (valid or with located problems).
+func FuzzSetEntry(f *testing.F) {
+	base, err := os.ReadFile("../examples/posts/conflux.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{`{from: name}`, `{"source": "api", "path": "/x/{{parent.id}}"}`, `[1]`, `{`, `a: &x [*x]`, "source: api\npath: /p"} {
+		f.Add("Post.title", s)
+	}
+	fsys := fstest.MapFS{"schema/posts.graphqls": {Data: []byte("type Query { posts: [Post] } type Post { title: String }")}}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		out, err := SetEntry(base, "bindings", key, []byte(value))
+		if err != nil {
+			return
+		}
+		if _, err := Parse("fuzz.yaml", out, fsys, WithEnv(func(string) (string, bool) { return "", false })); err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("edited config fails without problems: %v", err)
+			}
+		}
+	})
+}
