@@ -4,6 +4,8 @@
 // Conflux on --addr, with the GraphiQL playground at /.
 package main
 
+//go:generate go run github.com/99designs/gqlgen generate
+
 import (
 	"bytes"
 	"context"

@@ -68,3 +68,5 @@ func version(sg *schema.Supergraph) *model.Version {
 }
 
 var errNoConfig = errors.New("the running version has no configuration file content")
+
+func ptr[T any](v T) *T { return &v }
