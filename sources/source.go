@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // Request is one fully rendered call to a backend. The resolvers package renders it from a binding; a Source
@@ -24,6 +25,10 @@ type Request struct {
 	Header http.Header
 	// Body is the request body (JSON), nil for none.
 	Body []byte
+	// Timeout, when set and shorter than the source's, bounds this request (a binding's own timeout).
+	Timeout time.Duration
+	// RetrySafe allows retries of a request whose method is not idempotent (a binding that says so).
+	RetrySafe bool
 }
 
 // Response is a backend's answer with a successful (2xx) status. Body is read completely.
@@ -63,7 +68,9 @@ type Error struct {
 	Status int
 	Method string
 	Path   string
-	Err    error
+	// RetryAfter, when set, is when the client may try again (RATE_LIMITED).
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
