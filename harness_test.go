@@ -94,7 +94,7 @@ func serveConfig(t *testing.T, file string, backends map[string]*mock.Backend) *
 	if err != nil {
 		t.Fatalf("load %s: %v", file, err)
 	}
-	rt, err := newRuntime(sg)
+	rt, err := newRuntime(sg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -73,6 +74,15 @@ func (c *configs) LastError() (time.Time, error) {
 // Plan plans an operation on the running version without executing it.
 func (c *configs) Plan(query, operationName string, vars map[string]any) (*graph.Plan, error) {
 	return c.srv.rt.Load().engine.Plan(query, operationName, vars)
+}
+
+// SourceStatus returns the live state of a source of the running version.
+func (c *configs) SourceStatus(name string) (sources.Status, bool) {
+	src, ok := c.srv.rt.Load().srcs[name].(interface{ Status() sources.Status })
+	if !ok {
+		return sources.Status{}, false
+	}
+	return src.Status(), true
 }
 
 var _ admin.Control = (*configs)(nil)
@@ -192,7 +202,7 @@ func (c *configs) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error)
 	if sg.Version == cur.sg.Version {
 		return cur.sg, nil
 	}
-	rt, err := newRuntime(sg)
+	rt, err := newRuntime(sg, cur.tel)
 	if err != nil {
 		return nil, c.refuse(err)
 	}

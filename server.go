@@ -106,11 +106,16 @@ func serve(args []string, stdout io.Writer) error {
 	for _, w := range sg.Warnings {
 		logger.Warn(w.String())
 	}
-	rt, err := newRuntime(sg)
+	tel, err := newTelemetry()
+	if err != nil {
+		return err
+	}
+	rt, err := newRuntime(sg, tel)
 	if err != nil {
 		return err
 	}
 	srv := newServer(rt)
+	srv.mux.Handle("GET /metrics", tel.Handler())
 	defer func() { srv.rt.Load().Close() }()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
@@ -178,17 +183,24 @@ func envOr(name, def string) string {
 // handler. A new version gets a new runtime.
 type runtime struct {
 	sg      *schema.Supergraph
+	tel     *telemetry
+	srcs    map[string]sources.Source
 	engine  *graph.Engine
 	graphql http.Handler
 	closers []func()
 }
 
-// newRuntime builds the serving stack of sg.
-func newRuntime(sg *schema.Supergraph) (*runtime, error) {
-	rt := &runtime{sg: sg}
+// newRuntime builds the serving stack of sg, reporting to tel (nil for none).
+func newRuntime(sg *schema.Supergraph, tel *telemetry) (*runtime, error) {
+	rt := &runtime{sg: sg, tel: tel}
 	srcs := map[string]sources.Source{}
+	rt.srcs = srcs
+	var m *sources.Metrics
+	if tel != nil {
+		m = tel.sources
+	}
 	for _, name := range sg.SourceNames() {
-		src, err := buildSource(sg.Sources[name])
+		src, err := buildSource(sg.Sources[name], m)
 		if err != nil {
 			rt.Close()
 			return nil, fmt.Errorf("source %s (%s): %w", name, sg.Sources[name].Pos, err)
@@ -217,6 +229,9 @@ func newRuntime(sg *schema.Supergraph) (*runtime, error) {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if tel != nil {
+		gql.Use(tel)
+	}
 	rt.graphql = limitBody(gql, sg.Settings.MaxBodyBytes)
 	return rt, nil
 }
@@ -229,20 +244,29 @@ func (rt *runtime) Close() {
 }
 
 // buildSource translates a source's configuration into its transport.
-func buildSource(s *schema.Source) (sources.Source, error) {
+func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 	switch s.Kind {
 	case schema.KindStatic:
 		return sources.NewStatic(s.Name, s.Static)
 	case schema.KindHTTP:
 		h := s.HTTP
 		return sources.NewHTTP(sources.HTTPConfig{
-			Name:             s.Name,
-			Endpoints:        h.Endpoints,
-			Strategy:         h.Strategy,
-			Timeout:          h.Timeout,
-			Retry:            sources.RetryConfig{Attempts: h.Retry.Attempts, Backoff: h.Retry.Backoff},
+			Name:      s.Name,
+			Endpoints: h.Endpoints,
+			Weights:   h.Weights,
+			Strategy:  h.Strategy,
+			Timeout:   h.Timeout,
+			Retry:     sources.RetryConfig{Attempts: h.Retry.Attempts, Backoff: h.Retry.Backoff, Budget: h.Retry.Budget},
+			Breaker: sources.BreakerConfig{Failures: h.Breaker.Failures, ErrorRate: h.Breaker.ErrorRate, Window: h.Breaker.Window,
+				MinRequests: h.Breaker.MinRequests, Cooldown: h.Breaker.Cooldown},
+			Limits: sources.LimitsConfig{Concurrency: h.Limits.Concurrency, QueueTimeout: h.Limits.QueueTimeout,
+				Rate: h.Limits.Rate, Burst: h.Limits.Burst},
+			Probe: sources.ProbeConfig{Path: h.Health.Path, Interval: h.Health.Interval, Timeout: h.Health.Timeout,
+				Failures: h.Health.Failures, Successes: h.Health.Successes},
+			NoDedup:          !h.Dedup,
 			Headers:          h.Headers,
 			MaxResponseBytes: h.MaxResponseBytes,
+			Metrics:          m,
 		})
 	}
 	return nil, fmt.Errorf("%s sources are not supported yet", s.Kind)

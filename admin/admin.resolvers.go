@@ -97,6 +97,18 @@ func (r *queryResolver) Sources(ctx context.Context) ([]*model.Source, error) {
 			ms.Strategy = &s.HTTP.Strategy
 			ms.TimeoutMs = ptr(int(s.HTTP.Timeout / time.Millisecond))
 		}
+		ms.Status = []*model.EndpointStatus{}
+		if st, ok := r.Control.SourceStatus(name); ok {
+			for _, e := range st.Endpoints {
+				es := &model.EndpointStatus{URL: e.URL, Healthy: e.Healthy, Breaker: e.Breaker.String(), InFlight: int(e.InFlight),
+					Successes: int(e.Successes), Failures: int(e.Failures), LatencyEwmaMs: e.LatencyEWMA, P50Ms: e.P50, P95Ms: e.P95, P99Ms: e.P99}
+				if e.LastError != "" {
+					es.LastError = ptr(e.LastError)
+					es.LastErrorAt = ptr(e.LastErrorAt.UTC().Format(time.RFC3339Nano))
+				}
+				ms.Status = append(ms.Status, es)
+			}
+		}
 		out = append(out, ms)
 	}
 	return out, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/conflux-gql/conflux/admin/model"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 )
 
 // ExtensionsFile is the SDL file extendSchema writes, beside the configuration file.
@@ -29,6 +30,8 @@ type Control interface {
 	Rollback(version string) (*schema.Supergraph, error)
 	// Plan plans an operation on the running version without executing it.
 	Plan(query, operationName string, vars map[string]any) (*graph.Plan, error)
+	// SourceStatus returns the live state of a running source; ok is false for sources without one.
+	SourceStatus(name string) (st sources.Status, ok bool)
 }
 
 // Resolver is the root of the admin API's resolvers.

@@ -25,6 +25,8 @@ type object struct {
 // fieldError marks a field whose value could not be produced; the writer reports it at each path it lands on.
 type fieldError struct {
 	err error
+	// required propagates the null to the parent as a non-null field would (binding `required: true`).
+	required bool
 }
 
 // execution runs one Plan for one client request. It owns every goroutine it starts and waits for them.
@@ -209,11 +211,17 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 	}
 }
 
-// settle stores a fetched value (or its error) in the parent's slot and collects the fetches below it.
+// settle stores a fetched value (or its error) in the parent's slot and collects the fetches below it. A
+// failed fetch takes the binding's fallback when it has one; a required binding's failure nulls the parent.
 func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) {
 	if err != nil {
-		o.values[f.Index] = &fieldError{err: err}
-		return
+		r := res(x, f)
+		fb, ok := r.Fallback(r.Vars(x.fieldArgs(f), o.raw, x.headers))
+		if !ok {
+			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
+			return
+		}
+		v = fb
 	}
 	o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
 }

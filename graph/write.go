@@ -67,6 +67,10 @@ func (w *writer) object(o *object) bool {
 func (w *writer) value(f *Field, t *ast.Type, v any) bool {
 	start := len(w.buf)
 	null, reported := w.nullable(f, t, v)
+	if fe, ok := v.(*fieldError); ok && fe.required {
+		w.buf = w.buf[:start]
+		return false
+	}
 	if null && t.NonNull {
 		if !reported {
 			w.fail(f, &codedError{code: sources.CodeBadResponse,
@@ -253,6 +257,9 @@ func (w *writer) fail(f *Field, err error) {
 		}
 		if se.Status != 0 {
 			e.Extensions["status"] = se.Status
+		}
+		if se.RetryAfter > 0 {
+			e.Extensions["retryAfterMs"] = se.RetryAfter.Milliseconds()
 		}
 	case errors.As(err, &ce):
 		e.Extensions["code"] = string(ce.code)

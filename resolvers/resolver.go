@@ -66,13 +66,21 @@ func (r *Resolver) Value(vs Vars) any {
 	return renderValue(r.Binding.Value, &vs)
 }
 
+// Fallback renders the binding's fallback answer for a failed fetch; ok is false when it has none.
+func (r *Resolver) Fallback(vs Vars) (v any, ok bool) {
+	if r.Binding.Fallback == nil {
+		return nil, false
+	}
+	return renderValue(r.Binding.Fallback, &vs), true
+}
+
 // Build renders the binding's request (the batch request when batch is true) from vs.
 func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 	req := &r.Binding.Request
 	if batch {
 		req = &r.Binding.Batch.Request
 	}
-	out := &sources.Request{Method: req.Method}
+	out := &sources.Request{Method: req.Method, Timeout: r.Binding.Timeout, RetrySafe: r.Binding.RetrySafe}
 	if out.Method == "" {
 		out.Method = http.MethodGet
 	}

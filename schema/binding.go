@@ -3,6 +3,7 @@ package schema
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,7 +30,15 @@ type Binding struct {
 	Value *Value
 	// Discriminator picks the concrete type of an abstract field's items when they carry no __typename.
 	Discriminator *Discriminator
-	Pos           Position
+	// Timeout, when set, bounds this binding's calls below the source's timeout.
+	Timeout time.Duration
+	// RetrySafe lets a non-idempotent request (POST) be retried.
+	RetrySafe bool
+	// Fallback, when set, answers the field when its fetch fails (no error is reported).
+	Fallback *Value
+	// Required makes a failed fetch null the parent object, as a non-null field's failure would.
+	Required bool
+	Pos      Position
 
 	// given records which keys the file set, including those whose value was invalid.
 	given map[string]bool
@@ -80,9 +89,10 @@ type Discriminator struct {
 }
 
 var (
-	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator"}
-	batchKeys   = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select"}
-	methods     = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator",
+		"timeout", "retrySafe", "fallback", "required"}
+	batchKeys = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select"}
+	methods   = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 )
 
 func (d *decoder) binding(e entry) *Binding {
@@ -126,6 +136,14 @@ func (d *decoder) binding(e entry) *Binding {
 			b.Value, _ = d.value(f.value, p)
 		case "discriminator":
 			b.Discriminator = d.discriminator(f.value, p)
+		case "timeout":
+			b.Timeout, _ = d.duration(f.value, p)
+		case "retrySafe":
+			b.RetrySafe, _ = d.boolean(f.value, p)
+		case "fallback":
+			b.Fallback, _ = d.value(f.value, p)
+		case "required":
+			b.Required, _ = d.boolean(f.value, p)
 		case "batch":
 			batchN = f.value
 		default:

@@ -33,11 +33,16 @@ type Source struct {
 // HTTPSource is the transport configuration of an http or graphql source (DESIGN.md, Sources).
 type HTTPSource struct {
 	Endpoints []string
-	Strategy  string
-	Timeout   time.Duration
-	Retry     Retry
-	Breaker   Breaker
-	Limits    Limits
+	// Weights gives each endpoint's share for the weighted strategy.
+	Weights  []int
+	Strategy string
+	Timeout  time.Duration
+	Retry    Retry
+	Breaker  Breaker
+	Limits   Limits
+	Health   Health
+	// Dedup shares identical GET requests in flight (default true).
+	Dedup bool
 	// Headers are sent on every request; {{env.*}} is rendered at load.
 	Headers          http.Header
 	MaxResponseBytes int64
@@ -47,18 +52,34 @@ type HTTPSource struct {
 type Retry struct {
 	Attempts int
 	Backoff  time.Duration
+	// Budget caps retries at this share of requests.
+	Budget float64
 }
 
 // Breaker configures the per-endpoint circuit breaker.
 type Breaker struct {
-	Failures int
-	Cooldown time.Duration
+	Failures    int
+	ErrorRate   float64
+	Window      time.Duration
+	MinRequests int
+	Cooldown    time.Duration
 }
 
 // Limits caps a source's load.
 type Limits struct {
-	Concurrency int
-	Rate        float64
+	Concurrency  int
+	QueueTimeout time.Duration
+	Rate         float64
+	Burst        int
+}
+
+// Health configures the active probe of each endpoint; an empty Path turns it off.
+type Health struct {
+	Path      string
+	Interval  time.Duration
+	Timeout   time.Duration
+	Failures  int
+	Successes int
 }
 
 // Strategies lists the endpoint selection strategies a source may name.
@@ -67,7 +88,7 @@ var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"
 var (
 	topKeys     = []string{"schema", "sources", "bindings", "server"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
-	httpKeys    = []string{"endpoints", "strategy", "timeout", "retry", "breaker", "limits", "headers", "maxResponseBytes"}
+	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes"}
 	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension"}
 )
 
@@ -108,7 +129,11 @@ func DefaultHTTPSource() HTTPSource {
 	return HTTPSource{
 		Strategy:         "round_robin",
 		Timeout:          10 * time.Second,
-		Retry:            Retry{Attempts: 0, Backoff: 25 * time.Millisecond},
+		Retry:            Retry{Attempts: 0, Backoff: 25 * time.Millisecond, Budget: 0.2},
+		Breaker:          Breaker{Cooldown: 5 * time.Second, Window: 10 * time.Second, MinRequests: 20},
+		Limits:           Limits{QueueTimeout: 50 * time.Millisecond},
+		Health:           Health{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
+		Dedup:            true,
 		MaxResponseBytes: 16 << 20,
 	}
 }
@@ -230,36 +255,81 @@ func (d *decoder) httpSource(n *yaml.Node, path string, env func(string) (string
 			}
 		case "timeout":
 			h.Timeout, _ = d.duration(e.value, p)
+		case "weights":
+			wn := resolve(e.value)
+			if wn.Kind != yaml.SequenceNode {
+				d.errorf(d.pos(wn), p, "expected a list of integers, one per endpoint")
+				continue
+			}
+			for _, w := range wn.Content {
+				v, _ := d.integer(w, p, 1)
+				h.Weights = append(h.Weights, v)
+			}
 		case "retry":
-			rs, _ := d.mapping(e.value, p, []string{"attempts", "backoff"})
+			rs, _ := d.mapping(e.value, p, []string{"attempts", "backoff", "budget"})
 			for _, r := range rs {
 				switch r.key {
 				case "attempts":
 					h.Retry.Attempts, _ = d.integer(r.value, join(p, r.key), 0)
 				case "backoff":
 					h.Retry.Backoff, _ = d.duration(r.value, join(p, r.key))
+				case "budget":
+					h.Retry.Budget, _ = d.fraction(r.value, join(p, r.key))
 				}
 			}
 		case "breaker":
-			bs, _ := d.mapping(e.value, p, []string{"failures", "cooldown"})
+			bs, _ := d.mapping(e.value, p, []string{"failures", "errorRate", "window", "minRequests", "cooldown"})
 			for _, b := range bs {
 				switch b.key {
 				case "failures":
 					h.Breaker.Failures, _ = d.integer(b.value, join(p, b.key), 1)
+				case "errorRate":
+					h.Breaker.ErrorRate, _ = d.fraction(b.value, join(p, b.key))
+				case "window":
+					h.Breaker.Window, _ = d.duration(b.value, join(p, b.key))
+				case "minRequests":
+					h.Breaker.MinRequests, _ = d.integer(b.value, join(p, b.key), 1)
 				case "cooldown":
 					h.Breaker.Cooldown, _ = d.duration(b.value, join(p, b.key))
 				}
 			}
 		case "limits":
-			ls, _ := d.mapping(e.value, p, []string{"concurrency", "rate"})
+			ls, _ := d.mapping(e.value, p, []string{"concurrency", "queueTimeout", "rate", "burst"})
 			for _, l := range ls {
 				switch l.key {
 				case "concurrency":
 					h.Limits.Concurrency, _ = d.integer(l.value, join(p, l.key), 1)
+				case "queueTimeout":
+					h.Limits.QueueTimeout, _ = d.duration(l.value, join(p, l.key))
 				case "rate":
 					h.Limits.Rate, _ = d.number(l.value, join(p, l.key))
+				case "burst":
+					h.Limits.Burst, _ = d.integer(l.value, join(p, l.key), 1)
 				}
 			}
+		case "health":
+			hs, _ := d.mapping(e.value, p, []string{"path", "interval", "timeout", "failures", "successes"})
+			for _, hk := range hs {
+				switch hk.key {
+				case "path":
+					if s, ok := d.str(hk.value, join(p, hk.key)); ok {
+						if !strings.HasPrefix(s, "/") {
+							d.errorf(d.pos(hk.value), join(p, hk.key), "the probe path must start with /")
+						}
+						h.Health.Path = s
+					}
+				case "interval":
+					h.Health.Interval, _ = d.duration(hk.value, join(p, hk.key))
+				case "timeout":
+					h.Health.Timeout, _ = d.duration(hk.value, join(p, hk.key))
+				case "failures":
+					h.Health.Failures, _ = d.integer(hk.value, join(p, hk.key), 1)
+				case "successes":
+					h.Health.Successes, _ = d.integer(hk.value, join(p, hk.key), 1)
+				}
+			}
+		case "dedup":
+			h.Dedup, _ = d.boolean(e.value, p)
 		case "headers":
 			h.Headers = http.Header{}
 			hs, _ := d.mapping(e.value, p, nil)
@@ -277,6 +347,9 @@ func (d *decoder) httpSource(n *yaml.Node, path string, env func(string) (string
 	}
 	if !sawEndpoints {
 		d.errorf(d.pos(n), path, "missing `endpoints:`: list the base URLs, e.g. endpoints: [http://127.0.0.1:9101]")
+	}
+	if h.Weights != nil && len(h.Weights) != len(h.Endpoints) {
+		d.errorf(d.pos(n), join(path, "weights"), "%d weights for %d endpoints: give one weight per endpoint", len(h.Weights), len(h.Endpoints))
 	}
 	return &h
 }

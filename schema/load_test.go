@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -46,5 +47,27 @@ func TestLoad_Golden(t *testing.T) {
 				t.Errorf("problems differ (-update rewrites)\n--- want\n%s\n--- got\n%s", b, got.String())
 			}
 		})
+	}
+}
+
+// TestDefaults pins every default in one golden file, so a changed default is a reviewed change.
+func TestDefaults(t *testing.T) {
+	got, err := json.MarshalIndent(map[string]any{"server": DefaultSettings(), "http": DefaultHTTPSource()}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := "testdata/defaults.json"
+	if *update {
+		if err := os.WriteFile(file, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(want)) != string(got) {
+		t.Errorf("defaults changed (-update rewrites)\n--- want\n%s\n--- got\n%s", want, got)
 	}
 }

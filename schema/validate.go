@@ -48,8 +48,8 @@ func (v *validator) binding(b *Binding) bool {
 	hasRequest := b.Method != "" || b.Path != nil || b.Query != nil || b.Headers != nil || b.Body != nil
 	switch {
 	case b.Source == "":
-		if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil {
-			v.errorf(b.Pos, path, "method, path, query, headers, body, batch, field and args need a `source:` to call")
+		if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil || b.Timeout > 0 || b.RetrySafe || b.Fallback != nil || b.Required {
+			v.errorf(b.Pos, path, "method, path, query, headers, body, batch, field, args, timeout, retrySafe, fallback and required need a `source:` to call")
 		}
 		if b.Select != nil {
 			v.errorf(b.Pos, path, "select reads a source's response: use from: to read the parent object")
@@ -91,6 +91,12 @@ func (v *validator) binding(b *Binding) bool {
 	}
 	for _, t := range b.Value.Templates() {
 		v.templateVars(t, path+".value", field, root, false)
+	}
+	for _, t := range b.Fallback.Templates() {
+		v.templateVars(t, path+".fallback", field, root, false)
+	}
+	if b.Fallback != nil && b.Required {
+		v.errorf(b.Pos, path, "fallback answers a failed fetch and required fails the parent: keep one")
 	}
 	if bt := b.Batch; bt != nil {
 		bp := path + ".batch"

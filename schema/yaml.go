@@ -150,6 +150,15 @@ func (d *decoder) number(n *yaml.Node, path string) (float64, bool) {
 	return 0, false
 }
 
+func (d *decoder) fraction(n *yaml.Node, path string) (float64, bool) {
+	f, ok := d.number(n, path)
+	if ok && f > 1 {
+		d.errorf(d.pos(n), path, "expected a share between 0 and 1, got %v", f)
+		return 0, false
+	}
+	return f, ok
+}
+
 func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
 	n = resolve(n)
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {

@@ -43,6 +43,21 @@ type ComplexityRoot struct {
 		Version  func(childComplexity int) int
 	}
 
+	EndpointStatus struct {
+		Breaker       func(childComplexity int) int
+		Failures      func(childComplexity int) int
+		Healthy       func(childComplexity int) int
+		InFlight      func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastErrorAt   func(childComplexity int) int
+		LatencyEwmaMs func(childComplexity int) int
+		P50Ms         func(childComplexity int) int
+		P95Ms         func(childComplexity int) int
+		P99Ms         func(childComplexity int) int
+		Successes     func(childComplexity int) int
+		URL           func(childComplexity int) int
+	}
+
 	Explanation struct {
 		JSON    func(childComplexity int) int
 		Mermaid func(childComplexity int) int
@@ -89,6 +104,7 @@ type ComplexityRoot struct {
 		Endpoints  func(childComplexity int) int
 		Kind       func(childComplexity int) int
 		Name       func(childComplexity int) int
+		Status     func(childComplexity int) int
 		Strategy   func(childComplexity int) int
 		TimeoutMs  func(childComplexity int) int
 	}
@@ -164,6 +180,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChangeResult.Version(childComplexity), true
+
+	case "EndpointStatus.breaker":
+		if e.ComplexityRoot.EndpointStatus.Breaker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.Breaker(childComplexity), true
+	case "EndpointStatus.failures":
+		if e.ComplexityRoot.EndpointStatus.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.Failures(childComplexity), true
+	case "EndpointStatus.healthy":
+		if e.ComplexityRoot.EndpointStatus.Healthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.Healthy(childComplexity), true
+	case "EndpointStatus.inFlight":
+		if e.ComplexityRoot.EndpointStatus.InFlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.InFlight(childComplexity), true
+	case "EndpointStatus.lastError":
+		if e.ComplexityRoot.EndpointStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.LastError(childComplexity), true
+	case "EndpointStatus.lastErrorAt":
+		if e.ComplexityRoot.EndpointStatus.LastErrorAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.LastErrorAt(childComplexity), true
+	case "EndpointStatus.latencyEwmaMs":
+		if e.ComplexityRoot.EndpointStatus.LatencyEwmaMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.LatencyEwmaMs(childComplexity), true
+	case "EndpointStatus.p50Ms":
+		if e.ComplexityRoot.EndpointStatus.P50Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.P50Ms(childComplexity), true
+	case "EndpointStatus.p95Ms":
+		if e.ComplexityRoot.EndpointStatus.P95Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.P95Ms(childComplexity), true
+	case "EndpointStatus.p99Ms":
+		if e.ComplexityRoot.EndpointStatus.P99Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.P99Ms(childComplexity), true
+	case "EndpointStatus.successes":
+		if e.ComplexityRoot.EndpointStatus.Successes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.Successes(childComplexity), true
+	case "EndpointStatus.url":
+		if e.ComplexityRoot.EndpointStatus.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndpointStatus.URL(childComplexity), true
 
 	case "Explanation.json":
 		if e.ComplexityRoot.Explanation.JSON == nil {
@@ -391,6 +480,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Source.Name(childComplexity), true
+	case "Source.status":
+		if e.ComplexityRoot.Source.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Source.Status(childComplexity), true
 	case "Source.strategy":
 		if e.ComplexityRoot.Source.Strategy == nil {
 			break
@@ -564,6 +659,25 @@ type Source {
   strategy: String
   timeoutMs: Int
   declaredAt: String!
+  "Live state of each endpoint (empty for static sources)."
+  status: [EndpointStatus!]!
+}
+
+type EndpointStatus {
+  url: String!
+  "In rotation: the breaker is not open and the active probe (if any) passes."
+  healthy: Boolean!
+  "closed, open or half_open"
+  breaker: String!
+  inFlight: Int!
+  successes: Int!
+  failures: Int!
+  latencyEwmaMs: Float!
+  p50Ms: Float!
+  p95Ms: Float!
+  p99Ms: Float!
+  lastError: String
+  lastErrorAt: String
 }
 
 type Binding {
@@ -642,6 +756,36 @@ func (ec *executionContext) childFields_ChangeResult(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ChangeResult", field.Name)
 }
 
+func (ec *executionContext) childFields_EndpointStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_EndpointStatus_url(ctx, field)
+	case "healthy":
+		return ec.fieldContext_EndpointStatus_healthy(ctx, field)
+	case "breaker":
+		return ec.fieldContext_EndpointStatus_breaker(ctx, field)
+	case "inFlight":
+		return ec.fieldContext_EndpointStatus_inFlight(ctx, field)
+	case "successes":
+		return ec.fieldContext_EndpointStatus_successes(ctx, field)
+	case "failures":
+		return ec.fieldContext_EndpointStatus_failures(ctx, field)
+	case "latencyEwmaMs":
+		return ec.fieldContext_EndpointStatus_latencyEwmaMs(ctx, field)
+	case "p50Ms":
+		return ec.fieldContext_EndpointStatus_p50Ms(ctx, field)
+	case "p95Ms":
+		return ec.fieldContext_EndpointStatus_p95Ms(ctx, field)
+	case "p99Ms":
+		return ec.fieldContext_EndpointStatus_p99Ms(ctx, field)
+	case "lastError":
+		return ec.fieldContext_EndpointStatus_lastError(ctx, field)
+	case "lastErrorAt":
+		return ec.fieldContext_EndpointStatus_lastErrorAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EndpointStatus", field.Name)
+}
+
 func (ec *executionContext) childFields_Explanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "text":
@@ -698,6 +842,8 @@ func (ec *executionContext) childFields_Source(ctx context.Context, field graphq
 		return ec.fieldContext_Source_timeoutMs(ctx, field)
 	case "declaredAt":
 		return ec.fieldContext_Source_declaredAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Source_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Source", field.Name)
 }

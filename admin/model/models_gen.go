@@ -22,6 +22,23 @@ type ChangeResult struct {
 	Problems []*Problem `json:"problems"`
 }
 
+type EndpointStatus struct {
+	URL string `json:"url"`
+	// In rotation: the breaker is not open and the active probe (if any) passes.
+	Healthy bool `json:"healthy"`
+	// closed, open or half_open
+	Breaker       string  `json:"breaker"`
+	InFlight      int     `json:"inFlight"`
+	Successes     int     `json:"successes"`
+	Failures      int     `json:"failures"`
+	LatencyEwmaMs float64 `json:"latencyEwmaMs"`
+	P50Ms         float64 `json:"p50Ms"`
+	P95Ms         float64 `json:"p95Ms"`
+	P99Ms         float64 `json:"p99Ms"`
+	LastError     *string `json:"lastError,omitempty"`
+	LastErrorAt   *string `json:"lastErrorAt,omitempty"`
+}
+
 type Explanation struct {
 	Text    string `json:"text"`
 	JSON    string `json:"json"`
@@ -56,6 +73,8 @@ type Source struct {
 	Strategy   *string  `json:"strategy,omitempty"`
 	TimeoutMs  *int     `json:"timeoutMs,omitempty"`
 	DeclaredAt string   `json:"declaredAt"`
+	// Live state of each endpoint (empty for static sources).
+	Status []*EndpointStatus `json:"status"`
 }
 
 type Version struct {
