@@ -66,11 +66,11 @@ func (t *telemetry) InterceptResponse(ctx context.Context, next graphql.Response
 	name, typ := "anonymous", "unknown"
 	if graphql.HasOperationContext(ctx) {
 		oc := graphql.GetOperationContext(ctx)
-		if oc.OperationName != "" {
-			name = t.label(oc.OperationName)
-		}
 		if oc.Operation != nil {
 			typ = string(oc.Operation.Operation)
+			if oc.Operation.Name != "" {
+				name = t.label(oc.Operation.Name)
+			}
 		}
 	}
 	t.duration.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())
