@@ -12,12 +12,7 @@ import (
 )
 
 func TestMetrics(t *testing.T) {
-	b, err := posts.Start(posts.Options{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	env := newPosts(t, posts.Options{}) // for its config copy
+	env := newPosts(t, posts.Options{})
 	sg, err := schema.Load(env.rt.sg.File)
 	if err != nil {
 		t.Fatal(err)
