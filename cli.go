@@ -24,8 +24,16 @@ func check(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unfillable := 0
 	for _, w := range sg.Warnings {
+		if w.Unfillable {
+			unfillable++
+			w.Warning = false
+		}
 		fmt.Fprintln(stdout, w.String())
+	}
+	if unfillable > 0 {
+		return fmt.Errorf("%s: %d non-null %s that nothing can fill", *config, unfillable, plural(unfillable, "field", "fields"))
 	}
 	fmt.Fprintf(stdout, "%s: ok (version %s, %d bindings, %d sources, %d warnings)\n", *config, sg.Version,
 		len(sg.Bindings()), len(sg.Sources), len(sg.Warnings))
@@ -86,4 +94,11 @@ func explain(args []string, stdout io.Writer) error {
 		_, err = io.WriteString(stdout, plan.String())
 	}
 	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -18,6 +18,7 @@ func TestCheck(t *testing.T) {
 		{name: "N+1 lint", config: "schema/testdata/warnings/conflux.yaml", wantOut: "N+1: Customer appears in lists (Query.customers)"},
 		{name: "errors", config: "schema/testdata/many_errors/conflux.yaml", wantErr: `unknown source "ordrs" (have: crm, orders)`},
 		{name: "missing file", config: "nope.yaml", wantErr: "no such file"},
+		{name: "unfillable non-null root field", config: "schema/testdata/unfillable/conflux.yaml", wantErr: "1 non-null field that nothing can fill"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

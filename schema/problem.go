@@ -32,6 +32,9 @@ type Problem struct {
 	Message string
 	// Warning problems are reported but do not stop the configuration from loading.
 	Warning bool
+	// Unfillable marks a warning about a non-null field that nothing can ever fill: every query of it fails.
+	// The server loads anyway (DESIGN.md: a lint), `conflux check` counts it as an error.
+	Unfillable bool
 }
 
 func (p Problem) String() string {

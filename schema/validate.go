@@ -209,6 +209,7 @@ func (v *validator) lint() {
 				pos = Position{File: f.Position.Src.Name, Line: f.Position.Line, Column: f.Position.Column}
 			}
 			v.warnf(pos, op.Name+"."+f.Name, "no binding: a root field has no parent object to read, so it is always null; add bindings.%s.%s", op.Name, f.Name)
+			v.list[len(v.list)-1].Unfillable = f.Type.NonNull
 		}
 	}
 }
