@@ -78,7 +78,25 @@ type Batch struct {
 	// MaxSize splits larger key sets into parallel calls; 0 means no limit.
 	MaxSize int
 	Request
-	Pos Position
+	// Args overrides a graphql binding's args for the batched call; with {{keys}} in them, one root field
+	// takes every key (list-argument batching), else each key gets its own aliased root field.
+	Args []ValueField
+	// Entities names the upstream entity type of an Apollo Federation subgraph: the batch is one
+	// _entities(representations:) call, each representation {__typename: Entities, <match>: <key>}.
+	Entities string
+	Pos      Position
+}
+
+// KeysInArgs reports whether the batch's args send {{keys}} (list-argument batching).
+func (bt *Batch) KeysInArgs() bool {
+	for _, a := range bt.Args {
+		for _, v := range a.Value.Vars() {
+			if v.Scope == ScopeKeys {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Discriminator maps a field of each item to a concrete GraphQL type.
@@ -251,6 +269,16 @@ func (d *decoder) batch(n *yaml.Node, path string, inherit Request) *Batch {
 			}
 		case "maxSize":
 			bt.MaxSize, _ = d.integer(f.value, p, 1)
+		case "args":
+			args, _ := d.mapping(f.value, p, nil)
+			bt.Args = []ValueField{}
+			for _, a := range args {
+				if v, ok := d.value(a.value, join(p, a.key)); ok {
+					bt.Args = append(bt.Args, ValueField{Name: a.key, Value: v})
+				}
+			}
+		case "entities":
+			bt.Entities, _ = d.str(f.value, p)
 		default:
 			d.requestKey(f, p, &bt.Request)
 		}

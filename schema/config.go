@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -25,6 +26,8 @@ type Source struct {
 	Name string
 	Kind SourceKind
 	HTTP *HTTPSource
+	// Upstream is a graphql source's schema, read from its `sdl` file at load; nil when none is named.
+	Upstream *ast.Schema
 	// Static is the JSON-shaped value a static source answers every request with.
 	Static any
 	Pos    Position
@@ -46,6 +49,11 @@ type HTTPSource struct {
 	// Headers are sent on every request; {{env.*}} is rendered at load.
 	Headers          http.Header
 	MaxResponseBytes int64
+	// ForwardHeaders names the incoming request headers sent on to the backend (none by default).
+	ForwardHeaders []string
+	// SDL is a graphql source's upstream schema file, relative to the configuration.
+	SDL    string
+	sdlPos Position
 }
 
 // Retry configures retries of idempotent requests.
@@ -88,7 +96,8 @@ var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"
 var (
 	topKeys     = []string{"schema", "sources", "bindings", "server"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
-	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes"}
+	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders"}
+	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
 	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension"}
 )
 
@@ -208,8 +217,10 @@ func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {
 	k := kinds[0]
 	src.Kind = SourceKind(k.key)
 	switch src.Kind {
-	case KindHTTP, KindGraphQL:
-		src.HTTP = d.httpSource(k.value, join(path, k.key), env)
+	case KindHTTP:
+		src.HTTP = d.httpSource(k.value, join(path, k.key), httpKeys, env)
+	case KindGraphQL:
+		src.HTTP = d.httpSource(k.value, join(path, k.key), graphqlKeys, env)
 	case KindStatic:
 		v, ok := d.value(k.value, join(path, k.key))
 		if ok {
@@ -222,9 +233,9 @@ func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {
 	return src
 }
 
-func (d *decoder) httpSource(n *yaml.Node, path string, env func(string) (string, bool)) *HTTPSource {
+func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(string) (string, bool)) *HTTPSource {
 	h := DefaultHTTPSource()
-	entries, ok := d.mapping(n, path, httpKeys)
+	entries, ok := d.mapping(n, path, keys)
 	if !ok {
 		return &h
 	}
@@ -343,6 +354,14 @@ func (d *decoder) httpSource(n *yaml.Node, path string, env func(string) (string
 		case "maxResponseBytes":
 			n, _ := d.integer(e.value, p, 1)
 			h.MaxResponseBytes = int64(n)
+		case "forwardHeaders":
+			names, _ := d.strings(e.value, p)
+			for _, name := range names {
+				h.ForwardHeaders = append(h.ForwardHeaders, http.CanonicalHeaderKey(name))
+			}
+		case "sdl":
+			h.SDL, _ = d.str(e.value, p)
+			h.sdlPos = d.pos(e.value)
 		}
 	}
 	if !sawEndpoints {

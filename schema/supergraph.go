@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -120,6 +121,9 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		Env:      map[string]string{},
 		bindings: map[string]*Binding{},
 		env:      o.env,
+	}
+	for _, name := range sortedKeys(sg.Sources) {
+		d.loadUpstream(sg.Sources[name], file, fsys, hash)
 	}
 	v := &validator{decoder: d, sg: sg, declared: map[string]bool{}}
 	for _, b := range doc.bindings {
@@ -230,3 +234,82 @@ func (d *decoder) sdlProblems(err error) {
 		d.errorf(pos, "", "SDL: %s", strings.TrimPrefix(e.Message, "input: "))
 	}
 }
+
+// loadUpstream reads a graphql source's upstream SDL file. A federation subgraph's SDL may use directives it does
+// not declare (@key, @link, ...): they are declared here so that it parses.
+func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) {
+	if src.Kind != KindGraphQL || src.HTTP == nil {
+		return
+	}
+	setting := "sources." + src.Name + ".graphql.sdl"
+	if src.HTTP.SDL == "" {
+		d.warnf(src.Pos, "sources."+src.Name, "no sdl: the upstream schema is unknown, so forwarded selections are not checked before they are sent; name the upstream SDL file with sdl:")
+		return
+	}
+	name := path.Clean(filepath.ToSlash(src.HTTP.SDL))
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		d.errorf(src.HTTP.sdlPos, setting, "read the upstream SDL %s: %s", src.HTTP.SDL, err.Error())
+		return
+	}
+	hash.Write(b)
+	full := filepath.Join(filepath.Dir(file), filepath.FromSlash(name))
+	s, gerr := gqlparser.LoadSchema(&ast.Source{Name: "federation.graphqls", Input: preludeFor(string(b)), BuiltIn: true},
+		&ast.Source{Name: full, Input: string(b)})
+	if gerr != nil {
+		d.sdlProblems(gerr)
+		return
+	}
+	src.Upstream = s
+}
+
+// preludeFor returns the federation declarations sdl does not make itself.
+func preludeFor(sdl string) string {
+	declared := map[string]bool{}
+	if doc, err := parser.ParseSchema(&ast.Source{Input: sdl}); err == nil {
+		for _, d := range doc.Directives {
+			declared["@"+d.Name] = true
+		}
+		for _, d := range doc.Definitions {
+			declared[d.Name] = true
+		}
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(federationPrelude, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && f[0] == "scalar" && !declared[f[1]]:
+		case len(f) >= 2 && f[0] == "directive" && !declared[strings.SplitN(f[1], "(", 2)[0]]:
+		default:
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// federationPrelude declares the Apollo Federation directives and scalars a subgraph SDL may use.
+const federationPrelude = `
+scalar _Any
+scalar FieldSet
+scalar link__Import
+scalar federation__FieldSet
+scalar federation__Scope
+scalar federation__Policy
+directive @key(fields: FieldSet!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE
+directive @requires(fields: FieldSet!) on FIELD_DEFINITION
+directive @provides(fields: FieldSet!) on FIELD_DEFINITION
+directive @external(reason: String) on OBJECT | FIELD_DEFINITION
+directive @shareable repeatable on OBJECT | FIELD_DEFINITION
+directive @extends on OBJECT | INTERFACE
+directive @override(from: String!, label: String) on FIELD_DEFINITION
+directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
+directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION
+directive @link(url: String!, as: String, for: String, import: [link__Import]) repeatable on SCHEMA
+directive @composeDirective(name: String!) repeatable on SCHEMA
+directive @interfaceObject on OBJECT
+directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @requiresScopes(scopes: [[federation__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+directive @policy(policies: [[federation__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+`

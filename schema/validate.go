@@ -72,7 +72,7 @@ func (v *validator) binding(b *Binding) bool {
 				v.errorf(b.Pos, path, "field and args are for graphql sources; %s is an http source (use path and query)", b.Source)
 			}
 		case KindGraphQL:
-			v.errorf(b.Pos, path+".source", "graphql sources are not supported yet by this build (tracked as issue 6): bind %s to an http or static source", b.Name())
+			v.graphqlBinding(b, src, path, root)
 		case KindStatic:
 			if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil {
 				v.errorf(b.Pos, path, "%s is a static source: only select applies", b.Source)
@@ -109,7 +109,13 @@ func (v *validator) binding(b *Binding) bool {
 				v.errorf(t.Pos, bp+".key", "the key %q reads nothing from the parent: use {{parent.<field>}}", t.Raw)
 			}
 		}
-		sawKeys := false
+		// A graphql batch may alias one root field per key instead of sending {{keys}}.
+		sawKeys := src != nil && src.Kind == KindGraphQL
+		for _, a := range bt.Args {
+			for _, t := range a.Value.Templates() {
+				v.templateVars(t, bp+".args", field, root, true)
+			}
+		}
 		own := map[*Template]bool{}
 		for _, t := range b.Request.Templates() {
 			own[t] = true
@@ -182,6 +188,62 @@ func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefin
 			if len(tv.Path) != 1 || strings.ToLower(tv.Path[0]) != tv.Path[0] {
 				v.errorf(t.Pos, path, "{{%s}}: name one incoming header in lower case, e.g. {{headers.authorization}}", tv)
 			}
+		}
+	}
+}
+
+// graphqlBinding checks a binding to an upstream GraphQL field against the upstream schema, when known.
+func (v *validator) graphqlBinding(b *Binding, src *Source, path string, root bool) {
+	if b.Method != "" || b.Path != nil || b.Query != nil || b.Body != nil || b.Select != nil {
+		v.errorf(b.Pos, path, "%s is a graphql source: use field and args (method, path, query, body and select are for http sources)", b.Source)
+	}
+	if b.UpstreamField == "" {
+		v.errorf(b.Pos, path, "a graphql binding needs `field:`, the upstream root field to call")
+		return
+	}
+	if bt := b.Batch; bt != nil && bt.Entities != "" && len(bt.Match) == 0 {
+		v.errorf(bt.Pos, path+".batch", "entities batching builds each representation from match: name the entity's key field, e.g. match: id")
+	}
+	up := src.Upstream
+	if up == nil {
+		return
+	}
+	if bt := b.Batch; bt != nil && bt.Entities != "" {
+		switch et := up.Types[bt.Entities]; {
+		case et == nil:
+			v.errorf(bt.Pos, path+".batch.entities", "the upstream schema of %s has no type %q", b.Source, bt.Entities)
+		case et.Fields.ForName(b.UpstreamField) == nil:
+			v.errorf(b.Pos, path+".field", "upstream type %s has no field %q%s", bt.Entities, b.UpstreamField, suggestAs(b.UpstreamField, fieldNames(et), "fields"))
+		}
+		return
+	}
+	rootType := up.Query
+	if v.sg.Schema.Mutation != nil && b.Type == v.sg.Schema.Mutation.Name {
+		rootType = up.Mutation
+	}
+	if rootType == nil {
+		v.errorf(b.Pos, path+".field", "the upstream schema of %s has no root type for %s", b.Source, b.Type)
+		return
+	}
+	uf := rootType.Fields.ForName(b.UpstreamField)
+	if uf == nil {
+		v.errorf(b.Pos, path+".field", "upstream %s has no field %q%s", rootType.Name, b.UpstreamField, suggestAs(b.UpstreamField, fieldNames(rootType), "fields"))
+		return
+	}
+	args := b.Args
+	if b.Batch != nil && b.Batch.Args != nil {
+		args = b.Batch.Args
+	}
+	given := map[string]bool{}
+	for _, a := range args {
+		given[a.Name] = true
+		if uf.Arguments.ForName(a.Name) == nil {
+			v.errorf(a.Value.Pos, path+".args."+a.Name, "upstream field %s has no argument %q%s", uf.Name, a.Name, suggestAs(a.Name, argNames(uf), "arguments"))
+		}
+	}
+	for _, a := range uf.Arguments {
+		if a.Type.NonNull && a.DefaultValue == nil && !given[a.Name] {
+			v.errorf(b.Pos, path+".args", "upstream field %s requires argument %s: %s", uf.Name, a.Name, a.Type.String())
 		}
 	}
 }
