@@ -139,10 +139,16 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 
 func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
+	fetch := func(o *object) (any, error) {
+		vs := res.Vars(args, o.raw, x.headers)
+		if f.Forward != nil {
+			return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
+		}
+		return x.loaders.Fetch(x.ctx, res, vs)
+	}
 	if len(parents) == 1 {
-		o := parents[0]
-		v, err := x.loaders.Fetch(x.ctx, res, res.Vars(args, o.raw, x.headers))
-		x.settle(o, f.Field, v, err, todo)
+		v, err := fetch(parents[0])
+		x.settle(parents[0], f.Field, v, err, todo)
 		return
 	}
 	// No batch: one request per parent (identical ones are sent once), run in parallel.
@@ -160,7 +166,7 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = x.loaders.Fetch(x.ctx, res, res.Vars(args, o.raw, x.headers))
+			results[i], errs[i] = fetch(o)
 		}()
 	}
 	wg.Wait()
@@ -185,6 +191,9 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		for _, o := range parents[i] {
 			pv := res.Vars(args, o.raw, x.headers)
 			k, ok := res.Key(pv)
+			if f.Forward != nil {
+				k, ok = res.GraphQLKey(pv)
+			}
 			if !ok {
 				// A parent without a key has nothing to fetch: null, or [] for a list.
 				var none any
@@ -200,7 +209,12 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		if len(keys) == 0 {
 			continue
 		}
-		thunks := x.loaders.Load(x.ctx, res, vs, keys)
+		var thunks []resolvers.Thunk
+		if f.Forward != nil {
+			thunks = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+		} else {
+			thunks = x.loaders.Load(x.ctx, res, vs, keys)
+		}
 		for j, o := range objs {
 			shares = append(shares, share{fetch: f, obj: o, thunk: thunks[j]})
 		}
@@ -223,7 +237,21 @@ func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) 
 		}
 		v = fb
 	}
+	if fr, ok := v.(*resolvers.ForwardResult); ok {
+		built := x.build(f, f.Def.Type, fr.Value, todo)
+		if len(fr.Errors) > 0 {
+			built = &forwardedValue{value: built, errs: fr.Errors}
+		}
+		o.values[f.Index] = built
+		return
+	}
 	o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+}
+
+// forwardedValue is a field's value with the upstream GraphQL errors located under it.
+type forwardedValue struct {
+	value any
+	errs  []resolvers.UpstreamError
 }
 
 func res(x *execution, f *Field) *resolvers.Resolver { return x.engine.resolvers.For(f.Binding) }
@@ -268,7 +296,11 @@ func (x *execution) fill(o *object, f *Field, todo pending) {
 		} else if f.Binding != nil && f.Binding.From != nil {
 			v = resolvers.Dig(o.raw, f.Binding.From)
 		} else if m, ok := o.raw.(map[string]any); ok {
-			v = m[f.Name]
+			if f.Forwarded {
+				v = m[f.Alias]
+			} else {
+				v = m[f.Name]
+			}
 		}
 		o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -67,6 +68,9 @@ type Field struct {
 	ByType map[string]*Selection
 	// Fetch is the node that fills the field when Kind is FieldFetch.
 	Fetch *Fetch
+	// Forwarded says the field's parent object came from an upstream GraphQL answer, whose keys are the
+	// response keys (aliases) the planner sent, not field names.
+	Forwarded bool
 	// Index is the field's position in its Selection.
 	Index int
 }
@@ -85,6 +89,8 @@ type Fetch struct {
 	// Batched reports whether the fetch goes through a batch loader (its binding has batch and it is not a
 	// root field).
 	Batched bool
+	// Forward is what a fetch from a graphql source sends upstream; nil for other sources.
+	Forward *resolvers.Forward
 }
 
 // PlanError is an operation the planner refuses (for example over a configured limit).
@@ -99,6 +105,7 @@ func (e *PlanError) Error() string { return e.Message }
 type planner struct {
 	sg       *schema.Supergraph
 	doc      *ast.QueryDocument
+	op       *ast.OperationDefinition
 	vars     map[string]any
 	plan     *Plan
 	maxDepth int
@@ -108,7 +115,7 @@ type planner struct {
 // NewPlan compiles op of doc against sg. vars supplies the values of @skip/@include conditions; nothing else
 // about the variables shapes the plan.
 func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
-	p := &planner{sg: sg, doc: doc, vars: vars, plan: &Plan{Operation: op.Operation}, maxDepth: sg.Settings.MaxDepth}
+	p := &planner{sg: sg, doc: doc, op: op, vars: vars, plan: &Plan{Operation: op.Operation}, maxDepth: sg.Settings.MaxDepth}
 	var root *ast.Definition
 	switch op.Operation {
 	case ast.Mutation:
@@ -121,7 +128,7 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	if root == nil {
 		return nil, &PlanError{Message: fmt.Sprintf("the schema has no %s type", op.Operation), Location: op.Position}
 	}
-	sel, err := p.selection(root, []ast.SelectionSet{op.SelectionSet}, nil, "", 1)
+	sel, err := p.selection(root, []ast.SelectionSet{op.SelectionSet}, nil, "", 1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +151,7 @@ func hasValueFields(s *Selection) bool {
 
 // selection collects the fields of sets that apply to the object type typ (CollectFields in the spec), merges
 // occurrences of each response key, and plans each field.
-func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int) (*Selection, error) {
+func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int, fwd bool) (*Selection, error) {
 	if p.maxDepth > 0 && depth > p.maxDepth {
 		return nil, &PlanError{Message: fmt.Sprintf("the operation is nested deeper than the limit of %d", p.maxDepth)}
 	}
@@ -156,7 +163,7 @@ func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent
 		p.collect(typ, set, groups, &order, visited)
 	}
 	for _, key := range order {
-		f, err := p.field(typ, groups[key], parent, path, depth)
+		f, err := p.field(typ, groups[key], parent, path, depth, fwd)
 		if err != nil {
 			return nil, err
 		}
@@ -241,9 +248,9 @@ func (p *planner) condition(d *ast.Directive) bool {
 	return b
 }
 
-func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int) (*Field, error) {
+func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int, fwd bool) (*Field, error) {
 	first := occurrences[0]
-	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position}
+	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position, Forwarded: fwd}
 	if f.Alias == "" {
 		f.Alias = f.Name
 	}
@@ -289,13 +296,14 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 				parent.Children = append(parent.Children, f.Fetch)
 			}
 			parent = f.Fetch
+			fwd = p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
 		case f.Binding.Value != nil:
 			f.Kind = FieldValue
 		}
 	}
 	named := p.sg.Schema.Types[f.Def.Type.Name()]
 	if named == nil || (named.Kind != ast.Object && !named.IsAbstractType()) {
-		return f, nil
+		return f, p.forwardFetch(f, fwd)
 	}
 	subPath := fpath + strings.Repeat(".@", listDepth(f.Def.Type))
 	var sets []ast.SelectionSet
@@ -303,19 +311,35 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 		sets = append(sets, o.SelectionSet)
 	}
 	if named.Kind == ast.Object {
-		sub, err := p.selection(named, sets, parent, subPath, depth+1)
+		sub, err := p.selection(named, sets, parent, subPath, depth+1, fwd)
+		if err != nil {
+			return nil, err
+		}
 		f.Object = sub
-		return f, err
+		return f, p.forwardFetch(f, fwd)
 	}
 	f.ByType = map[string]*Selection{}
 	for _, t := range p.sg.Schema.GetPossibleTypes(named) {
-		sub, err := p.selection(t, sets, parent, subPath, depth+1)
+		sub, err := p.selection(t, sets, parent, subPath, depth+1, fwd)
 		if err != nil {
 			return nil, err
 		}
 		f.ByType[t.Name] = sub
 	}
-	return f, nil
+	return f, p.forwardFetch(f, fwd)
+}
+
+// forwardFetch prepares the upstream selection of a fetch from a graphql source.
+func (p *planner) forwardFetch(f *Field, fwd bool) error {
+	if f.Kind != FieldFetch || !fwd {
+		return nil
+	}
+	fw, err := p.forward(f)
+	if err != nil {
+		return err
+	}
+	f.Fetch.Forward = fw
+	return nil
 }
 
 func listDepth(t *ast.Type) int {

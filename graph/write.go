@@ -23,7 +23,49 @@ type writer struct {
 	buf    []byte
 	errs   gqlerror.List
 	path   ast.Path
+	// located holds the paths of upstream GraphQL errors already reported.
+	located map[string]bool
 }
+
+// upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
+func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
+	for _, ue := range errs {
+		path := append(append(ast.Path(nil), w.path...), toPath(ue.Path)...)
+		e := &gqlerror.Error{Message: ue.Message, Path: path, Extensions: ue.Extensions}
+		if f.Location != nil {
+			e.Locations = []gqlerror.Location{{Line: f.Location.Line, Column: f.Location.Column}}
+		}
+		w.errs = append(w.errs, e)
+		if w.located == nil {
+			w.located = map[string]bool{}
+		}
+		// Upstream nulled the error's field and, by the spec, maybe its ancestors up to this field: every null
+		// on the way is explained by this error.
+		for i := len(w.path); i <= len(path); i++ {
+			w.located[pathKey(path[:i])] = true
+		}
+	}
+}
+
+func toPath(p []any) ast.Path {
+	out := make(ast.Path, 0, len(p))
+	for _, e := range p {
+		switch v := e.(type) {
+		case string:
+			out = append(out, ast.PathName(v))
+		case float64:
+			out = append(out, ast.PathIndex(int(v)))
+		case int:
+			out = append(out, ast.PathIndex(v))
+		case json.Number:
+			i, _ := v.Int64()
+			out = append(out, ast.PathIndex(int(i)))
+		}
+	}
+	return out
+}
+
+func pathKey(p ast.Path) string { return p.String() }
 
 // write serializes the root object; it returns the data bytes ("null" when a non-null root field failed).
 func (w *writer) write(root *object) []byte {
@@ -49,7 +91,12 @@ func (w *writer) object(o *object) bool {
 			continue
 		}
 		w.path = append(w.path, ast.PathName(f.Alias))
-		ok := w.value(f, f.Def.Type, o.values[i])
+		v := o.values[i]
+		if fv, isFwd := v.(*forwardedValue); isFwd {
+			w.upstream(f, fv.errs)
+			v = fv.value
+		}
+		ok := w.value(f, f.Def.Type, v)
 		w.path = w.path[:len(w.path)-1]
 		// A failed non-null field dooms o, but its siblings are still written so that their errors are reported.
 		failed = failed || !ok
@@ -70,6 +117,9 @@ func (w *writer) value(f *Field, t *ast.Type, v any) bool {
 	if fe, ok := v.(*fieldError); ok && fe.required {
 		w.buf = w.buf[:start]
 		return false
+	}
+	if null && !reported && w.located[pathKey(w.path)] {
+		reported = true // the upstream error at this path explains the null
 	}
 	if null && t.NonNull {
 		if !reported {

@@ -167,6 +167,37 @@ func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []
 	return bl.load(ctx, keys)
 }
 
+// LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
+// client variables) go to different loaders. Each thunk's value is a *ForwardResult.
+func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Thunk {
+	var id strings.Builder
+	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
+	for _, v := range fw.Variables {
+		b, _ := json.Marshal(clientVars[v.Name])
+		id.Write(b)
+		id.WriteByte(0x1f)
+	}
+	for _, a := range r.Binding.Batch.Args {
+		for _, t := range a.Value.Templates() {
+			for _, v := range t.Vars() {
+				if v.Scope != schema.ScopeKeys {
+					val, _ := vs.lookup(&v)
+					id.WriteString(Text(val))
+					id.WriteByte(0x1f)
+				}
+			}
+		}
+	}
+	l.mu.Lock()
+	bl, ok := l.batches[id.String()]
+	if !ok {
+		bl = &batchLoader{r: r, vs: vs, thunks: map[string]dataloader.Thunk[any]{}, fw: fw, clientVars: clientVars}
+		l.batches[id.String()] = bl
+	}
+	l.mu.Unlock()
+	return bl.load(ctx, keys)
+}
+
 // loaderID renders what, besides the keys, the batch request depends on.
 func loaderID(bt *schema.Batch, vs *Vars) string {
 	var b strings.Builder
@@ -190,6 +221,10 @@ func loaderID(bt *schema.Batch, vs *Vars) string {
 type batchLoader struct {
 	r  *Resolver
 	vs Vars
+
+	// fw and clientVars are set for a graphql binding's loader.
+	fw         *Forward
+	clientVars map[string]any
 
 	mu     sync.Mutex
 	thunks map[string]dataloader.Thunk[any]
@@ -261,6 +296,21 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, canons []string, values m
 			fail(fmt.Errorf("batch %s panicked: %v", bl.r.Binding.Name(), p))
 		}
 	}()
+	if bl.fw != nil {
+		keys := make([]Key, len(canons))
+		for i, c := range canons {
+			keys[i] = Key{Canon: c, Value: values[c]}
+		}
+		results, err := bl.r.graphqlBatch(ctx, bl.vs, bl.fw, bl.clientVars, keys)
+		if err != nil {
+			fail(err)
+			return
+		}
+		for i := range out {
+			out[i] = &dataloader.Result[any]{Data: results[i]}
+		}
+		return
+	}
 	vs := bl.vs
 	vs.Keys = make([]any, len(canons))
 	for i, c := range canons {

@@ -21,7 +21,14 @@ type Resolver struct {
 	Source  sources.Source
 	// List reports whether the field returns a list, which decides how batch matches are handed out.
 	List bool
-	env  map[string]string
+	// GraphQL reports a binding to a graphql source.
+	GraphQL bool
+	env     map[string]string
+	// forward names the incoming headers the source forwards.
+	forward []string
+	// upstream is a graphql source's schema (nil when unknown); mutation says the binding is on the Mutation type.
+	upstream *ast.Schema
+	mutation bool
 }
 
 // Set holds the resolvers of one configuration version.
@@ -45,6 +52,14 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 				return nil, fmt.Errorf("binding %s: source %q was not built", b.Name(), b.Source)
 			}
 			r.Source = src
+			if cfg := sg.Sources[b.Source]; cfg != nil {
+				r.GraphQL = cfg.Kind == schema.KindGraphQL
+				r.upstream = cfg.Upstream
+				if cfg.HTTP != nil {
+					r.forward = cfg.HTTP.ForwardHeaders
+				}
+			}
+			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
 		}
 		s.byBinding[b] = r
 	}
@@ -99,8 +114,11 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 			}
 		}
 	}
+	out.Header = r.forwardHeaders(vs.Headers, nil)
 	if len(req.Headers) > 0 {
-		out.Header = http.Header{}
+		if out.Header == nil {
+			out.Header = http.Header{}
+		}
 		for _, p := range req.Headers {
 			for _, v := range renderParam(p, &vs, headerValue) {
 				out.Header.Add(p.Name, v)

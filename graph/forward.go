@@ -1,0 +1,192 @@
+package graph
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+)
+
+// forward builds what a graphql fetch sends under its upstream root field: the client's sub-selection with its
+// aliases, @skip/@include already applied, abstract types spelled out as inline fragments with __typename, the
+// fields bound to other sources cut, and the parent fields their bindings read added. Client variables used in
+// arguments are passed on as upstream variables. When the upstream schema is known, the selection is validated
+// against it here, once per plan, so a mismatch is a clear error rather than an upstream failure per request.
+func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
+	w := &forwardWriter{vars: map[string]bool{}}
+	fw := &resolvers.Forward{Selection: w.selection(f)}
+	for _, name := range w.order {
+		def := p.op.VariableDefinitions.ForName(name)
+		if def == nil {
+			continue
+		}
+		fw.Variables = append(fw.Variables, resolvers.ForwardVar{Name: name, Type: def.Type.String()})
+	}
+	src := p.sg.Sources[f.Binding.Source]
+	if src == nil || src.Upstream == nil {
+		return fw, nil
+	}
+	up := src.Upstream
+	on := up.Query
+	if p.op.Operation == ast.Mutation && f.Fetch.Parent == nil {
+		on = up.Mutation
+	}
+	var onName string
+	switch {
+	case f.Binding.Batch != nil && f.Binding.Batch.Entities != "":
+		onName = f.Binding.Batch.Entities
+	case on != nil:
+		onName = on.Name
+	default:
+		return nil, &PlanError{Message: fmt.Sprintf("source %s has no upstream %s type", f.Binding.Source, p.op.Operation), Location: f.Location}
+	}
+	var args []string
+	bindingArgs := f.Binding.Args
+	if f.Binding.Batch != nil && f.Binding.Batch.Args != nil && f.Fetch.Batched {
+		bindingArgs = f.Binding.Batch.Args
+	}
+	for _, a := range bindingArgs {
+		args = append(args, a.Name+": $_"+a.Name)
+	}
+	call := f.Binding.UpstreamField
+	if len(args) > 0 {
+		call += "(" + strings.Join(args, ", ") + ")"
+	}
+	doc := "fragment _conflux on " + onName + " { " + call + " " + fw.Selection + " }"
+	rs := rules.NewDefaultRules()
+	rs.RemoveRule("NoUnusedFragments")
+	if _, errs := gqlparser.LoadQueryWithRules(up, doc, rs); len(errs) > 0 {
+		return nil, &PlanError{Message: fmt.Sprintf("the selection of %s cannot be sent to source %s: %s", f.Binding.Name(), f.Binding.Source, errs[0].Message),
+			Location: f.Location}
+	}
+	return fw, nil
+}
+
+// forwardWriter prints planned selections as GraphQL text. Not safe for concurrent use.
+type forwardWriter struct {
+	b     strings.Builder
+	vars  map[string]bool
+	order []string
+}
+
+func (w *forwardWriter) selection(f *Field) string {
+	if f.Object == nil && f.ByType == nil {
+		return ""
+	}
+	w.b.Reset()
+	w.sub(f)
+	return strings.TrimSpace(w.b.String())
+}
+
+func (w *forwardWriter) sub(f *Field) {
+	w.b.WriteString("{ ")
+	if f.Object != nil {
+		w.fields(f.Object)
+	} else {
+		w.b.WriteString("__typename ")
+		names := make([]string, 0, len(f.ByType))
+		for n := range f.ByType {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			w.b.WriteString("... on " + n + " ")
+			w.b.WriteString("{ ")
+			w.fields(f.ByType[n])
+			w.b.WriteString("} ")
+		}
+	}
+	w.b.WriteString("} ")
+}
+
+func (w *forwardWriter) fields(sel *Selection) {
+	written := map[string]bool{}
+	var need []string
+	for _, sf := range sel.Fields {
+		switch sf.Kind {
+		case FieldTypename:
+			if sf.Alias != "__typename" {
+				w.b.WriteString(sf.Alias + ": ")
+			}
+			w.b.WriteString("__typename ")
+			written[sf.Alias] = true
+		case FieldFetch, FieldValue:
+			need = append(need, parentFields(sf.Binding)...)
+		case FieldData:
+			if sf.Binding != nil && sf.Binding.From != nil {
+				need = append(need, sf.Binding.From[0])
+				continue
+			}
+			if sf.Alias != sf.Name {
+				w.b.WriteString(sf.Alias + ": ")
+			}
+			w.b.WriteString(sf.Name)
+			if len(sf.Arguments) > 0 {
+				w.b.WriteByte('(')
+				for i, a := range sf.Arguments {
+					if i > 0 {
+						w.b.WriteString(", ")
+					}
+					w.b.WriteString(a.Name + ": " + a.Value.String())
+					w.collectVars(a.Value)
+				}
+				w.b.WriteByte(')')
+			}
+			w.b.WriteByte(' ')
+			if sf.Object != nil || sf.ByType != nil {
+				w.sub(sf)
+			}
+			written[sf.Alias] = true
+		}
+	}
+	for _, n := range need {
+		if !written[n] {
+			w.b.WriteString(n + " ")
+			written[n] = true
+		}
+	}
+}
+
+func (w *forwardWriter) collectVars(v *ast.Value) {
+	if v == nil {
+		return
+	}
+	if v.Kind == ast.Variable && !w.vars[v.Raw] {
+		w.vars[v.Raw] = true
+		w.order = append(w.order, v.Raw)
+	}
+	for _, c := range v.Children {
+		w.collectVars(c.Value)
+	}
+}
+
+// parentFields lists the parent fields a binding's templates read (the first segment of each {{parent.*}}).
+func parentFields(b *schema.Binding) []string {
+	var ts []*schema.Template
+	ts = append(ts, b.Request.Templates()...)
+	for _, a := range b.Args {
+		ts = append(ts, a.Value.Templates()...)
+	}
+	ts = append(ts, b.Value.Templates()...)
+	ts = append(ts, b.Fallback.Templates()...)
+	if b.Batch != nil {
+		ts = append(ts, b.Batch.Key...)
+	}
+	var out []string
+	for _, t := range ts {
+		for _, v := range t.Vars() {
+			if v.Scope == schema.ScopeParent {
+				out = append(out, v.Path[0])
+			}
+		}
+	}
+	if b.Discriminator != nil {
+		out = append(out, b.Discriminator.Field[0])
+	}
+	return out
+}

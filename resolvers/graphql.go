@@ -1,0 +1,483 @@
+package resolvers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+)
+
+// Forward is the part of a client's operation a graphql fetch sends upstream under its root field: the
+// sub-selection (client aliases kept, fields bound elsewhere cut, the key fields their bindings read added,
+// __typename added for abstract types) and the client variables it uses. The planner builds it once per plan.
+type Forward struct {
+	// Selection is "{ ... }", empty when the field is a leaf.
+	Selection string
+	// Variables are the client variables the selection uses, with their types, in order.
+	Variables []ForwardVar
+}
+
+// ForwardVar is a client variable passed on as an upstream variable (never inlined).
+type ForwardVar struct {
+	Name string
+	Type string
+}
+
+// ForwardResult is a graphql fetch's value for one parent and the upstream errors located under it.
+type ForwardResult struct {
+	Value  any
+	Errors []UpstreamError
+}
+
+// UpstreamError is an upstream GraphQL error re-based onto the field it belongs to: Path continues the field's
+// own response path.
+type UpstreamError struct {
+	Message    string
+	Path       []any
+	Extensions map[string]any
+}
+
+// graphqlResponse is an upstream answer.
+type graphqlResponse struct {
+	Data   map[string]json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+// upstreamCall is one document to send: the text, its variables, and how to split the answer per key.
+type upstreamCall struct {
+	query string
+	vars  map[string]any
+}
+
+// rootAlias is the response key of the upstream root field of an unbatched fetch.
+const rootAlias = "r"
+
+// FetchGraphQL sends one unbatched graphql fetch for the parent in vs.
+func (r *Resolver) FetchGraphQL(ctx context.Context, vs Vars, fw *Forward, clientVars map[string]any) (*ForwardResult, error) {
+	args := r.renderArgs(r.Binding.Args, &vs)
+	var b docBuilder
+	b.start(r, fw, clientVars)
+	b.root(rootAlias, r.Binding.UpstreamField, args, fw.Selection)
+	resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
+	if err != nil {
+		return nil, err
+	}
+	res := &ForwardResult{}
+	if raw, ok := resp.Data[rootAlias]; ok {
+		if res.Value, err = decodeJSON(raw); err != nil {
+			return nil, r.badGraphQL(err)
+		}
+	}
+	for _, e := range resp.Errors {
+		res.Errors = append(res.Errors, r.rebase(e.Message, e.Extensions, suffix(e.Path, rootAlias)))
+	}
+	return res, nil
+}
+
+// graphqlBatch fetches a batch of keys through a graphql source, in the binding's batching mode.
+func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) ([]*ForwardResult, error) {
+	bt := r.Binding.Batch
+	out := make([]*ForwardResult, len(keys))
+	for i := range out {
+		out[i] = &ForwardResult{}
+	}
+	var b docBuilder
+	b.start(r, fw, clientVars)
+	switch {
+	case bt.Entities != "":
+		reps := make([]any, len(keys))
+		for i, k := range keys {
+			rep := map[string]any{"__typename": bt.Entities}
+			parts, _ := k.Value.([]any)
+			for j, m := range bt.Match {
+				if len(bt.Match) == 1 {
+					rep[m[len(m)-1]] = k.Value
+				} else if j < len(parts) {
+					rep[m[len(m)-1]] = parts[j]
+				}
+			}
+			reps[i] = rep
+		}
+		b.entities(bt.Entities, r.Binding.UpstreamField, reps, fw.Selection)
+		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
+		if err != nil {
+			return nil, err
+		}
+		var items []any
+		if raw, ok := resp.Data["_entities"]; ok {
+			v, err := decodeJSON(raw)
+			if err != nil {
+				return nil, r.badGraphQL(err)
+			}
+			items, _ = v.([]any)
+		}
+		for i := range keys {
+			if i < len(items) {
+				out[i].Value = Dig(items[i], []string{r.Binding.UpstreamField})
+			}
+		}
+		for _, e := range resp.Errors {
+			idx, rest := indexed(e.Path, "_entities")
+			if len(rest) > 0 && rest[0] == r.Binding.UpstreamField {
+				rest = rest[1:]
+			}
+			r.attach(out, idx, e.Message, e.Extensions, rest)
+		}
+	case bt.KeysInArgs():
+		kv := vs
+		kv.Keys = make([]any, len(keys))
+		for i, k := range keys {
+			kv.Keys[i] = k.Value
+		}
+		b.root(rootAlias, r.Binding.UpstreamField, r.renderArgs(bt.Args, &kv), fw.Selection)
+		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
+		if err != nil {
+			return nil, err
+		}
+		var answer any
+		if raw, ok := resp.Data[rootAlias]; ok {
+			if answer, err = decodeJSON(raw); err != nil {
+				return nil, r.badGraphQL(err)
+			}
+		}
+		canons := make([]string, len(keys))
+		for i, k := range keys {
+			canons[i] = k.Canon
+		}
+		vals, owners, err := r.matchOwners(canons, answer)
+		if err != nil {
+			return nil, r.badGraphQL(err)
+		}
+		for i := range keys {
+			out[i].Value = vals[i]
+		}
+		for _, e := range resp.Errors {
+			item, rest := indexed(e.Path, rootAlias)
+			if item >= 0 && item < len(owners) && owners[item].key >= 0 {
+				o := owners[item]
+				if r.List {
+					rest = append([]any{o.pos}, rest...)
+				}
+				r.attach(out, o.key, e.Message, e.Extensions, rest)
+				continue
+			}
+			r.attach(out, -1, e.Message, e.Extensions, nil)
+		}
+	default:
+		// One aliased root field per key: _0: field(args of key 0) { ... } _1: ...
+		for i, k := range keys {
+			args, _ := k.Value.(map[string]any)
+			b.root("_"+strconv.Itoa(i), r.Binding.UpstreamField, args, fw.Selection)
+		}
+		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
+		if err != nil {
+			return nil, err
+		}
+		for i := range keys {
+			if raw, ok := resp.Data["_"+strconv.Itoa(i)]; ok {
+				if out[i].Value, err = decodeJSON(raw); err != nil {
+					return nil, r.badGraphQL(err)
+				}
+			}
+		}
+		for _, e := range resp.Errors {
+			idx := -1
+			var rest []any
+			if len(e.Path) > 0 {
+				if s, ok := e.Path[0].(string); ok && strings.HasPrefix(s, "_") {
+					if n, err := strconv.Atoi(s[1:]); err == nil && n < len(keys) {
+						idx, rest = n, e.Path[1:]
+					}
+				}
+			}
+			r.attach(out, idx, e.Message, e.Extensions, rest)
+		}
+	}
+	return out, nil
+}
+
+// GraphQLKey renders a parent's batch key for a graphql binding. In aliased mode (no {{keys}} in the batch
+// args) the key's value is the parent's rendered args, sent under that key's alias.
+func (r *Resolver) GraphQLKey(vs Vars) (Key, bool) {
+	k, ok := r.Key(vs)
+	if !ok {
+		return k, false
+	}
+	bt := r.Binding.Batch
+	if bt.Entities == "" && !bt.KeysInArgs() {
+		args := r.Binding.Args
+		if bt.Args != nil {
+			args = bt.Args
+		}
+		k.Value = r.renderArgs(args, &vs)
+	}
+	return k, true
+}
+
+// attach adds an upstream error to key idx, or to every key when idx is -1 (an error the answer does not place).
+func (r *Resolver) attach(out []*ForwardResult, idx int, msg string, ext map[string]any, rest []any) {
+	e := r.rebase(msg, ext, rest)
+	if idx >= 0 && idx < len(out) {
+		out[idx].Errors = append(out[idx].Errors, e)
+		return
+	}
+	for _, o := range out {
+		o.Errors = append(o.Errors, e)
+	}
+}
+
+func (r *Resolver) rebase(msg string, ext map[string]any, rest []any) UpstreamError {
+	e := UpstreamError{Message: msg, Path: rest, Extensions: map[string]any{"code": "UPSTREAM_GRAPHQL_ERROR", "source": r.Binding.Source}}
+	if len(ext) > 0 {
+		e.Extensions["upstream"] = ext
+	}
+	return e
+}
+
+// suffix returns the part of an upstream path after the root alias (nil when the path is elsewhere).
+func suffix(path []any, alias string) []any {
+	if len(path) > 0 && path[0] == alias {
+		return path[1:]
+	}
+	return nil
+}
+
+// indexed splits a path [alias, i, rest...] into i and rest; i is -1 when the path does not have that form.
+func indexed(path []any, alias string) (int, []any) {
+	if len(path) < 2 || path[0] != alias {
+		return -1, nil
+	}
+	switch n := path[1].(type) {
+	case float64:
+		return int(n), path[2:]
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i), path[2:]
+	}
+	return -1, nil
+}
+
+type owner struct{ key, pos int }
+
+// matchOwners is Match that also says, for each item of the answer, which key it went to and at which position.
+func (r *Resolver) matchOwners(keys []string, answer any) ([]any, []owner, error) {
+	vals, err := r.Match(keys, answer)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, _ := answer.([]any)
+	owners := make([]owner, len(items))
+	for i := range owners {
+		owners[i] = owner{key: -1}
+	}
+	if r.Binding.Batch.Match == nil {
+		for i := range items {
+			if i < len(keys) {
+				owners[i] = owner{key: i}
+			}
+		}
+		return vals, owners, nil
+	}
+	index := map[string]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	pos := make([]int, len(keys))
+	for i, item := range items {
+		var parts []string
+		for _, m := range r.Binding.Batch.Match {
+			parts = append(parts, canon(Dig(item, m)))
+		}
+		if k, ok := index[strings.Join(parts, "\x1f")]; ok {
+			owners[i] = owner{key: k, pos: pos[k]}
+			pos[k]++
+		}
+	}
+	return vals, owners, nil
+}
+
+func (r *Resolver) renderArgs(args []schema.ValueField, vs *Vars) map[string]any {
+	out := make(map[string]any, len(args))
+	for _, a := range args {
+		v := renderValue(a.Value, vs)
+		if v == nil && a.Value.Kind == schema.ValueTemplate {
+			continue // an absent argument is left out, not sent as null
+		}
+		out[a.Name] = v
+	}
+	return out
+}
+
+func (r *Resolver) badGraphQL(err error) error {
+	return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: http.MethodPost, Err: err}
+}
+
+// sendGraphQL posts a document and decodes the GraphQL answer; an HTTP-level failure is a source error.
+func (r *Resolver) sendGraphQL(ctx context.Context, call upstreamCall, incoming http.Header) (*graphqlResponse, error) {
+	body, err := json.Marshal(map[string]any{"query": call.query, "variables": call.vars})
+	if err != nil {
+		return nil, fmt.Errorf("encode upstream request: %w", err)
+	}
+	req := &sources.Request{Method: http.MethodPost, Body: body, Timeout: r.Binding.Timeout, RetrySafe: r.Binding.RetrySafe}
+	req.Header = r.forwardHeaders(incoming, nil)
+	resp, err := r.Source.Do(ctx, req)
+	if err != nil {
+		return nil, sources.AsError(r.Binding.Source, err)
+	}
+	var out graphqlResponse
+	dec := json.NewDecoder(bytes.NewReader(resp.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, r.badGraphQL(fmt.Errorf("invalid GraphQL response: %w", err))
+	}
+	if out.Data == nil && len(out.Errors) > 0 && len(out.Errors[0].Path) == 0 {
+		// A request-level failure (the document was refused): nothing to place, so it fails the fetch.
+		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: http.MethodPost,
+			Err: fmt.Errorf("upstream refused the request: %s", out.Errors[0].Message)}
+	}
+	return &out, nil
+}
+
+// forwardHeaders copies the incoming headers the source forwards into h.
+func (r *Resolver) forwardHeaders(incoming, h http.Header) http.Header {
+	for _, name := range r.forward {
+		if vals := incoming.Values(name); len(vals) > 0 {
+			if h == nil {
+				h = http.Header{}
+			}
+			h[name] = vals
+		}
+	}
+	return h
+}
+
+// docBuilder writes one upstream document. Not safe for concurrent use.
+type docBuilder struct {
+	r        *Resolver
+	opType   string
+	defs     []string
+	vars     map[string]any
+	body     strings.Builder
+	argTypes map[string]string
+}
+
+func (b *docBuilder) start(r *Resolver, fw *Forward, clientVars map[string]any) {
+	b.r, b.opType, b.vars = r, "query", map[string]any{}
+	if r.mutation {
+		b.opType = "mutation"
+	}
+	for _, v := range fw.Variables {
+		b.defs = append(b.defs, "$"+v.Name+": "+v.Type)
+		if val, ok := clientVars[v.Name]; ok {
+			b.vars[v.Name] = val
+		}
+	}
+}
+
+// root writes `alias: field(arg: $var, …) selection`, passing argument values as variables when the upstream
+// schema gives their types, and as literals otherwise.
+func (b *docBuilder) root(alias, field string, args map[string]any, selection string) {
+	b.body.WriteString(alias + ": " + field)
+	names := make([]string, 0, len(args))
+	for n := range args {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		b.body.WriteByte('(')
+		for i, n := range names {
+			if i > 0 {
+				b.body.WriteString(", ")
+			}
+			b.body.WriteString(n + ": ")
+			if typ := b.r.upstreamArgType(field, n); typ != "" {
+				v := "_" + alias + "_" + n
+				b.defs = append(b.defs, "$"+v+": "+typ)
+				b.vars[v] = args[n]
+				b.body.WriteString("$" + v)
+			} else {
+				b.body.WriteString(literal(args[n]))
+			}
+		}
+		b.body.WriteByte(')')
+	}
+	b.body.WriteString(" " + selection + " ")
+}
+
+func (b *docBuilder) entities(typ, field string, reps []any, selection string) {
+	b.defs = append(b.defs, "$_representations: [_Any!]!")
+	b.vars["_representations"] = reps
+	b.body.WriteString("_entities(representations: $_representations) { ... on " + typ + " { " + field + " " + selection + " } }")
+}
+
+func (b *docBuilder) call() upstreamCall {
+	var q strings.Builder
+	q.WriteString(b.opType)
+	if len(b.defs) > 0 {
+		q.WriteString("(" + strings.Join(b.defs, ", ") + ")")
+	}
+	q.WriteString(" { " + strings.TrimSpace(b.body.String()) + " }")
+	return upstreamCall{query: q.String(), vars: b.vars}
+}
+
+func (r *Resolver) upstreamArgType(field, arg string) string {
+	if r.upstream == nil {
+		return ""
+	}
+	root := r.upstream.Query
+	if r.mutation {
+		root = r.upstream.Mutation
+	}
+	if root == nil {
+		return ""
+	}
+	f := root.Fields.ForName(field)
+	if f == nil {
+		return ""
+	}
+	if a := f.Arguments.ForName(arg); a != nil {
+		return a.Type.String()
+	}
+	return ""
+}
+
+// literal writes a JSON-shaped value as a GraphQL literal (only used when the upstream schema is unknown).
+func literal(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		b, _ := json.Marshal(t)
+		return string(b)
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + literal(t[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []any:
+		parts := make([]string, len(t))
+		for i, e := range t {
+			parts[i] = literal(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return Text(v)
+}
+
