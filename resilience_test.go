@@ -24,8 +24,12 @@ func newResilient(t *testing.T) *testEnv {
 	data := env.rt.sg.Raw
 	for name, src := range env.rt.sg.Sources {
 		var err error
+		sdl := ""
+		if src.HTTP.SDL != "" {
+			sdl = ", sdl: " + src.HTTP.SDL
+		}
 		data, err = schema.SetEntry(data, "sources", name, []byte(fmt.Sprintf(
-			`{http: {endpoints: [%q], timeout: 300ms, breaker: {failures: 3, cooldown: 150ms}}}`, src.HTTP.Endpoints[0])))
+			`{%s: {endpoints: [%q], timeout: 300ms, breaker: {failures: 3, cooldown: 150ms}%s}}`, src.Kind, src.HTTP.Endpoints[0], sdl)))
 		if err != nil {
 			t.Fatal(err)
 		}

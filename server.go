@@ -248,7 +248,9 @@ func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 	switch s.Kind {
 	case schema.KindStatic:
 		return sources.NewStatic(s.Name, s.Static)
-	case schema.KindHTTP:
+	case schema.KindHTTP, schema.KindGraphQL:
+		// A graphql source is HTTP underneath: POSTs of {query, variables} to its endpoints, with the same
+		// pools, retries (only for retrySafe bindings: POST is not idempotent), breakers and limits.
 		h := s.HTTP
 		return sources.NewHTTP(sources.HTTPConfig{
 			Name:      s.Name,

@@ -33,6 +33,8 @@ type ExplainFetch struct {
 	At string `json:"at"`
 	// Fills lists the response fields read from this fetch's answer, relative to At.
 	Fills []string `json:"fills"`
+	// Upstream is the selection a graphql fetch forwards.
+	Upstream string `json:"upstream,omitempty"`
 }
 
 // Explain renders the plan without executing it.
@@ -62,6 +64,10 @@ func (p *Plan) Explain() *Explanation {
 		}
 		if req.Path != nil {
 			ef.Path = req.Path.Raw
+		}
+		if f.Forward != nil {
+			ef.Method, ef.Path = "graphql", upstreamCall(f)
+			ef.Upstream = f.Forward.Selection
 		}
 		ef.Fills = fills(f.Field, "")
 		ex.Fetches = append(ex.Fetches, ef)

@@ -19,6 +19,12 @@ import (
 // against it here, once per plan, so a mismatch is a clear error rather than an upstream failure per request.
 func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 	w := &forwardWriter{vars: map[string]bool{}}
+	// A batch matched by item fields needs them in every item, asked for or not.
+	if bt := f.Binding.Batch; bt != nil && f.Fetch.Batched && bt.Entities == "" {
+		for _, m := range bt.Match {
+			w.extra = append(w.extra, m[0])
+		}
+	}
 	fw := &resolvers.Forward{Selection: w.selection(f)}
 	for _, name := range w.order {
 		def := p.op.VariableDefinitions.ForName(name)
@@ -54,6 +60,9 @@ func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 		args = append(args, a.Name+": $_"+a.Name)
 	}
 	call := f.Binding.UpstreamField
+	if bt := f.Binding.Batch; bt != nil && bt.UpstreamField != "" && f.Fetch.Batched {
+		call = bt.UpstreamField
+	}
 	if len(args) > 0 {
 		call += "(" + strings.Join(args, ", ") + ")"
 	}
@@ -72,6 +81,8 @@ type forwardWriter struct {
 	b     strings.Builder
 	vars  map[string]bool
 	order []string
+	// extra are fields the top level must carry (batch match fields).
+	extra []string
 }
 
 func (w *forwardWriter) selection(f *Field) string {
@@ -79,16 +90,19 @@ func (w *forwardWriter) selection(f *Field) string {
 		return ""
 	}
 	w.b.Reset()
-	w.sub(f)
+	w.sub(f, w.extra)
 	return strings.TrimSpace(w.b.String())
 }
 
-func (w *forwardWriter) sub(f *Field) {
+func (w *forwardWriter) sub(f *Field, extra []string) {
 	w.b.WriteString("{ ")
 	if f.Object != nil {
-		w.fields(f.Object)
+		w.fields(f.Object, extra)
 	} else {
 		w.b.WriteString("__typename ")
+		for _, e := range extra {
+			w.b.WriteString(e + " ")
+		}
 		names := make([]string, 0, len(f.ByType))
 		for n := range f.ByType {
 			names = append(names, n)
@@ -97,16 +111,16 @@ func (w *forwardWriter) sub(f *Field) {
 		for _, n := range names {
 			w.b.WriteString("... on " + n + " ")
 			w.b.WriteString("{ ")
-			w.fields(f.ByType[n])
+			w.fields(f.ByType[n], nil)
 			w.b.WriteString("} ")
 		}
 	}
 	w.b.WriteString("} ")
 }
 
-func (w *forwardWriter) fields(sel *Selection) {
+func (w *forwardWriter) fields(sel *Selection, extra []string) {
 	written := map[string]bool{}
-	var need []string
+	need := append([]string(nil), extra...)
 	for _, sf := range sel.Fields {
 		switch sf.Kind {
 		case FieldTypename:
@@ -139,7 +153,7 @@ func (w *forwardWriter) fields(sel *Selection) {
 			}
 			w.b.WriteByte(' ')
 			if sf.Object != nil || sf.ByType != nil {
-				w.sub(sf)
+				w.sub(sf, nil)
 			}
 			written[sf.Alias] = true
 		}

@@ -51,8 +51,33 @@ func printFetch(b *strings.Builder, f *Fetch, depth int) {
 	if req.Path != nil {
 		path = req.Path.Raw
 	}
+	if f.Forward != nil {
+		method, path = "graphql", upstreamCall(f)
+	}
 	fmt.Fprintf(b, "%s#%d %s <- %s %s %s (%s) at %s\n", strings.Repeat("  ", depth), f.ID, bd.Name(), bd.Source, method, path, mode, f.Path)
 	for _, c := range f.Children {
 		printFetch(b, c, depth+1)
 	}
+}
+
+// upstreamCall names the upstream root field a graphql fetch calls, and how a batch is shaped.
+func upstreamCall(f *Fetch) string {
+	bd := f.Binding
+	switch bt := bd.Batch; {
+	case bt == nil || !f.Batched:
+		return bd.UpstreamField
+	case bt.Entities != "":
+		return "_entities(" + bt.Entities + "." + bd.UpstreamField + ")"
+	case bt.KeysInArgs():
+		field := bd.UpstreamField
+		if bt.UpstreamField != "" {
+			field = bt.UpstreamField
+		}
+		return field + "(list)"
+	}
+	field := bd.UpstreamField
+	if bt := bd.Batch; bt.UpstreamField != "" {
+		field = bt.UpstreamField
+	}
+	return field + "(aliased per key)"
 }

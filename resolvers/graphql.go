@@ -140,7 +140,7 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 		for i, k := range keys {
 			kv.Keys[i] = k.Value
 		}
-		b.root(rootAlias, r.Binding.UpstreamField, r.renderArgs(bt.Args, &kv), fw.Selection)
+		b.root(rootAlias, r.batchField(), r.renderArgs(bt.Args, &kv), fw.Selection)
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
 			return nil, err
@@ -178,7 +178,7 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 		// One aliased root field per key: _0: field(args of key 0) { ... } _1: ...
 		for i, k := range keys {
 			args, _ := k.Value.(map[string]any)
-			b.root("_"+strconv.Itoa(i), r.Binding.UpstreamField, args, fw.Selection)
+			b.root("_"+strconv.Itoa(i), r.batchField(), args, fw.Selection)
 		}
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
@@ -205,6 +205,14 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 		}
 	}
 	return out, nil
+}
+
+// batchField is the upstream root field of the batched call.
+func (r *Resolver) batchField() string {
+	if f := r.Binding.Batch.UpstreamField; f != "" {
+		return f
+	}
+	return r.Binding.UpstreamField
 }
 
 // GraphQLKey renders a parent's batch key for a graphql binding. In aliased mode (no {{keys}} in the batch
@@ -480,4 +488,3 @@ func literal(v any) string {
 	}
 	return Text(v)
 }
-

@@ -81,6 +81,8 @@ type Batch struct {
 	// Args overrides a graphql binding's args for the batched call; with {{keys}} in them, one root field
 	// takes every key (list-argument batching), else each key gets its own aliased root field.
 	Args []ValueField
+	// UpstreamField overrides the binding's field for the batched call (e.g. ticketsByCustomers).
+	UpstreamField string
 	// Entities names the upstream entity type of an Apollo Federation subgraph: the batch is one
 	// _entities(representations:) call, each representation {__typename: Entities, <match>: <key>}.
 	Entities string
@@ -109,7 +111,7 @@ type Discriminator struct {
 var (
 	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator",
 		"timeout", "retrySafe", "fallback", "required"}
-	batchKeys = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select"}
+	batchKeys = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select", "args", "entities", "field"}
 	methods   = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 )
 
@@ -279,6 +281,8 @@ func (d *decoder) batch(n *yaml.Node, path string, inherit Request) *Batch {
 			}
 		case "entities":
 			bt.Entities, _ = d.str(f.value, p)
+		case "field":
+			bt.UpstreamField, _ = d.str(f.value, p)
 		default:
 			d.requestKey(f, p, &bt.Request)
 		}

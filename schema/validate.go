@@ -225,14 +225,25 @@ func (v *validator) graphqlBinding(b *Binding, src *Source, path string, root bo
 		v.errorf(b.Pos, path+".field", "the upstream schema of %s has no root type for %s", b.Source, b.Type)
 		return
 	}
-	uf := rootType.Fields.ForName(b.UpstreamField)
-	if uf == nil {
-		v.errorf(b.Pos, path+".field", "upstream %s has no field %q%s", rootType.Name, b.UpstreamField, suggestAs(b.UpstreamField, fieldNames(rootType), "fields"))
-		return
+	v.upstreamCall(rootType, b.UpstreamField, b.Args, b.Pos, path)
+	if bt := b.Batch; bt != nil && (bt.UpstreamField != "" || bt.Args != nil) {
+		field, args := b.UpstreamField, b.Args
+		if bt.UpstreamField != "" {
+			field = bt.UpstreamField
+		}
+		if bt.Args != nil {
+			args = bt.Args
+		}
+		v.upstreamCall(rootType, field, args, bt.Pos, path+".batch")
 	}
-	args := b.Args
-	if b.Batch != nil && b.Batch.Args != nil {
-		args = b.Batch.Args
+}
+
+// upstreamCall checks that an upstream root field exists and gets valid arguments.
+func (v *validator) upstreamCall(rootType *ast.Definition, field string, args []ValueField, pos Position, path string) {
+	uf := rootType.Fields.ForName(field)
+	if uf == nil {
+		v.errorf(pos, path+".field", "upstream %s has no field %q%s", rootType.Name, field, suggestAs(field, fieldNames(rootType), "fields"))
+		return
 	}
 	given := map[string]bool{}
 	for _, a := range args {
@@ -243,7 +254,7 @@ func (v *validator) graphqlBinding(b *Binding, src *Source, path string, root bo
 	}
 	for _, a := range uf.Arguments {
 		if a.Type.NonNull && a.DefaultValue == nil && !given[a.Name] {
-			v.errorf(b.Pos, path+".args", "upstream field %s requires argument %s: %s", uf.Name, a.Name, a.Type.String())
+			v.errorf(pos, path+".args", "upstream field %s requires argument %s: %s", uf.Name, a.Name, a.Type.String())
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -76,7 +77,7 @@ type Error struct {
 func (e *Error) Error() string {
 	what := e.Source
 	if e.Method != "" {
-		what = fmt.Sprintf("%s %s %s", e.Method, e.Source, e.Path)
+		what = strings.TrimSpace(fmt.Sprintf("%s %s %s", e.Method, e.Source, e.Path))
 	}
 	switch {
 	case e.Err != nil:

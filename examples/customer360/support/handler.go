@@ -1,0 +1,28 @@
+package support
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/conflux-gql/conflux/examples/customer360/support/generated"
+)
+
+// SDL is the backend's schema, schema.graphqls.
+//
+//go:embed schema.graphqls
+var SDL string
+
+// NewHandler serves GraphQL over POST /graphql (JSON body; introspection on) from a copy of tickets plus the
+// tickets opened since. Each handler has its own store; the handler is safe for concurrent use.
+func NewHandler(tickets []Ticket) http.Handler {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{store: newStore(tickets)}}))
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.Introspection{})
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", srv)
+	return mux
+}
