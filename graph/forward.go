@@ -97,7 +97,9 @@ func (w *forwardWriter) selection(f *Field) string {
 func (w *forwardWriter) sub(f *Field, extra []string) {
 	w.b.WriteString("{ ")
 	if f.Object != nil {
-		w.fields(f.Object, extra)
+		if w.fields(f.Object, extra) == 0 {
+			w.b.WriteString("__typename ")
+		}
 	} else {
 		w.b.WriteString("__typename ")
 		for _, e := range extra {
@@ -111,14 +113,17 @@ func (w *forwardWriter) sub(f *Field, extra []string) {
 		for _, n := range names {
 			w.b.WriteString("... on " + n + " ")
 			w.b.WriteString("{ ")
-			w.fields(f.ByType[n], nil)
+			if w.fields(f.ByType[n], nil) == 0 {
+				w.b.WriteString("__typename ") // an empty selection is not valid GraphQL
+			}
 			w.b.WriteString("} ")
 		}
 	}
 	w.b.WriteString("} ")
 }
 
-func (w *forwardWriter) fields(sel *Selection, extra []string) {
+// fields writes a selection's forwarded fields and returns how many it wrote.
+func (w *forwardWriter) fields(sel *Selection, extra []string) int {
 	written := map[string]bool{}
 	need := append([]string(nil), extra...)
 	for _, sf := range sel.Fields {
@@ -164,6 +169,7 @@ func (w *forwardWriter) fields(sel *Selection, extra []string) {
 			written[n] = true
 		}
 	}
+	return len(written)
 }
 
 func (w *forwardWriter) collectVars(v *ast.Value) {
