@@ -64,10 +64,10 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 		vars        map[string]any
 	}{
 		{"extend the schema", `mutation($sdl: String!) { extendSchema(sdl: $sdl) ` + changeFields + ` }`,
-			map[string]any{"sdl": "type Loyalty { points: Int! tier: String }\nextend type Customer { loyalty: Loyalty }"}},
-		{"add the source", `mutation($c: String!) { upsertSource(name: "loyalty", config: $c) ` + changeFields + ` }`,
+			map[string]any{"sdl": "type Rewards { points: Int! tier: String }\nextend type Customer { rewards: Rewards }"}},
+		{"add the source", `mutation($c: String!) { upsertSource(name: "rewards", config: $c) ` + changeFields + ` }`,
 			map[string]any{"c": fmt.Sprintf(`{"http": {"endpoints": [%q]}}`, loyalty.URL)}},
-		{"bind the field", `mutation { declareBinding(field: "Customer.loyalty", config: "{source: loyalty, path: \"/loyalty/{{parent.id}}\"}") ` + changeFields + ` }`, nil},
+		{"bind the field", `mutation { declareBinding(field: "Customer.rewards", config: "{source: rewards, path: \"/loyalty/{{parent.id}}\"}") ` + changeFields + ` }`, nil},
 	}
 	for _, s := range steps {
 		for _, res := range env.admin(s.query, s.vars) {
@@ -77,38 +77,38 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 			}
 		}
 	}
-	if _, raw := env.postRaw(`{ customer(id: 2) { name loyalty { points tier } } }`, nil); string(raw) != `{"data":{"customer":{"name":"Grace Hopper","loyalty":{"points":200,"tier":"gold"}}}}` {
+	if _, raw := env.postRaw(`{ customer(id: 2) { name rewards { points tier } } }`, nil); string(raw) != `{"data":{"customer":{"name":"Grace Hopper","rewards":{"points":200,"tier":"gold"}}}}` {
 		t.Fatalf("new field: %s", raw)
 	}
 	// The change is persisted: the file on disk loads to the running version.
-	if data, _ := os.ReadFile(env.cfgs.path); !strings.Contains(string(data), "Customer.loyalty:") || !strings.Contains(string(data), "conflux.extensions.graphqls") {
+	if data, _ := os.ReadFile(env.cfgs.path); !strings.Contains(string(data), "Customer.rewards:") || !strings.Contains(string(data), "conflux.extensions.graphqls") {
 		t.Errorf("config on disk lacks the change:\n%s", data)
 	}
 
 	// The plan shows the new fetch, without calling it.
-	calls := env.admin(`{ explain(query: "{ customers { loyalty { points } } }") { text json mermaid } }`, nil)["explain"].(map[string]any)
-	if !strings.Contains(calls["text"].(string), "Customer.loyalty <- loyalty GET /loyalty/{{parent.id}} (per parent)") {
+	calls := env.admin(`{ explain(query: "{ customers { rewards { points } } }") { text json mermaid } }`, nil)["explain"].(map[string]any)
+	if !strings.Contains(calls["text"].(string), "Customer.rewards <- rewards GET /loyalty/{{parent.id}} (per parent)") {
 		t.Errorf("explain: %s", calls["text"])
 	}
 	bindings := env.admin(`{ bindings { field source declaredAt config } }`, nil)["bindings"].([]any)
 	found := false
 	for _, b := range bindings {
-		if m := b.(map[string]any); m["field"] == "Customer.loyalty" {
+		if m := b.(map[string]any); m["field"] == "Customer.rewards" {
 			found = strings.Contains(m["declaredAt"].(string), "conflux.yaml:") && strings.Contains(m["config"].(string), "/loyalty/{{parent.id}}")
 		}
 	}
 	if !found {
-		t.Errorf("bindings lack Customer.loyalty with its position and config: %v", bindings)
+		t.Errorf("bindings lack Customer.rewards with its position and config: %v", bindings)
 	}
 
 	// Replace: read another field of the same answer.
-	env.admin(`mutation { declareBinding(field: "Loyalty.points", config: "{from: customerId}") { applied } }`, nil)
-	if _, raw := env.postRaw(`{ customer(id: 2) { loyalty { points } } }`, nil); string(raw) != `{"data":{"customer":{"loyalty":{"points":2}}}}` {
+	env.admin(`mutation { declareBinding(field: "Rewards.points", config: "{from: customerId}") { applied } }`, nil)
+	if _, raw := env.postRaw(`{ customer(id: 2) { rewards { points } } }`, nil); string(raw) != `{"data":{"customer":{"rewards":{"points":2}}}}` {
 		t.Errorf("after replace: %s", raw)
 	}
 	// Remove: the field is null again (no binding, no parent key).
-	env.admin(`mutation { removeBinding(field: "Customer.loyalty") { applied } }`, nil)
-	if _, raw := env.postRaw(`{ customer(id: 2) { loyalty { points } } }`, nil); string(raw) != `{"data":{"customer":{"loyalty":null}}}` {
+	env.admin(`mutation { removeBinding(field: "Customer.rewards") { applied } }`, nil)
+	if _, raw := env.postRaw(`{ customer(id: 2) { rewards { points } } }`, nil); string(raw) != `{"data":{"customer":{"rewards":null}}}` {
 		t.Errorf("after remove: %s", raw)
 	}
 	// Roll back to the start: the extension file stays, but the config no longer names it, so the field is gone.
@@ -116,7 +116,7 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 	if res["applied"] != true || res["version"] != start {
 		t.Fatalf("rollback: %v", res)
 	}
-	if status, raw := env.postRaw(`{ customer(id: 2) { loyalty { points } } }`, nil); status != 422 {
+	if status, raw := env.postRaw(`{ customer(id: 2) { rewards { points } } }`, nil); status != 422 {
 		t.Errorf("after rollback the field should not exist: %d %s", status, raw)
 	}
 }

@@ -33,6 +33,7 @@ func TestCallCounts(t *testing.T) {
 	    orders { lines { product { name } recommendations { product { name } } } }
 	    invoices { id }
 	    tickets { id }
+	    loyalty { points }
 	  }
 	}`, nil)
 	if status != 200 || resp["errors"] != nil {
@@ -47,7 +48,8 @@ func TestCallCounts(t *testing.T) {
 		"catalog":         2, // OrderLine.product and Recommendation.product: one call per binding
 		"recommendations": 1, // OrderLine.recommendations for every line
 		"billing":         1, // Customer.invoices: one POST
-		"support":         1, // Customer.tickets
+		"support":         1, // Customer.tickets: one GraphQL request, one aliased root field per customer
+		"loyalty":         1, // Customer.loyalty: one _entities request for 20 representations
 	}
 	if got := env.calls(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("upstream calls = %v, want %v", got, want)

@@ -32,8 +32,8 @@ func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
 	for _, ue := range errs {
 		path := append(append(ast.Path(nil), w.path...), toPath(ue.Path)...)
 		e := &gqlerror.Error{Message: ue.Message, Path: path, Extensions: ue.Extensions}
-		if f.Location != nil {
-			e.Locations = []gqlerror.Location{{Line: f.Location.Line, Column: f.Location.Column}}
+		if loc := locate(f, ue.Path); loc != nil {
+			e.Locations = []gqlerror.Location{{Line: loc.Line, Column: loc.Column}}
 		}
 		w.errs = append(w.errs, e)
 		if w.located == nil {
@@ -45,6 +45,45 @@ func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
 			w.located[pathKey(path[:i])] = true
 		}
 	}
+}
+
+// locate finds where in the operation the field at path (below f) is written, falling back to f itself.
+func locate(f *Field, path []any) *ast.Position {
+	loc := f.Location
+	cur := f
+	for _, step := range path {
+		name, ok := step.(string)
+		if !ok {
+			continue // a list index stays on the same field
+		}
+		var next *Field
+		sels := []*Selection{cur.Object}
+		for _, s := range cur.ByType {
+			sels = append(sels, s)
+		}
+		for _, s := range sels {
+			if s == nil {
+				continue
+			}
+			for _, sf := range s.Fields {
+				if sf.Alias == name {
+					next = sf
+					break
+				}
+			}
+			if next != nil {
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		cur = next
+		if cur.Location != nil {
+			loc = cur.Location
+		}
+	}
+	return loc
 }
 
 func toPath(p []any) ast.Path {

@@ -82,7 +82,45 @@ func (r *Resolver) FetchGraphQL(ctx context.Context, vs Vars, fw *Forward, clien
 	for _, e := range resp.Errors {
 		res.Errors = append(res.Errors, r.rebase(e.Message, e.Extensions, suffix(e.Path, rootAlias)))
 	}
+	sortErrors(res.Errors)
 	return res, nil
+}
+
+// sortErrors orders errors by path, so that answers do not depend on the order in which an upstream server
+// happened to resolve list items.
+func sortErrors(errs []UpstreamError) {
+	sort.SliceStable(errs, func(i, j int) bool { return lessPath(errs[i].Path, errs[j].Path) })
+}
+
+func lessPath(a, b []any) bool {
+	for k := 0; k < len(a) && k < len(b); k++ {
+		x, y := a[k], b[k]
+		xn, xok := pathIndex(x)
+		yn, yok := pathIndex(y)
+		switch {
+		case xok && yok && xn != yn:
+			return xn < yn
+		case !xok || !yok:
+			xs, ys := fmt.Sprint(x), fmt.Sprint(y)
+			if xs != ys {
+				return xs < ys
+			}
+		}
+	}
+	return len(a) < len(b)
+}
+
+func pathIndex(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		return int64(n), true
+	case int:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 // graphqlBatch fetches a batch of keys through a graphql source, in the binding's batching mode.
@@ -204,6 +242,9 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 			r.attach(out, idx, e.Message, e.Extensions, rest)
 		}
 	}
+	for _, o := range out {
+		sortErrors(o.Errors)
+	}
 	return out, nil
 }
 
@@ -240,8 +281,19 @@ func (r *Resolver) attach(out []*ForwardResult, idx int, msg string, ext map[str
 		out[idx].Errors = append(out[idx].Errors, e)
 		return
 	}
+	// The answer does not say whose error this is (e.g. an item upstream nulled in a list-argument batch, so its
+	// match field is gone): every parent of the batch reports it, once.
 	for _, o := range out {
-		o.Errors = append(o.Errors, e)
+		dup := false
+		for _, have := range o.Errors {
+			if have.Message == e.Message && len(have.Path) == 0 && len(e.Path) == 0 {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			o.Errors = append(o.Errors, e)
+		}
 	}
 }
 

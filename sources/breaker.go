@@ -56,15 +56,18 @@ type breaker struct {
 	failures    int
 }
 
+// newBreaker returns a closed breaker; zero fields of cfg get DefaultHTTPConfig's values (NewHTTP has already
+// filled them; tests build breakers directly).
 func newBreaker(cfg BreakerConfig, now func() time.Time) *breaker {
+	def := DefaultHTTPConfig().Breaker
 	if cfg.Cooldown <= 0 {
-		cfg.Cooldown = 5 * time.Second
+		cfg.Cooldown = def.Cooldown
 	}
 	if cfg.Window <= 0 {
-		cfg.Window = 10 * time.Second
+		cfg.Window = def.Window
 	}
 	if cfg.MinRequests <= 0 {
-		cfg.MinRequests = 20
+		cfg.MinRequests = def.MinRequests
 	}
 	return &breaker{cfg: cfg, now: now}
 }

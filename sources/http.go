@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,20 +9,24 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/sync/singleflight"
 )
 
-// HTTPConfig configures an HTTP source. NewHTTP fills the zero values from DefaultHTTPConfig.
+// HTTPConfig configures an HTTP source. NewHTTP fills the zero values from DefaultHTTPConfig (withDefaults is the
+// one place defaults are applied) and then validates it.
 type HTTPConfig struct {
 	// Name is the source's key in the configuration; it appears in errors and metrics.
 	Name string
-	// Endpoints are the base URLs (scheme, host and an optional path prefix).
+	// Endpoints are the base URLs: absolute http or https, with an optional path prefix, without query or
+	// fragment. Request.Path is appended to the prefix as is (already escaped).
 	Endpoints []string
 	// Weights gives each endpoint's share for the weighted strategy (default 1 each).
 	Weights []int
@@ -31,7 +34,7 @@ type HTTPConfig struct {
 	// latency EWMA × in-flight), weighted (smooth weighted round robin) or failover (the first available, in
 	// order). Endpoints whose breaker is open or whose probe fails are skipped.
 	Strategy string
-	// Timeout bounds one request, retries included.
+	// Timeout bounds one request, retries and backoff included (default 10s). Request.Timeout may shorten it.
 	Timeout time.Duration
 	Retry   RetryConfig
 	Breaker BreakerConfig
@@ -39,19 +42,22 @@ type HTTPConfig struct {
 	Probe   ProbeConfig
 	// NoDedup turns off the sharing of identical idempotent requests in flight.
 	NoDedup bool
-	// Headers are sent on every request.
+	// Headers are sent on every request; a Request's own headers win over them.
 	Headers http.Header
-	// MaxResponseBytes caps a response body; a larger one fails with BAD_UPSTREAM_RESPONSE.
+	// MaxResponseBytes caps a response body (default 16 MiB); a larger one fails with BAD_UPSTREAM_RESPONSE.
 	MaxResponseBytes int64
 	// Metrics receives the source's metrics; nil reports none.
 	Metrics *Metrics
 }
 
-// RetryConfig configures retries.
+// RetryConfig configures retries. Only idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE, or a Request marked
+// RetrySafe) are retried, only after a connection error or a 429, 502, 503 or 504, and never once the request's
+// context is done. Each retry goes to another endpoint when the strategy offers one.
 type RetryConfig struct {
-	// Attempts is the number of extra attempts after the first; 0 disables retries.
+	// Attempts is the number of extra attempts after the first; 0 (the default) disables retries.
 	Attempts int
-	// Backoff is the base of the jittered exponential backoff between attempts.
+	// Backoff is the base of the jittered exponential backoff between attempts (default 25ms, each wait capped
+	// at 1s). A 429 or 503 with Retry-After waits as the backend asks, within the same cap.
 	Backoff time.Duration
 	// Budget caps retries at this share of requests (default 0.2), so retries cannot multiply an outage.
 	Budget float64
@@ -67,18 +73,99 @@ type ProbeConfig struct {
 	Successes int
 }
 
-// DefaultHTTPConfig returns the defaults NewHTTP applies to zero fields.
+// DefaultHTTPConfig returns the defaults NewHTTP applies to zero fields. The breaker's defaults only matter once
+// Failures or ErrorRate turns it on; the probe's once Path is set.
 func DefaultHTTPConfig() HTTPConfig {
 	return HTTPConfig{Strategy: "round_robin", Timeout: 10 * time.Second,
-		Retry: RetryConfig{Backoff: 25 * time.Millisecond, Budget: 0.2}, MaxResponseBytes: 16 << 20,
-		Probe: ProbeConfig{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1}}
+		Retry:            RetryConfig{Backoff: 25 * time.Millisecond, Budget: 0.2},
+		Breaker:          BreakerConfig{Window: 10 * time.Second, MinRequests: 20, Cooldown: 5 * time.Second},
+		Limits:           LimitsConfig{QueueTimeout: 50 * time.Millisecond},
+		Probe:            ProbeConfig{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
+		MaxResponseBytes: 16 << 20}
+}
+
+// withDefaults returns cfg with every zero (or negative) duration, count and size set from DefaultHTTPConfig.
+// It is the only place HTTP defaults are applied; newBreaker and newLimiter fall back to the same values.
+func (cfg HTTPConfig) withDefaults() HTTPConfig {
+	def := DefaultHTTPConfig()
+	or := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	orInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = def.Strategy
+	}
+	or(&cfg.Timeout, def.Timeout)
+	or(&cfg.Retry.Backoff, def.Retry.Backoff)
+	if cfg.Retry.Budget <= 0 {
+		cfg.Retry.Budget = def.Retry.Budget
+	}
+	or(&cfg.Breaker.Window, def.Breaker.Window)
+	orInt(&cfg.Breaker.MinRequests, def.Breaker.MinRequests)
+	or(&cfg.Breaker.Cooldown, def.Breaker.Cooldown)
+	or(&cfg.Limits.QueueTimeout, def.Limits.QueueTimeout)
+	or(&cfg.Probe.Interval, def.Probe.Interval)
+	or(&cfg.Probe.Timeout, def.Probe.Timeout)
+	orInt(&cfg.Probe.Failures, def.Probe.Failures)
+	orInt(&cfg.Probe.Successes, def.Probe.Successes)
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = def.MaxResponseBytes
+	}
+	return cfg
+}
+
+// strategies are the endpoint selection strategies HTTPConfig.Strategy may name.
+var strategies = []string{"round_robin", "least_latency", "weighted", "failover"}
+
+// validate reports every problem of a defaulted cfg at once and returns the parsed endpoints.
+func (cfg HTTPConfig) validate() ([]*url.URL, error) {
+	var errs []error
+	if len(cfg.Endpoints) == 0 {
+		errs = append(errs, errors.New("no endpoints"))
+	}
+	if !slices.Contains(strategies, cfg.Strategy) {
+		errs = append(errs, fmt.Errorf("unknown strategy %q (have: %s)", cfg.Strategy, strings.Join(strategies, ", ")))
+	}
+	if cfg.Retry.Attempts < 0 {
+		errs = append(errs, errors.New("retry attempts must not be negative"))
+	}
+	if len(cfg.Weights) > 0 && len(cfg.Weights) != len(cfg.Endpoints) {
+		errs = append(errs, fmt.Errorf("%d weights for %d endpoints", len(cfg.Weights), len(cfg.Endpoints)))
+	}
+	urls := make([]*url.URL, len(cfg.Endpoints))
+	for i, e := range cfg.Endpoints {
+		u, err := url.Parse(strings.TrimSuffix(e, "/"))
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("endpoint %d: %w", i, err))
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+			errs = append(errs, fmt.Errorf("endpoint %q is not an absolute http(s) URL", u.Redacted()))
+		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+			errs = append(errs, fmt.Errorf("endpoint %q has a query or fragment", u.Redacted()))
+		}
+		urls[i] = u
+		if len(cfg.Weights) == len(cfg.Endpoints) && cfg.Weights[i] < 1 {
+			errs = append(errs, fmt.Errorf("weight %d of endpoint %d must be at least 1", cfg.Weights[i], i))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("source %s: %w", cfg.Name, err)
+	}
+	return urls, nil
 }
 
 // maxBackoff caps one wait between attempts.
 const maxBackoff = time.Second
 
-// HTTP is a REST/JSON source over a pool of endpoints. It is safe for concurrent use; Close stops its probe and
-// releases its idle connections.
+// HTTP is a REST/JSON source over a pool of endpoints, sending through go-retryablehttp over one tuned transport
+// (NewTransport) per source. It is safe for concurrent use. Its lifecycle: NewHTTP starts it (and its probe, if
+// any); Close stops the probe and releases idle connections once the source is no longer handed new requests.
 type HTTP struct {
 	cfg       HTTPConfig
 	pool      *pool
@@ -112,54 +199,35 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// NewHTTP validates cfg, fills its defaults and returns the source; with a probe configured it starts probing.
-func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
-	def := DefaultHTTPConfig()
-	if cfg.Strategy == "" {
-		cfg.Strategy = def.Strategy
+// HTTPOption adjusts an HTTP source beyond its configuration.
+type HTTPOption func(*HTTP)
+
+// WithTransport makes the source send through t instead of a transport of its own from NewTransport, e.g. to
+// share one connection pool between sources. Close still closes t's idle connections.
+func WithTransport(t *http.Transport) HTTPOption {
+	return func(h *HTTP) { h.transport = t }
+}
+
+// NewHTTP fills cfg's defaults, validates it (reporting every problem) and returns the source; with a probe
+// configured it starts probing until Close.
+func NewHTTP(cfg HTTPConfig, opts ...HTTPOption) (*HTTP, error) {
+	cfg = cfg.withDefaults()
+	urls, err := cfg.validate()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = def.Timeout
-	}
-	if cfg.Retry.Backoff <= 0 {
-		cfg.Retry.Backoff = def.Retry.Backoff
-	}
-	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = def.MaxResponseBytes
-	}
-	if cfg.Probe.Interval <= 0 {
-		cfg.Probe.Interval = def.Probe.Interval
-	}
-	if cfg.Probe.Timeout <= 0 {
-		cfg.Probe.Timeout = def.Probe.Timeout
-	}
-	if cfg.Probe.Failures <= 0 {
-		cfg.Probe.Failures = def.Probe.Failures
-	}
-	if cfg.Probe.Successes <= 0 {
-		cfg.Probe.Successes = def.Probe.Successes
-	}
-	if cfg.Retry.Attempts < 0 {
-		return nil, fmt.Errorf("source %s: retry attempts must not be negative", cfg.Name)
-	}
-	if len(cfg.Endpoints) == 0 {
-		return nil, fmt.Errorf("source %s: no endpoints", cfg.Name)
-	}
-	if len(cfg.Weights) > 0 && len(cfg.Weights) != len(cfg.Endpoints) {
-		return nil, fmt.Errorf("source %s: %d weights for %d endpoints", cfg.Name, len(cfg.Weights), len(cfg.Endpoints))
-	}
-	h := &HTTP{cfg: cfg, transport: NewTransport(), limits: newLimiter(cfg.Limits), budget: newBudget(cfg.Retry.Budget),
+	h := &HTTP{cfg: cfg, limits: newLimiter(cfg.Limits), budget: newBudget(cfg.Retry.Budget),
 		metrics: cfg.Metrics, pool: &pool{strategy: cfg.Strategy}}
-	for i, e := range cfg.Endpoints {
-		u, err := url.Parse(strings.TrimSuffix(e, "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("source %s: endpoint %q is not an absolute http(s) URL without query", cfg.Name, e)
-		}
-		ep := &endpoint{url: u, name: u.String(), weight: 1, breaker: newBreaker(cfg.Breaker, time.Now)}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.transport == nil {
+		h.transport = NewTransport()
+	}
+	for i, u := range urls {
+		// Redacted: the name reaches the admin API and metrics, which must not show a password in the URL.
+		ep := &endpoint{url: u, name: u.Redacted(), weight: 1, breaker: newBreaker(cfg.Breaker, time.Now)}
 		if len(cfg.Weights) > 0 {
-			if cfg.Weights[i] < 1 {
-				return nil, fmt.Errorf("source %s: weight %d of %s must be at least 1", cfg.Name, cfg.Weights[i], e)
-			}
 			ep.weight = cfg.Weights[i]
 		}
 		ep.probeOK.Store(true)
@@ -171,7 +239,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		h.pool.endpoints = append(h.pool.endpoints, ep)
 	}
 	h.client = &retryablehttp.Client{
-		HTTPClient:   &http.Client{Transport: h.transport},
+		HTTPClient:   &http.Client{Transport: keepIdle{h.transport}},
 		Logger:       nil,
 		RetryWaitMin: cfg.Retry.Backoff,
 		RetryWaitMax: maxBackoff,
@@ -191,7 +259,10 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 // Name implements Source.
 func (h *HTTP) Name() string { return h.cfg.Name }
 
-// Close stops the probe and closes idle connections. Requests in flight finish; the source stays usable.
+// Close stops the probe and closes the transport's idle keep-alive connections, so that a source replaced by a
+// reload leaves no connection or goroutine behind. Requests in flight finish normally. Close is idempotent and
+// the source stays usable afterwards (new requests dial again), but it is meant to be called once the source is
+// no longer handed new requests.
 func (h *HTTP) Close() {
 	h.closeOnce.Do(func() {
 		if h.stopProbe != nil {
@@ -218,6 +289,13 @@ func (h *HTTP) Status() Status {
 	return st
 }
 
+// keepIdle hides the transport's CloseIdleConnections from retryablehttp: its Client.Do closes every idle
+// connection of its client after any request that fails, so one flaky endpoint would drop the keep-alive pool of
+// every endpoint of the source.
+type keepIdle struct{ rt http.RoundTripper }
+
+func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
+
 type attemptKey struct{}
 
 // attempt carries one request's state through retryablehttp's hooks: the endpoint of the current attempt and
@@ -241,7 +319,8 @@ func Idempotent(method string) bool {
 	return false
 }
 
-// Backoff is jittered exponential backoff from min, capped at max, honouring a 429/503 Retry-After.
+// Backoff is the retryablehttp.Backoff of HTTP sources: jittered exponential backoff from min (half to all of
+// min·2^attemptNum), capped at max, honouring a 429/503 Retry-After up to max.
 func Backoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) &&
 		resp.Header.Get("Retry-After") != "" {
@@ -376,8 +455,10 @@ func (h *HTTP) prepareRetry(req *http.Request) error {
 	return nil
 }
 
-// Do implements Source. Identical idempotent requests in flight at the same time (same method, path, query,
-// headers and body — so never across different credentials) are sent once and share the answer.
+// Do implements Source: it picks an endpoint by the strategy, sends req with the source's headers and retries
+// as RetryConfig says. It returns when ctx is done at the latest. Identical GET and HEAD requests in flight at the
+// same time (same method, path, query, headers and body — so never across different credentials) are sent once
+// and share the answer: the Response may be shared, callers must not modify it.
 func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	method := req.Method
 	if method == "" {
@@ -404,8 +485,18 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 		return r.Val.(*Response), nil
 	case <-ctx.Done():
-		return nil, &Error{Source: h.cfg.Name, Code: CodeTimeout, Method: method, Path: req.Path, Err: ctx.Err()}
+		return nil, ctxError(h.cfg.Name, method, req.Path, ctx.Err())
 	}
+}
+
+// ctxError is the error of a request abandoned because its context is done: UPSTREAM_TIMEOUT past its deadline,
+// UPSTREAM_UNAVAILABLE (wrapping context.Canceled) when its client went away.
+func ctxError(source, method, path string, err error) *Error {
+	e := &Error{Source: source, Code: CodeUnavailable, Method: method, Path: path, Err: err}
+	if errors.Is(err, context.DeadlineExceeded) {
+		e.Code, e.Err = CodeTimeout, &wireError{msg: "no answer before the deadline", err: err}
+	}
+	return e
 }
 
 func dedupKey(method string, req *Request) string {
@@ -436,8 +527,8 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	release, reason, retryAfter := h.limits.acquire(ctx)
 	if release == nil {
 		h.reject(reason)
-		if ctx.Err() != nil {
-			return fail(CodeTimeout, 0, errors.New("no answer before the deadline"))
+		if err := ctx.Err(); err != nil {
+			return nil, ctxError(h.cfg.Name, method, req.Path, err)
 		}
 		return nil, &Error{Source: h.cfg.Name, Code: CodeRateLimited, Method: method, Path: req.Path, RetryAfter: retryAfter,
 			Err: fmt.Errorf("the %s limit of source %s is reached", reason, h.cfg.Name)}
@@ -474,30 +565,39 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	for k, vs := range req.Header {
 		rr.Header[k] = vs
 	}
-	rr.Header.Set("Accept", "application/json")
-	if req.Body != nil {
+	if rr.Header.Get("Accept") == "" {
+		rr.Header.Set("Accept", "application/json")
+	}
+	if req.Body != nil && rr.Header.Get("Content-Type") == "" {
 		rr.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := h.client.Do(rr)
 	if err != nil {
+		if resp != nil {
+			// PassthroughErrorHandler hands back the last response with the error (the context ended as it
+			// arrived): release its connection.
+			drain(resp.Body)
+		}
 		switch {
 		case a.blocked:
 			h.reject("circuit_open")
 			return fail(CodeCircuitOpen, 0, errors.New("the endpoint failed and every other endpoint's circuit breaker is open"))
 		case ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
-			return fail(CodeTimeout, 0, fmt.Errorf("no answer within %s", timeout))
+			return fail(CodeTimeout, 0, &wireError{msg: fmt.Sprintf("no answer within %s", timeout), err: err})
 		case errors.Is(err, context.Canceled):
 			return fail(CodeUnavailable, 0, context.Canceled)
 		}
-		return fail(CodeUnavailable, 0, errors.New(describe(err)))
+		return fail(CodeUnavailable, 0, &wireError{msg: describe(err), err: err})
 	}
+	// Reading to EOF (below) lets the connection go back to the pool; an oversized or broken body is closed
+	// unread, which drops its connection rather than reading megabytes nobody wants.
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxResponseBytes+1))
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return fail(CodeTimeout, resp.StatusCode, fmt.Errorf("body not read within %s", timeout))
+			return fail(CodeTimeout, resp.StatusCode, &wireError{msg: fmt.Sprintf("body not read within %s", timeout), err: err})
 		}
-		return fail(CodeUnavailable, resp.StatusCode, fmt.Errorf("read body: %s", describe(err)))
+		return fail(CodeUnavailable, resp.StatusCode, &wireError{msg: "read body: " + describe(err), err: err})
 	}
 	if int64(len(data)) > h.cfg.MaxResponseBytes {
 		return fail(CodeBadResponse, resp.StatusCode, fmt.Errorf("response larger than %d bytes", h.cfg.MaxResponseBytes))
@@ -510,19 +610,42 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return fail(CodeHTTPError, resp.StatusCode, nil)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: bytes.Clone(data)}, nil
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
+
+// drain reads what is left of a body (up to a limit) and closes it, so that its connection can be reused.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	body.Close()
+}
+
+// wireError says what failed in words safe for clients while keeping the cause — which may name the endpoint,
+// as *url.Error does — for errors.Is and errors.As.
+type wireError struct {
+	msg string
+	err error
+}
+
+func (e *wireError) Error() string { return e.msg }
+func (e *wireError) Unwrap() error { return e.err }
 
 // describe says what went wrong on the wire without naming the endpoint (hosts are not for clients).
 func describe(err error) string {
-	var oe *net.OpError
+	var (
+		oe  *net.OpError
+		dns *net.DNSError
+	)
 	switch {
-	case errors.As(err, &oe) && oe.Op == "dial":
+	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
+	case errors.As(err, &dns):
+		return "cannot resolve the backend's host"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return "cannot connect to the backend"
+	case errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "connection reset"):
+		return "connection reset by the backend"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection closed by the backend"
-	case strings.Contains(err.Error(), "connection reset"):
-		return "connection reset by the backend"
 	}
 	return "connection failed"
 }
@@ -577,7 +700,6 @@ func probe(ctx context.Context, client *http.Client, u string) bool {
 	if err != nil {
 		return false
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	drain(resp.Body)
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }

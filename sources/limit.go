@@ -30,7 +30,7 @@ type limiter struct {
 func newLimiter(cfg LimitsConfig) *limiter {
 	l := &limiter{wait: cfg.QueueTimeout}
 	if l.wait <= 0 {
-		l.wait = 50 * time.Millisecond
+		l.wait = DefaultHTTPConfig().Limits.QueueTimeout
 	}
 	if cfg.Concurrency > 0 {
 		l.sem = make(chan struct{}, cfg.Concurrency)
@@ -85,7 +85,7 @@ type budget struct {
 
 func newBudget(ratio float64) *budget {
 	if ratio <= 0 {
-		ratio = 0.2
+		ratio = DefaultHTTPConfig().Retry.Budget
 	}
 	// A few retries are allowed before any request has earned them, as a minimum retry rate would.
 	return &budget{ratio: ratio, tokens: 3, cap: 100}

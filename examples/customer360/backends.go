@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/conflux-gql/conflux/examples/customer360/loyalty"
 	"github.com/conflux-gql/conflux/examples/customer360/support"
 	"github.com/conflux-gql/conflux/examples/mock"
 )
@@ -21,12 +22,14 @@ var DefaultAddrs = map[string]string{
 	"billing":         "127.0.0.1:9104",
 	"support":         "127.0.0.1:9105",
 	"recommendations": "127.0.0.1:9106",
+	"loyalty":         "127.0.0.1:9107",
 }
 
 // DefaultLatency is each backend's simulated latency; billing is the slow one.
 var DefaultLatency = map[string]time.Duration{
 	"crm": 2 * time.Millisecond, "orders": 3 * time.Millisecond, "catalog": 2 * time.Millisecond,
 	"billing": 15 * time.Millisecond, "support": 3 * time.Millisecond, "recommendations": 4 * time.Millisecond,
+	"loyalty": 2 * time.Millisecond,
 }
 
 // Options configure the example backends.
@@ -65,6 +68,8 @@ func NewGroup(d *Dataset) *mock.Group {
 		mock.NewBackend("billing", s.billing()),
 		mock.NewBackend("support", s.support()),
 		mock.NewBackend("recommendations", s.recommendations()),
+		// An Apollo Federation subgraph (gqlgen): Customer entities with their loyalty.
+		mock.NewBackend("loyalty", loyalty.NewHandler()),
 	)
 }
 

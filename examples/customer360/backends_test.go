@@ -1,7 +1,11 @@
 package customer360
 
 import (
+	"os"
+
 	"encoding/json"
+	"github.com/conflux-gql/conflux/examples/customer360/loyalty"
+	"github.com/conflux-gql/conflux/examples/customer360/support"
 	"io"
 	"net/http"
 	"strings"
@@ -102,4 +106,17 @@ func noLatency() map[string]time.Duration {
 		out[name] = 0
 	}
 	return out
+}
+
+// TestUpstreamSDL: the SDL files the example configuration names are the backends' own schemas.
+func TestUpstreamSDL(t *testing.T) {
+	for file, sdl := range map[string]string{"upstream/support.graphqls": support.SDL, "upstream/loyalty.graphqls": loyalty.SDL} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != sdl {
+			t.Errorf("%s differs from the backend's schema: copy it again", file)
+		}
+	}
 }

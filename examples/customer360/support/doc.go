@@ -4,7 +4,7 @@
 // It serves an in-memory copy of the tickets it is given, plus the tickets opened through the openTicket
 // mutation. Two faults are built in, for the gateway's error-propagation tests:
 //   - the subject of every ticket of customer "13" fails with "subject unavailable for customer 13";
-//   - the messages of every ticket of customer "14" fail with extensions {"code": "MESSAGES_DOWN"}.
+//   - the messages of every ticket of customer "16" fail with extensions {"code": "MESSAGES_DOWN"}.
 //
 // The package must not import examples/customer360, which mounts this handler (hence its own Ticket type).
 //

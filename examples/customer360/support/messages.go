@@ -12,7 +12,7 @@ import (
 // The built-in faults (see the package comment).
 const (
 	faultySubjectCustomer  = "13"
-	faultyMessagesCustomer = "14"
+	faultyMessagesCustomer = "16"
 )
 
 // subject is the subject field of both ticket types.
@@ -29,7 +29,7 @@ func subject(customerID, subject string) (string, error) {
 func messages(ticketID, customerID string, last *int) ([]*generated.Message, error) {
 	if customerID == faultyMessagesCustomer {
 		return nil, &gqlerror.Error{
-			Message:    "messages unavailable for customer 14",
+			Message:    "messages unavailable for customer 16",
 			Extensions: map[string]any{"code": "MESSAGES_DOWN"},
 		}
 	}

@@ -349,8 +349,8 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `type Query {
-  ticketsByCustomer(customerId: ID!): [Ticket!]!
-  ticketsByCustomers(customerIds: [ID!]!): [Ticket!]!
+  ticketsByCustomer(customerId: ID!): [Ticket]!
+  ticketsByCustomers(customerIds: [ID!]!): [Ticket]!
   ticket(id: ID!): Ticket
 }
 
@@ -379,7 +379,7 @@ interface Ticket {
   customerId: ID!
   subject: String!
   status: TicketStatus!
-  messages(last: Int = 2): [Message!]!
+  messages(last: Int = 2): [Message!]
 }
 
 type EmailTicket implements Ticket {
@@ -387,7 +387,7 @@ type EmailTicket implements Ticket {
   customerId: ID!
   subject: String!
   status: TicketStatus!
-  messages(last: Int = 2): [Message!]!
+  messages(last: Int = 2): [Message!]
   fromAddress: String!
 }
 
@@ -396,7 +396,7 @@ type ChatTicket implements Ticket {
   customerId: ID!
   subject: String!
   status: TicketStatus!
-  messages(last: Int = 2): [Message!]!
+  messages(last: Int = 2): [Message!]
   transcriptUrl: String!
 }
 
@@ -819,10 +819,10 @@ func (ec *executionContext) _ChatTicket_messages(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*Message) graphql.Marshaler {
-			return ec.marshalNMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx, selections, v)
+			return ec.marshalOMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ChatTicket_messages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -978,10 +978,10 @@ func (ec *executionContext) _EmailTicket_messages(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*Message) graphql.Marshaler {
-			return ec.marshalNMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx, selections, v)
+			return ec.marshalOMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_EmailTicket_messages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1158,7 +1158,7 @@ func (ec *executionContext) _Query_ticketsByCustomer(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []Ticket) graphql.Marshaler {
-			return ec.marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicketᚄ(ctx, selections, v)
+			return ec.marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1202,7 +1202,7 @@ func (ec *executionContext) _Query_ticketsByCustomers(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []Ticket) graphql.Marshaler {
-			return ec.marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicketᚄ(ctx, selections, v)
+			return ec.marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2554,7 +2554,7 @@ func (ec *executionContext) _ChatTicket(ctx context.Context, sel ast.SelectionSe
 			}
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ChatTicket_messages(ctx, field, obj)
 				})
@@ -2614,7 +2614,7 @@ func (ec *executionContext) _EmailTicket(ctx context.Context, sel ast.SelectionS
 			}
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EmailTicket_messages(ctx, field, obj)
 				})
@@ -3213,22 +3213,6 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
-func (ec *executionContext) marshalNMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*Message) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNMessage2ᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessage(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNMessage2ᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessage(ctx context.Context, sel ast.SelectionSet, v *Message) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Message!")
@@ -3264,18 +3248,12 @@ func (ec *executionContext) marshalNTicket2githubᚗcomᚋconfluxᚑgqlᚋconflu
 	return ec._Ticket(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicketᚄ(ctx context.Context, sel ast.SelectionSet, v []Ticket) graphql.Marshaler {
+func (ec *executionContext) marshalNTicket2ᚕgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx context.Context, sel ast.SelectionSet, v []Ticket) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTicket2githubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx, sel, v[i])
+		return ec.marshalOTicket2githubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx, sel, v[i])
 	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
 
 	return ret
 }
@@ -3494,6 +3472,25 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOMessage2ᚕᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*Message) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessage2ᚖgithubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

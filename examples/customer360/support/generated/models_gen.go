@@ -23,7 +23,7 @@ type ChatTicket struct {
 	CustomerID    string       `json:"customerId"`
 	Subject       string       `json:"subject"`
 	Status        TicketStatus `json:"status"`
-	Messages      []*Message   `json:"messages"`
+	Messages      []*Message   `json:"messages,omitempty"`
 	TranscriptURL string       `json:"transcriptUrl"`
 }
 
@@ -48,7 +48,7 @@ type EmailTicket struct {
 	CustomerID  string       `json:"customerId"`
 	Subject     string       `json:"subject"`
 	Status      TicketStatus `json:"status"`
-	Messages    []*Message   `json:"messages"`
+	Messages    []*Message   `json:"messages,omitempty"`
 	FromAddress string       `json:"fromAddress"`
 }
 
