@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,77 @@ func TestGraphQL_BatchModes(t *testing.T) {
 	}
 	if string(list) != string(aliased) {
 		t.Errorf("the modes answer differently:\n%s\n%s", aliased, list)
+	}
+}
+
+// TestGraphQL_NonNullOnOurSide: where our schema is stricter than the upstream one (messages non-null here,
+// nullable upstream), an upstream error's null keeps propagating on our side — the ticket becomes null — and
+// the answer carries the upstream errors only, not a second "cannot return null" for the same failure.
+func TestGraphQL_NonNullOnOurSide(t *testing.T) {
+	g, err := customer360.Start(customer360.Options{Latency: noLatency()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	replace := map[string]string{"messages(last: Int = 2): [Message!]\n": "messages(last: Int = 2): [Message!]!\n"}
+	backends := map[string]*mock.Backend{}
+	for name, addr := range customer360.DefaultAddrs {
+		replace["http://"+addr] = g.URLs()[name]
+		backends[name] = g.Backend(name)
+	}
+	env := startConflux(t, "examples/customer360", replace, backends)
+	_, raw := env.postRaw(`{ customers(limit: 16) { id tickets { id messages { text } } } }`, nil)
+	var a answer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	c16 := a.Data["customers"].([]any)[15].(map[string]any)
+	if fmt.Sprint(c16["tickets"]) != "[<nil> <nil>]" {
+		t.Errorf("customer 16's tickets = %v, want both nulled by the non-null messages", c16["tickets"])
+	}
+	if len(a.Errors) != 2 {
+		t.Fatalf("want the 2 upstream errors only, got %d: %s", len(a.Errors), raw)
+	}
+	for _, e := range a.Errors {
+		if e.Extensions["code"] != "UPSTREAM_GRAPHQL_ERROR" || fmt.Sprint(e.Path[:3]) != "[customers 15 tickets]" || e.Path[4] != "messages" {
+			t.Errorf("error = %+v", e)
+		}
+	}
+}
+
+// TestGraphQL_ForwardHeaders: a graphql source sends on exactly the incoming headers it names.
+func TestGraphQL_ForwardHeaders(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
+	got := make(chan http.Header, 4)
+	env.backends["support"].SetMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- r.Header.Clone()
+			next.ServeHTTP(w, r)
+		})
+	})
+	s := env.srv.Config.Handler.(*server)
+	src := env.rt.sg.Sources["support"].HTTP
+	data, err := schema.SetEntry(env.rt.sg.Raw, "sources", "support", []byte(fmt.Sprintf(
+		`{graphql: {endpoints: [%q], sdl: %s, forwardHeaders: [X-Tenant]}}`, src.Endpoints[0], src.SDL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newConfigs(env.rt.sg.File, s, discardLogger()).Write(data, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.rt.Load().Close() })
+	body, _ := json.Marshal(map[string]any{"query": `{ customer(id: 1) { tickets { id } } }`})
+	req, _ := http.NewRequest("POST", env.srv.URL+"/graphql", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Tenant", "acme")
+	req.Header.Set("X-Secret", "do-not-forward")
+	resp, err := env.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := <-got
+	if h.Get("X-Tenant") != "acme" || h.Get("X-Secret") != "" {
+		t.Errorf("upstream headers: X-Tenant=%q X-Secret=%q", h.Get("X-Tenant"), h.Get("X-Secret"))
 	}
 }

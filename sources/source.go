@@ -32,7 +32,8 @@ type Request struct {
 	RetrySafe bool
 }
 
-// Response is a backend's answer with a successful (2xx) status. Body is read completely.
+// Response is a backend's answer with a successful (2xx) status. Body is read completely. A Response may be
+// shared by several callers (deduplicated HTTP requests, a static source's every call): treat it as read-only.
 type Response struct {
 	Status int
 	Header http.Header
