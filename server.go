@@ -53,7 +53,8 @@ const sampleQuery = `{
       }
     }
     invoices { status amount { amount } }
-    tickets { __typename subject ... on ChatTicket { transcriptUrl } }
+    tickets { __typename subject messages(last: 1) { text author { name } } ... on ChatTicket { transcriptUrl } }
+    loyalty { points tier }
   }
 }`
 

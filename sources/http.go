@@ -301,6 +301,7 @@ type attemptKey struct{}
 // attempt carries one request's state through retryablehttp's hooks: the endpoint of the current attempt and
 // when it started.
 type attempt struct {
+	method      string
 	path, query string
 	retrySafe   bool
 	ep          *endpoint
@@ -360,11 +361,9 @@ func (h *HTTP) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	if !retryable(resp, err) {
 		return false, nil
 	}
-	method := http.MethodGet
-	if resp != nil && resp.Request != nil {
-		method = resp.Request.Method
-	}
-	if !Idempotent(method) && (a == nil || !a.retrySafe) {
+	// The method comes from the attempt, not resp.Request: after a connection error there is no response, and
+	// a POST must not be retried then either (the backend may have acted before the connection broke).
+	if a == nil || (!Idempotent(a.method) && !a.retrySafe) {
 		return false, nil
 	}
 	if !h.budget.retry() {
@@ -541,7 +540,7 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	a := &attempt{path: req.Path, query: req.Query.Encode(), retrySafe: req.RetrySafe}
+	a := &attempt{method: method, path: req.Path, query: req.Query.Encode(), retrySafe: req.RetrySafe}
 	ep := h.pool.pick(nil)
 	if ep == nil {
 		h.reject("circuit_open")

@@ -107,8 +107,12 @@ type pool struct {
 
 // pick returns the endpoint for an attempt, avoiding exclude (the endpoint that just failed) when another is
 // available, or nil when every breaker is open. The caller must record the attempt's outcome.
+//
+// A retry (exclude set) does not take a turn of round_robin or weighted: it goes to the endpoint the next request
+// would get. Otherwise, with two endpoints and one failing, every request would start on the failing one (its
+// retry having moved the rotation past the healthy one).
 func (p *pool) pick(exclude *endpoint) *endpoint {
-	order := p.order()
+	order := p.order(exclude != nil)
 	for _, pass := range []int{0, 1, 2} {
 		for _, e := range order {
 			switch {
@@ -125,8 +129,9 @@ func (p *pool) pick(exclude *endpoint) *endpoint {
 	return nil
 }
 
-// order lists the endpoints in the order the strategy prefers them for this attempt.
-func (p *pool) order() []*endpoint {
+// order lists the endpoints in the order the strategy prefers them for this attempt; a retry peeks at the
+// rotation without advancing it.
+func (p *pool) order(retry bool) []*endpoint {
 	n := len(p.endpoints)
 	if n == 1 {
 		return p.endpoints
@@ -158,13 +163,17 @@ func (p *pool) order() []*endpoint {
 		total := 0
 		var best *endpoint
 		for _, e := range p.endpoints {
-			e.current += e.weight
 			total += e.weight
-			if best == nil || e.current > best.current {
+			if best == nil || e.current+e.weight > best.current+best.weight {
 				best = e
 			}
 		}
-		best.current -= total
+		if !retry {
+			for _, e := range p.endpoints {
+				e.current += e.weight
+			}
+			best.current -= total
+		}
 		p.wmu.Unlock()
 		out = append(out, best)
 		for _, e := range p.endpoints {
@@ -174,7 +183,11 @@ func (p *pool) order() []*endpoint {
 		}
 		return out
 	}
-	start := int(p.next.Add(1)-1) % n
+	next := p.next.Load()
+	if !retry {
+		next = p.next.Add(1) - 1
+	}
+	start := int(next % uint64(n))
 	for k := 0; k < n; k++ {
 		out = append(out, p.endpoints[(start+k)%n])
 	}
