@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +109,7 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return r.Do(ctx, req, false)
 	}
-	key := r.Binding.Name() + "\x00" + requestKey(req)
+	key := r.Binding.Name() + "\x00" + sources.RequestKey(req.Method, req)
 	l.mu.Lock()
 	c, ok := l.calls[key]
 	if !ok {
@@ -129,26 +128,6 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	case <-ctx.Done():
 		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeTimeout, Err: ctx.Err()}
 	}
-}
-
-func requestKey(req *sources.Request) string {
-	var b strings.Builder
-	b.WriteString(req.Method)
-	b.WriteByte(' ')
-	b.WriteString(req.Path)
-	b.WriteByte('?')
-	b.WriteString(req.Query.Encode())
-	names := make([]string, 0, len(req.Header))
-	for n := range req.Header {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(&b, "\n%s: %q", n, req.Header[n])
-	}
-	b.WriteByte('\n')
-	b.Write(req.Body)
-	return b.String()
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:

@@ -466,7 +466,7 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	if h.cfg.NoDedup || (method != http.MethodGet && method != http.MethodHead) {
 		return h.do(ctx, req, method)
 	}
-	key := dedupKey(method, req)
+	key := RequestKey(method, req)
 	ch := h.flight.DoChan(key, func() (any, error) { return h.do(ctx, req, method) })
 	select {
 	case r := <-ch:
@@ -498,7 +498,9 @@ func ctxError(source, method, path string, err error) *Error {
 	return e
 }
 
-func dedupKey(method string, req *Request) string {
+// RequestKey identifies a request by everything that can change its answer: method, path, query, headers (so
+// requests with different credentials never share a key) and body.
+func RequestKey(method string, req *Request) string {
 	var b strings.Builder
 	b.WriteString(method)
 	b.WriteByte(' ')
