@@ -140,9 +140,11 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	return p.plan, nil
 }
 
+// hasValueFields reports whether a root field is a `value` binding, whose templates may read request headers:
+// its answer is not the same for every request. (Without fetches, nothing below the root has other data.)
 func hasValueFields(s *Selection) bool {
 	for _, f := range s.Fields {
-		if f.Kind == FieldValue || f.Kind == FieldData && f.Object == nil && f.ByType == nil && f.Binding != nil {
+		if f.Kind == FieldValue {
 			return true
 		}
 	}
