@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // testEnv is one Conflux server over real httptest HTTP, in front of real mock backends on loopback ports.
 type testEnv struct {
-	t        *testing.T
+	t        testing.TB
 	backends map[string]*mock.Backend
 	srv      *httptest.Server
 	rt       *runtime
@@ -48,7 +48,7 @@ func newCustomer360(t *testing.T, opts customer360.Options) *testEnv {
 }
 
 // newPosts starts the posts backend and Conflux on examples/posts.
-func newPosts(t *testing.T, opts posts.Options) *testEnv {
+func newPosts(t testing.TB, opts posts.Options) *testEnv {
 	t.Helper()
 	b, err := posts.Start(opts, "127.0.0.1:0")
 	if err != nil {
@@ -60,7 +60,7 @@ func newPosts(t *testing.T, opts posts.Options) *testEnv {
 }
 
 // startConflux copies an example directory to a temp dir with its endpoints replaced, and serves it.
-func startConflux(t *testing.T, dir string, replace map[string]string, backends map[string]*mock.Backend) *testEnv {
+func startConflux(t testing.TB, dir string, replace map[string]string, backends map[string]*mock.Backend) *testEnv {
 	t.Helper()
 	tmp := t.TempDir()
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -88,7 +88,7 @@ func startConflux(t *testing.T, dir string, replace map[string]string, backends 
 	return serveConfig(t, filepath.Join(tmp, "conflux.yaml"), backends)
 }
 
-func serveConfig(t *testing.T, file string, backends map[string]*mock.Backend) *testEnv {
+func serveConfig(t testing.TB, file string, backends map[string]*mock.Backend) *testEnv {
 	t.Helper()
 	sg, err := schema.Load(file)
 	if err != nil {
@@ -164,7 +164,7 @@ func (e *testEnv) calls() map[string]int64 {
 }
 
 // pretty indents a JSON document without reordering its keys (selection order is part of what goldens pin).
-func pretty(t *testing.T, raw []byte) []byte {
+func pretty(t testing.TB, raw []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := json.Indent(&b, raw, "", "  "); err != nil {
