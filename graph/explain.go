@@ -7,6 +7,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // Explanation is a plan in a form for people and tools: the fetch DAG with each node's request, batching,
@@ -126,7 +127,7 @@ func (p *Plan) Mermaid() string {
 // Plan parses and validates query against the engine's schema and plans the named operation (the only one when
 // operationName is empty), without executing it. vars decide @skip/@include.
 func (e *Engine) Plan(query, operationName string, vars map[string]any) (*Plan, error) {
-	doc, errs := gqlparser.LoadQuery(e.sg.Schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(e.sg.Schema, query, rules.NewDefaultRules())
 	if errs != nil {
 		return nil, errs
 	}

@@ -424,12 +424,11 @@ func (r *Resolver) forwardHeaders(incoming, h http.Header) http.Header {
 
 // docBuilder writes one upstream document. Not safe for concurrent use.
 type docBuilder struct {
-	r        *Resolver
-	opType   string
-	defs     []string
-	vars     map[string]any
-	body     strings.Builder
-	argTypes map[string]string
+	r      *Resolver
+	opType string
+	defs   []string
+	vars   map[string]any
+	body   strings.Builder
 }
 
 func (b *docBuilder) start(r *Resolver, fw *Forward, clientVars map[string]any) {

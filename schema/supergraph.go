@@ -141,9 +141,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	if err := d.result(); err != nil {
 		return nil, err
 	}
-	for _, p := range d.list {
-		sg.Warnings = append(sg.Warnings, p)
-	}
+	sg.Warnings = append(sg.Warnings, d.list...)
 	return sg, nil
 }
 
