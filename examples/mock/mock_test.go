@@ -48,6 +48,11 @@ func TestBackend_Counters(t *testing.T) {
 	if b.Requests() != 0 || len(b.Recorded()) != 0 {
 		t.Error("reset left counts")
 	}
+	b.SetRecording(false)
+	get(t, b.URL()+"/items?id=4")
+	if b.Requests() != 1 || len(b.Recorded()) != 0 {
+		t.Errorf("recording off: requests = %d, recorded = %v", b.Requests(), b.Recorded())
+	}
 }
 
 // TestBackend_MaxInFlight holds n requests in a middleware until all n have arrived, then checks the peak.

@@ -1,0 +1,133 @@
+// Command bench measures Conflux side by side with hand-written gqlgen servers (bench/baseline for the posts
+// schema, bench/baseline360 for Customer 360) in one run on one machine, and prints one table.
+//
+//	go run ./bench                          # every scenario, about three minutes
+//	go run ./bench -results bench/RESULTS.md # also append the run, with date, machine and command
+//	go run ./bench -scenarios posts -duration 5s
+//
+// The mock backends and the load generator (vegeta, closed loop: each client sends its next request when the
+// previous answer arrived) run in this process; every gateway runs as its own process, built once per run
+// without the race detector, so its CPU time (/proc/<pid>/stat), peak RSS (VmHWM) and Go allocations (its
+// /metrics) are its own. Everything listens on loopback.
+//
+// Scenarios:
+//   - posts: { posts { id title user { id name email } } } over examples/posts (100 posts, 10 users); Conflux
+//     with in-flight dedup off (each request pays its own upstream calls, as the baseline does) and on (the
+//     default), against bench/baseline.
+//   - c360: the Customer 360 deep query (bench/baseline360/testdata/query.graphql) with 5–20 ms of latency per
+//     backend; p50 against the critical path (the longest chain of backend latencies the query must wait for)
+//     and against bench/baseline360.
+//   - lists: 1k, 10k, 100k items with a batched child field (owner), one client: time and bytes per item.
+//   - planning: the posts query with a cached plan and with a new document per request (gqlgen parses and
+//     validates it, Conflux plans it), the full introspection query (from the per-version cache), and the
+//     planner in process (testing.Benchmark).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type options struct {
+	duration  time.Duration // measured window of each run
+	warmup    time.Duration
+	clients   int
+	scenarios []string
+	sizes     []int
+	results   string
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measured window of each load run")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load run")
+	fs.IntVar(&o.clients, "clients", 16, "concurrent closed-loop clients (the lists scenario uses one)")
+	list := fs.String("scenarios", "posts,c360,lists,planning", "comma-separated scenarios to run")
+	sizes := fs.String("sizes", "1000,10000,100000", "list sizes of the lists scenario")
+	fs.StringVar(&o.results, "results", "", "append the run (date, machine, command, table) to this Markdown file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.scenarios = strings.Split(*list, ",")
+	for _, s := range strings.Split(*sizes, ",") {
+		var n int
+		if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
+			return fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	dir, err := os.MkdirTemp("", "conflux-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	began := time.Now()
+	fmt.Fprintf(stdout, "building the servers (go build) …\n")
+	var need []string
+	for _, s := range o.scenarios {
+		sc, ok := scenarios[s]
+		if !ok {
+			return fmt.Errorf("-scenarios: unknown scenario %q (posts, c360, lists, planning)", s)
+		}
+		need = append(need, sc.servers...)
+	}
+	bins, err := build(ctx, dir, need)
+	if err != nil {
+		return err
+	}
+	b := &bench{o: o, bins: bins, dir: dir, log: stdout}
+	for _, s := range o.scenarios {
+		fmt.Fprintf(stdout, "scenario %s …\n", s)
+		if err := scenarios[s].run(ctx, b); err != nil {
+			return fmt.Errorf("scenario %s: %w", s, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	report := b.report(machine(), "go run ./bench "+strings.Join(args, " "), time.Since(began))
+	fmt.Fprint(stdout, "\n"+report)
+	if o.results != "" {
+		f, err := os.OpenFile(o.results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := fmt.Fprint(f, "\n"+report); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// machine describes where the run happened: cores, CPU model, OS, Go.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores, %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
