@@ -29,7 +29,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -74,34 +76,14 @@ func run(args []string, stdout io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	dir, err := os.MkdirTemp("", "conflux-bench-")
+	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	began := time.Now()
-	fmt.Fprintf(stdout, "building the servers (go build) …\n")
-	var need []string
-	for _, s := range o.scenarios {
-		sc, ok := scenarios[s]
-		if !ok {
-			return fmt.Errorf("-scenarios: unknown scenario %q (posts, c360, lists, planning)", s)
-		}
-		need = append(need, sc.servers...)
-	}
-	bins, err := build(ctx, dir, need)
+	b, err := runBench(ctx, o, root, stdout)
 	if err != nil {
 		return err
-	}
-	b := &bench{o: o, bins: bins, dir: dir, log: stdout}
-	for _, s := range o.scenarios {
-		fmt.Fprintf(stdout, "scenario %s …\n", s)
-		if err := scenarios[s].run(ctx, b); err != nil {
-			return fmt.Errorf("scenario %s: %w", s, err)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
 	report := b.report(machine(), "go run ./bench "+strings.Join(args, " "), time.Since(began))
 	fmt.Fprint(stdout, "\n"+report)
@@ -116,6 +98,50 @@ func run(args []string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// runBench builds the servers the chosen scenarios need and runs the scenarios in order.
+func runBench(ctx context.Context, o options, root string, log io.Writer) (*bench, error) {
+	dir, err := os.MkdirTemp("", "conflux-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var need []string
+	for _, s := range o.scenarios {
+		sc, ok := scenarios[s]
+		if !ok {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (posts, c360, lists, planning)", s)
+		}
+		need = append(need, sc.servers...)
+	}
+	fmt.Fprintf(log, "building the servers (go build) …\n")
+	bins, err := build(ctx, root, dir, need)
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, root: root, bins: bins, dir: dir, log: log}
+	for _, s := range o.scenarios {
+		fmt.Fprintf(log, "scenario %s …\n", s)
+		if err := scenarios[s].run(ctx, b); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s, err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return b, nil
+}
+
+// moduleRoot is the directory of Conflux's go.mod: the examples and the baselines' files are read from there,
+// wherever in the module the command runs.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("run the benchmark inside the Conflux module (go env GOMOD: %q, %v)", gomod, err)
+	}
+	return filepath.Dir(gomod), nil
 }
 
 // machine describes where the run happened: cores, CPU model, OS, Go.

@@ -25,7 +25,7 @@ var packages = map[string]string{
 
 // build compiles the named binaries (keys of packages) into dir, without the race detector, and returns their
 // paths by name.
-func build(ctx context.Context, dir string, names []string) (map[string]string, error) {
+func build(ctx context.Context, root, dir string, names []string) (map[string]string, error) {
 	out := map[string]string{}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	for _, name := range names {
@@ -37,6 +37,7 @@ func build(ctx context.Context, dir string, names []string) (map[string]string, 
 		out[name] = filepath.Join(dir, filepath.Base(pkg))
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("go build: %w", err)

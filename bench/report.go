@@ -33,6 +33,7 @@ type fact struct{ name, value string }
 
 type bench struct {
 	o       options
+	root    string // the module's directory
 	bins    map[string]string
 	dir     string
 	log     io.Writer
@@ -82,7 +83,7 @@ func (b *bench) target(name string, met bool, format string, args ...any) {
 func (b *bench) report(machine, command string, took time.Duration) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "## %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&s, "- machine: %s\n- command: `%s`\n- took: %s; each load run: %s warm-up, then %s measured\n\n",
+	fmt.Fprintf(&s, "- machine: %s\n- command: `%s`\n- took: %s; each load run: %s warm-up, then %s measured (lists and planning: half each)\n\n",
 		machine, strings.TrimSpace(command), took.Round(time.Second), b.o.warmup, b.o.duration)
 	tw := tabwriter.NewWriter(&s, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| scenario\t server\t clients\t req/s\t p50\t p99\t errors\t upstream/req\t CPU/req\t alloc/req\t peak RSS\t")

@@ -110,11 +110,11 @@ func postsScenario(ctx context.Context, b *bench) error {
 	defer backend.Close()
 	backend.SetRecording(false)
 	urls := map[string]string{"api": backend.URL()}
-	noDedup, err := exampleConfig("examples/posts", filepath.Join(b.dir, "posts"), urls, false)
+	noDedup, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "posts"), urls, false)
 	if err != nil {
 		return err
 	}
-	withDedup, err := exampleConfig("examples/posts", filepath.Join(b.dir, "posts-dedup"), urls, true)
+	withDedup, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "posts-dedup"), urls, true)
 	if err != nil {
 		return err
 	}
@@ -213,11 +213,11 @@ func c360Scenario(ctx context.Context, b *bench) error {
 	for _, n := range []string{"support", "loyalty"} {
 		urls[n] += "/graphql"
 	}
-	config, err := exampleConfig("examples/customer360", filepath.Join(b.dir, "c360"), urls, false)
+	config, err := exampleConfig(filepath.Join(b.root, "examples/customer360"), filepath.Join(b.dir, "c360"), urls, false)
 	if err != nil {
 		return err
 	}
-	query, err := os.ReadFile("bench/baseline360/testdata/query.graphql")
+	query, err := os.ReadFile(filepath.Join(b.root, "bench/baseline360/testdata/query.graphql"))
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func planningScenario(ctx context.Context, b *bench) error {
 	}
 	defer backend.Close()
 	backend.SetRecording(false)
-	config, err := exampleConfig("examples/posts", filepath.Join(b.dir, "planning"), map[string]string{"api": backend.URL()}, false)
+	config, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "planning"), map[string]string{"api": backend.URL()}, false)
 	if err != nil {
 		return err
 	}
