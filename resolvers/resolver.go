@@ -1,12 +1,8 @@
 package resolvers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -160,21 +156,4 @@ func (r *Resolver) Fetch(ctx context.Context, vs Vars) (any, error) {
 		return nil, err
 	}
 	return r.Do(ctx, req, false)
-}
-
-// decodeJSON decodes one JSON document, keeping numbers exact.
-func decodeJSON(body []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty body, expected JSON")
-		}
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("invalid JSON: data after the top-level value")
-	}
-	return v, nil
 }
