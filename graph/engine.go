@@ -44,6 +44,9 @@ type cachedPlan struct {
 	err  error
 	// static holds the response of a Static plan after its first execution.
 	static atomic.Pointer[graphql.Response]
+	// size is the length of the plan's last response: the next one's buffer starts that big (plus slack), so
+	// the writer does not grow it step by step.
+	size atomic.Int64
 }
 
 // New builds the engine of sg, fetching through set.
@@ -115,8 +118,9 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	x := &execution{ctx: ctx, engine: e, plan: cp.plan, vars: vars, headers: headers,
 		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
 	root := x.run()
-	w := &writer{schema: e.sg.Schema, buf: make([]byte, 0, 1024)}
+	w := &writer{schema: e.sg.Schema, buf: make([]byte, 0, max(1024, cp.size.Load()*9/8))}
 	data := w.write(root)
+	cp.size.Store(int64(len(data)))
 	resp = &graphql.Response{Data: data, Errors: w.errs}
 	if cp.plan.Static {
 		c := *resp
