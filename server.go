@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -75,6 +76,18 @@ func main() {
 	}
 }
 
+// defaultGCPercent is the garbage collector's target when GOGC is not set. Nearly all of a gateway's heap is
+// per-request garbage and its live heap is small, so Go's default of 100 collects very often: at 200 the posts
+// benchmark spends about a third less CPU per request (bench/RESULTS.md) for a heap that peaks a few MiB higher.
+const defaultGCPercent = 200
+
+// tuneGC applies defaultGCPercent unless the operator set GOGC (which the runtime has already applied).
+func tuneGC(gogc string) {
+	if gogc == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+}
+
 // serve runs the server until SIGINT or SIGTERM.
 func serve(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("conflux", flag.ContinueOnError)
@@ -86,6 +99,7 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(logger)
+	tuneGC(os.Getenv("GOGC"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
