@@ -238,7 +238,7 @@ func newRuntime(sg *schema.Supergraph, tel *telemetry) (*runtime, error) {
 	gql := handler.New(rt.engine)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(postTransport{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](sg.Settings.QueryCacheSize))
 	if sg.Settings.Introspection {
 		gql.Use(extension.Introspection{})
