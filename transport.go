@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -95,30 +96,34 @@ func responseType(accept string) string {
 	return mediaGraphQLResponse
 }
 
-// writeResponse writes resp with the field order and omissions of graphql.Response's JSON encoding, copying
-// Data, which the engine wrote as compact JSON, as it is.
-func writeResponse(w io.Writer, resp *graphql.Response) {
+// writeResponse writes resp with the field order and omissions of graphql.Response's JSON encoding. Data, which
+// the engine wrote as compact JSON, goes out as it is, between a head and a tail, without being copied, and the
+// Content-Length is known up front.
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	if resp == nil || resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
 		// Incremental delivery, which the engine does not produce: encoding/json writes it all.
 		b, _ := json.Marshal(resp)
 		_, _ = w.Write(b)
 		return
 	}
-	buf := make([]byte, 0, len(resp.Data)+64)
-	buf = append(buf, '{')
+	head := make([]byte, 0, 64)
+	head = append(head, '{')
 	if len(resp.Errors) > 0 {
 		errs, _ := json.Marshal(resp.Errors)
-		buf = append(append(append(buf, `"errors":`...), errs...), ',')
+		head = append(append(append(head, `"errors":`...), errs...), ',')
 	}
-	buf = append(buf, `"data":`...)
-	if resp.Data == nil {
-		buf = append(buf, "null"...)
-	} else {
-		buf = append(buf, resp.Data...)
+	head = append(head, `"data":`...)
+	data := []byte(resp.Data)
+	if data == nil {
+		data = []byte("null")
 	}
+	tail := []byte("}")
 	if len(resp.Extensions) > 0 {
 		ext, _ := json.Marshal(resp.Extensions)
-		buf = append(append(buf, `,"extensions":`...), ext...)
+		tail = append(append([]byte(`,"extensions":`), ext...), '}')
 	}
-	_, _ = w.Write(append(buf, '}'))
+	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(data)+len(tail)))
+	_, _ = w.Write(head)
+	_, _ = w.Write(data)
+	_, _ = w.Write(tail)
 }
