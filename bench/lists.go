@@ -88,6 +88,7 @@ func newItemsBackend(sizes []int) *mock.Backend {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		_, _ = w.Write(b)
 	})
 	mux.HandleFunc("GET /owners", func(w http.ResponseWriter, r *http.Request) {

@@ -583,7 +583,7 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	// Reading to EOF (below) lets the connection go back to the pool; an oversized or broken body is closed
 	// unread, which drops its connection rather than reading megabytes nobody wants.
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, h.cfg.MaxResponseBytes+1))
+	data, err := readBody(resp.Body, resp.ContentLength, h.cfg.MaxResponseBytes)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
 			return fail(CodeTimeout, resp.StatusCode, &wireError{msg: fmt.Sprintf("body not read within %s", timeout), err: err})
@@ -639,4 +639,28 @@ func describe(err error) string {
 		return "connection closed by the backend"
 	}
 	return "connection failed"
+}
+
+// readBody reads body, up to limit+1 bytes so that a longer one shows. A declared Content-Length within the limit
+// sizes the buffer once, instead of the doubling of io.ReadAll, which allocates about twice a large body.
+func readBody(body io.Reader, declared, limit int64) ([]byte, error) {
+	r := io.LimitReader(body, limit+1)
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, declared)
+	if n, err := io.ReadFull(r, buf); err != nil {
+		return buf[:n], err
+	}
+	// The transport ends the body at its declared length; anything more is still read, up to the limit.
+	var one [1]byte
+	n, err := r.Read(one[:])
+	if n == 0 {
+		if err == io.EOF {
+			err = nil
+		}
+		return buf, err
+	}
+	rest, err := io.ReadAll(r)
+	return append(append(buf, one[0]), rest...), err
 }

@@ -486,3 +486,31 @@ func BenchmarkHTTP_Do(b *testing.B) {
 		}
 	})
 }
+
+// TestReadBody reads bodies with and without a declared length, at and past the limit.
+func TestReadBody(t *testing.T) {
+	cases := []struct {
+		name     string
+		body     string
+		declared int64
+		limit    int64
+		want     string
+		wantErr  bool
+	}{
+		{"declared", "hello", 5, 100, "hello", false},
+		{"undeclared", "hello", -1, 100, "hello", false},
+		{"empty", "", 0, 100, "", false},
+		{"past the limit, undeclared", "hello world", -1, 5, "hello ", false},
+		{"declared past the limit", "hello world", 11, 5, "hello ", false},
+		{"longer than declared", "hello world", 5, 100, "hello world", false},
+		{"shorter than declared", "hi", 5, 100, "hi", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := readBody(strings.NewReader(c.body), c.declared, c.limit)
+			if string(got) != c.want || (err != nil) != c.wantErr {
+				t.Errorf("readBody = %q, %v; want %q (error %v)", got, err, c.want, c.wantErr)
+			}
+		})
+	}
+}
