@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,10 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/conflux-gql/conflux/examples/mock"
 	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 )
@@ -108,33 +113,69 @@ func newItemsBackend(sizes []int) *mock.Backend {
 }
 
 // plannerBenchmarks measures in process what the planning scenario measures over HTTP: parsing and validating
-// the posts query (gqlparser, what gqlgen's query cache saves) and planning it (what Conflux's plan cache saves).
-func plannerBenchmarks(config string) ([]fact, error) {
+// the posts query (gqlparser, what gqlgen's query cache saves), planning it (a plan-cache miss), taking its plan
+// from the engine's cache (a hit), and the engine's answer to the full introspection query (served from the
+// per-version cache after the first).
+func plannerBenchmarks(config string) ([]fact, []target, error) {
 	sg, err := schema.Load(config)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	srcs := map[string]sources.Source{}
+	for _, name := range sg.SourceNames() {
+		// Nothing is fetched: planning and introspection never call a source.
+		if srcs[name], err = sources.NewStatic(name, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	set, err := resolvers.New(sg, srcs)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine, err := graph.New(sg, set)
+	if err != nil {
+		return nil, nil, err
 	}
 	doc, errs := gqlparser.LoadQueryWithRules(sg.Schema, postsQuery, rules.NewDefaultRules())
 	if errs != nil {
-		return nil, errs
+		return nil, nil, errs
 	}
-	if _, err := graph.NewPlan(sg, doc, doc.Operations[0], nil); err != nil {
-		return nil, err
+	op := doc.Operations[0]
+	if _, err := engine.CachedPlan(postsQuery, doc, op, nil); err != nil {
+		return nil, nil, err
 	}
-	parse := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			gqlparser.LoadQueryWithRules(sg.Schema, postsQuery, rules.NewDefaultRules())
-		}
-	})
-	plan := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_, _ = graph.NewPlan(sg, doc, doc.Operations[0], nil)
-		}
-	})
-	return []fact{
-		{"in process: parse + validate the posts query (gqlparser)", fmt.Sprintf("%s/op, %d B/op, %d allocs/op", nsOf(timePerOp(parse)), parse.AllocedBytesPerOp(), parse.AllocsPerOp())},
-		{"in process: plan the posts query (graph.NewPlan, a plan-cache miss)", fmt.Sprintf("%s/op, %d B/op, %d allocs/op", nsOf(timePerOp(plan)), plan.AllocedBytesPerOp(), plan.AllocsPerOp())},
-	}, nil
+	idoc, errs := gqlparser.LoadQueryWithRules(sg.Schema, introspection.Query, rules.NewDefaultRules())
+	if errs != nil {
+		return nil, nil, errs
+	}
+	ctx := context.Background()
+	if r := engine.Execute(ctx, introspection.Query, idoc, idoc.Operations[0], nil, nil); len(r.Errors) > 0 || len(r.Data) < 1000 {
+		return nil, nil, fmt.Errorf("introspection: %v", r.Errors)
+	}
+	bench := func(fn func()) testing.BenchmarkResult {
+		return testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				fn()
+			}
+		})
+	}
+	parse := bench(func() { gqlparser.LoadQueryWithRules(sg.Schema, postsQuery, rules.NewDefaultRules()) })
+	miss := bench(func() { _, _ = graph.NewPlan(sg, doc, op, nil) })
+	hit := bench(func() { _, _ = engine.CachedPlan(postsQuery, doc, op, nil) })
+	intro := bench(func() { engine.Execute(ctx, introspection.Query, idoc, idoc.Operations[0], nil, nil) })
+	line := func(r testing.BenchmarkResult) string {
+		return fmt.Sprintf("%s/op, %d B/op, %d allocs/op", nsOf(timePerOp(r)), r.AllocedBytesPerOp(), r.AllocsPerOp())
+	}
+	facts := []fact{
+		{"in process: parse + validate the posts query (gqlparser)", line(parse)},
+		{"in process: plan the posts query (graph.NewPlan, a plan-cache miss)", line(miss)},
+		{"in process: the posts query's plan from the cache (Engine.CachedPlan, a hit)", line(hit)},
+		{"in process: the full introspection query answered by the engine from its cache", line(intro)},
+	}
+	targets := []target{
+		{"planning: a cached plan ≤ 5 µs per operation", nsOf(timePerOp(hit)) + " per hit in process", timePerOp(hit) <= 5*time.Microsecond},
+		{"planning: introspection from cache ≤ 100 µs (engine, in process)", nsOf(timePerOp(intro)), timePerOp(intro) <= 100*time.Microsecond},
+	}
+	return facts, targets, nil
 }

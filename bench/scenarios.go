@@ -354,12 +354,14 @@ func planningScenario(ctx context.Context, b *bench) error {
 	hit, miss, intro := rows[0], rows[1], rows[2]
 	b.facts = append(b.facts, fact{"planning over HTTP", fmt.Sprintf("a new document costs %s more gateway CPU than a cached one (gqlgen parse + validate, Conflux plan; %s vs %s)",
 		us(miss.cpu-hit.cpu), us(miss.cpu), us(hit.cpu))})
-	inproc, err := plannerBenchmarks(config)
+	facts, targets, err := plannerBenchmarks(config)
 	if err != nil {
 		return err
 	}
-	b.facts = append(b.facts, inproc...)
-	b.target("planning: introspection from cache ≤ 100 µs", intro.cpu <= 100*time.Microsecond, "gateway CPU %s per full introspection query (p50 %s with %d clients)", us(intro.cpu), ms(intro.out.p50), intro.clients)
+	b.facts = append(b.facts, facts...)
+	b.targets = append(b.targets, targets...)
+	b.facts = append(b.facts, fact{"introspection over HTTP", fmt.Sprintf("gateway CPU %s per full introspection query, HTTP and gqlgen included (p50 %s with %d clients)",
+		us(intro.cpu), ms(intro.out.p50), intro.clients)})
 	return nil
 }
 
