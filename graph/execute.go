@@ -310,6 +310,17 @@ func (x *execution) fill(o *object, f *Field, todo pending) {
 // *object with their fields filled and their fetches collected into todo, leaves unchanged (the writer coerces
 // them). A value of the wrong shape becomes a field error.
 func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
+	return x.buildIn(f, t, v, todo, nil)
+}
+
+// slab holds the objects of one list and their value slots, allocated together: a list of n items costs two
+// allocations instead of 2n.
+type slab struct {
+	objs []object
+	vals []any
+}
+
+func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab) any {
 	if v == nil {
 		return nil
 	}
@@ -319,8 +330,12 @@ func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
 			return &fieldError{err: badResponse(f, "expected a list, got %s", kindOf(v))}
 		}
 		out := make([]any, len(list))
+		var items *slab
+		if f.Object != nil && t.Elem.Elem == nil {
+			items = &slab{objs: make([]object, 0, len(list)), vals: make([]any, 0, len(list)*len(f.Object.Fields))}
+		}
 		for i, e := range list {
-			out[i] = x.build(f, t.Elem, e, todo)
+			out[i] = x.buildIn(f, t.Elem, e, todo, items)
 		}
 		return out
 	}
@@ -338,7 +353,14 @@ func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
 		}
 		sel = f.ByType[name]
 	}
-	o := &object{sel: sel, raw: v, values: make([]any, len(sel.Fields))}
+	var o *object
+	if n := len(sel.Fields); s != nil && len(s.objs) < cap(s.objs) && len(s.vals)+n <= cap(s.vals) {
+		s.objs = append(s.objs, object{sel: sel, raw: v, values: s.vals[len(s.vals) : len(s.vals)+n : len(s.vals)+n]})
+		s.vals = s.vals[:len(s.vals)+n]
+		o = &s.objs[len(s.objs)-1]
+	} else {
+		o = &object{sel: sel, raw: v, values: make([]any, n)}
+	}
 	for _, sf := range sel.Fields {
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
