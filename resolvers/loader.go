@@ -247,8 +247,10 @@ func (bl *batchLoader) batchFunc(values map[string]any) dataloader.BatchFunc[str
 	return func(ctx context.Context, canons []string) []*dataloader.Result[any] {
 		results := make([]*dataloader.Result[any], len(canons))
 		size := bl.r.Binding.Batch.MaxSize
-		if size <= 0 {
-			size = len(canons)
+		if size <= 0 || size >= len(canons) {
+			// One call: made on this goroutine, without starting another and waiting for it.
+			bl.fetchChunk(ctx, canons, values, results)
+			return results
 		}
 		var wg sync.WaitGroup
 		for start := 0; start < len(canons); start += size {
