@@ -181,7 +181,11 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		obj   *object
 		thunk resolvers.Thunk
 	}
-	var shares []share
+	n := 0
+	for _, ps := range parents {
+		n += len(ps)
+	}
+	shares := make([]share, 0, n)
 	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)

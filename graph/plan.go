@@ -73,6 +73,9 @@ type Field struct {
 	Forwarded bool
 	// Index is the field's position in its Selection.
 	Index int
+	// pathName is Alias as a path element, made once here so that writing a response does not box the alias
+	// anew for every field of every item.
+	pathName ast.PathElement
 }
 
 // Fetch is one node of the plan's DAG: it fills Field for every parent object the Parent fetch (or the root)
@@ -252,7 +255,8 @@ func (p *planner) condition(d *ast.Directive) bool {
 
 func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int, fwd bool) (*Field, error) {
 	first := occurrences[0]
-	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position, Forwarded: fwd}
+	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position, Forwarded: fwd,
+		pathName: ast.PathName(first.Alias)}
 	if f.Alias == "" {
 		f.Alias = f.Name
 	}

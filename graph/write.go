@@ -129,7 +129,7 @@ func (w *writer) object(o *object) bool {
 			w.buf = appendString(w.buf, o.sel.Type.Name)
 			continue
 		}
-		w.path = append(w.path, ast.PathName(f.Alias))
+		w.path = append(w.path, f.pathName)
 		v := o.values[i]
 		if fv, isFwd := v.(*forwardedValue); isFwd {
 			w.upstream(f, fv.errs)
