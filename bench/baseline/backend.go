@@ -2,29 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 )
 
 // backend calls the posts REST service. One is shared by every request.
 type backend struct {
 	base   string
 	client *http.Client
-}
-
-func newBackend(base string) *backend {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &backend{base: base, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 }
 
 // get decodes GET base+path?query into out; found is false on 404.
@@ -37,18 +25,7 @@ func (b *backend) get(ctx context.Context, path string, query url.Values, out an
 	if err != nil {
 		return false, err
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return false, nil
-	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-	}
-	return true, json.NewDecoder(resp.Body).Decode(out)
+	return gqlserver.Do(b.client, req, out)
 }
 
 // ids is the query parameter name repeated once per id: ?id=1&id=2.

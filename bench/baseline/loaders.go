@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/conflux-gql/conflux/bench/baseline/model"
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 	"github.com/graph-gophers/dataloader/v7"
 )
 
@@ -29,7 +30,7 @@ func newLoaders(b *backend) *loaders {
 			for _, u := range users {
 				byID[u.ID] = u
 			}
-			return results(keys, err, func(k int) *model.User { return byID[k] })
+			return gqlserver.Results(keys, err, func(k int) *model.User { return byID[k] })
 		}, wait),
 		postComments: dataloader.NewBatchedLoader(func(ctx context.Context, keys []int) []*dataloader.Result[[]*model.Comment] {
 			var comments []*model.Comment
@@ -38,7 +39,7 @@ func newLoaders(b *backend) *loaders {
 			for _, c := range comments {
 				byPost[c.PostID] = append(byPost[c.PostID], c)
 			}
-			return results(keys, err, func(k int) []*model.Comment { return nonNil(byPost[k]) })
+			return gqlserver.Results(keys, err, func(k int) []*model.Comment { return gqlserver.NonNil(byPost[k]) })
 		}, dataloader.WithWait[int, []*model.Comment](time.Millisecond)),
 		userPosts: dataloader.NewBatchedLoader(func(ctx context.Context, keys []int) []*dataloader.Result[[]*model.Post] {
 			var posts []*model.Post
@@ -47,29 +48,9 @@ func newLoaders(b *backend) *loaders {
 			for _, p := range posts {
 				byUser[p.UserID] = append(byUser[p.UserID], p)
 			}
-			return results(keys, err, func(k int) []*model.Post { return nonNil(byUser[k]) })
+			return gqlserver.Results(keys, err, func(k int) []*model.Post { return gqlserver.NonNil(byUser[k]) })
 		}, dataloader.WithWait[int, []*model.Post](time.Millisecond)),
 	}
-}
-
-// results answers every key with pick(key), or every key with err.
-func results[V any](keys []int, err error, pick func(int) V) []*dataloader.Result[V] {
-	out := make([]*dataloader.Result[V], len(keys))
-	for i, k := range keys {
-		if err != nil {
-			out[i] = &dataloader.Result[V]{Error: err}
-		} else {
-			out[i] = &dataloader.Result[V]{Data: pick(k)}
-		}
-	}
-	return out
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 // withLoaders gives each request its own loaders.

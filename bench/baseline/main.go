@@ -1,34 +1,20 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/conflux-gql/conflux/bench/baseline/generated"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	backendURL := flag.String("backend", "http://127.0.0.1:9201", "base URL of the posts backend")
 	flag.Parse()
-	if err := serve(*addr, *backendURL); err != nil {
+	if err := gqlserver.Serve("baseline", *addr, newHandler(*backendURL)); err != nil {
 		slog.Error("baseline", "error", err.Error())
 		os.Exit(1)
 	}
@@ -36,43 +22,7 @@ func main() {
 
 // newHandler is the server's routes: /graphql, /readyz and /metrics.
 func newHandler(backendURL string) http.Handler {
-	b := newBackend(backendURL)
-	gql := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{backend: b}}))
-	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	gql.Use(extension.Introspection{})
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", withLoaders(b, gql))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux
-}
-
-func serve(addr, backendURL string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: newHandler(backendURL), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	fmt.Printf("baseline listening on http://%s\n", ln.Addr())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	b := &backend{base: backendURL, client: gqlserver.NewClient()}
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{backend: b}})
+	return gqlserver.Handler(es, func(next http.Handler) http.Handler { return withLoaders(b, next) })
 }

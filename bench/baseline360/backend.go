@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 )
 
 // backends are the base URLs of the Customer 360 services (support and loyalty: their GraphQL endpoints) and
@@ -16,16 +16,6 @@ import (
 type backends struct {
 	crm, orders, catalog, billing, support, recommendations, loyalty string
 	client                                                           *http.Client
-}
-
-func newClient() *http.Client {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // get decodes GET base+path?query into out; found is false on 404.
@@ -60,18 +50,7 @@ func (b *backends) post(ctx context.Context, u string, body, out any) error {
 }
 
 func (b *backends) do(req *http.Request, out any) (bool, error) {
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return false, nil
-	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("%s %s: status %d", req.Method, req.URL.Path, resp.StatusCode)
-	}
-	return true, json.NewDecoder(resp.Body).Decode(out)
+	return gqlserver.Do(b.client, req, out)
 }
 
 // graphql posts a query to an upstream GraphQL endpoint and decodes its data into data.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 	"github.com/conflux-gql/conflux/examples/customer360"
 )
 
@@ -30,7 +31,7 @@ func TestBaseline360(t *testing.T) {
 	u := g.URLs()
 	srv := httptest.NewServer(newHandler(&backends{crm: u["crm"], orders: u["orders"], catalog: u["catalog"],
 		billing: u["billing"], support: u["support"] + "/graphql", recommendations: u["recommendations"],
-		loyalty: u["loyalty"] + "/graphql", client: newClient()}))
+		loyalty: u["loyalty"] + "/graphql", client: gqlserver.NewClient()}))
 	defer srv.Close()
 	query, err := os.ReadFile("testdata/query.graphql")
 	if err != nil {

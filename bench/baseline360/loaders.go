@@ -8,6 +8,7 @@ import (
 
 	"github.com/conflux-gql/conflux/bench/baseline360/generated"
 	"github.com/conflux-gql/conflux/bench/baseline360/model"
+	"github.com/conflux-gql/conflux/bench/internal/gqlserver"
 	"github.com/graph-gophers/dataloader/v7"
 )
 
@@ -63,7 +64,7 @@ func newLoaders(b *backends) *loaders {
 				}
 				byCustomer[t.CustomerID] = append(byCustomer[t.CustomerID], ticket)
 			}
-			return func(k string) []generated.Ticket { return nonNil(byCustomer[k]) }, err
+			return func(k string) []generated.Ticket { return gqlserver.NonNil(byCustomer[k]) }, err
 		}),
 		loyalty: loader(func(ctx context.Context, keys []string) (func(string) *model.Loyalty, error) {
 			reps := make([]map[string]any, len(keys))
@@ -128,15 +129,7 @@ func newLoaders(b *backends) *loaders {
 func loader[V any](fetch func(context.Context, []string) (func(string) V, error)) *dataloader.Loader[string, V] {
 	return dataloader.NewBatchedLoader(func(ctx context.Context, keys []string) []*dataloader.Result[V] {
 		pick, err := fetch(ctx, keys)
-		out := make([]*dataloader.Result[V], len(keys))
-		for i, k := range keys {
-			if err != nil {
-				out[i] = &dataloader.Result[V]{Error: err}
-			} else {
-				out[i] = &dataloader.Result[V]{Data: pick(k)}
-			}
-		}
-		return out
+		return gqlserver.Results(keys, err, pick)
 	}, dataloader.WithWait[string, V](time.Millisecond))
 }
 
@@ -146,14 +139,7 @@ func groupBy[T any](items []T, key func(T) string) func(string) []T {
 	for _, it := range items {
 		m[key(it)] = append(m[key(it)], it)
 	}
-	return func(k string) []T { return nonNil(m[k]) }
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	return func(k string) []T { return gqlserver.NonNil(m[k]) }
 }
 
 func values(name string, keys []string) map[string][]string { return map[string][]string{name: keys} }
