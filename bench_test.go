@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/examples/posts"
 )
 
@@ -45,4 +49,33 @@ func BenchmarkServer_PostsUsers(b *testing.B) {
 		b.Errorf("%d upstream requests for %d client requests, want at most 2 each", got, b.N)
 	}
 	b.ReportMetric(float64(got)/float64(b.N), "upstream/op")
+}
+
+// BenchmarkServer_C360 measures the Customer 360 deep query (bench/baseline360/testdata/query.graphql), one
+// request at a time, with no backend latency: what remains is the gateway's own work along the chain of eight
+// fetches (the backends run in process too).
+func BenchmarkServer_C360(b *testing.B) {
+	zero := map[string]time.Duration{}
+	for name := range customer360.DefaultLatency {
+		zero[name] = 0
+	}
+	env := newCustomer360(b, customer360.Options{Latency: zero})
+	query, err := os.ReadFile("bench/baseline360/testdata/query.graphql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"query": string(query), "variables": map[string]any{"id": "1"}})
+	client := env.srv.Client()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Post(env.srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || bytes.Contains(out, []byte(`"errors"`)) {
+			b.Fatalf("status %d: %.300s", resp.StatusCode, out)
+		}
+	}
 }

@@ -30,7 +30,7 @@ type testEnv struct {
 
 // newCustomer360 starts the Customer 360 backends on free ports and Conflux on the example configuration,
 // rewritten to point at them.
-func newCustomer360(t *testing.T, opts customer360.Options) *testEnv {
+func newCustomer360(t testing.TB, opts customer360.Options) *testEnv {
 	t.Helper()
 	g, err := customer360.Start(opts, nil)
 	if err != nil {

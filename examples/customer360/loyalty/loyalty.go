@@ -9,7 +9,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/conflux-gql/conflux/examples/customer360/loyalty/generated"
 )
@@ -28,6 +30,7 @@ const Customers = 25
 func NewHandler() http.Handler {
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}}))
 	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](100))
 	srv.Use(extension.Introspection{})
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", srv)
