@@ -78,7 +78,8 @@ func main() {
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set. Nearly all of a gateway's heap is
 // per-request garbage and its live heap is small, so Go's default of 100 collects very often: at 200 the posts
-// benchmark spends about a third less CPU per request (bench/RESULTS.md) for a heap that peaks a few MiB higher.
+// benchmark spent about a quarter less CPU per request (back-to-back `go run ./bench -scenarios posts` runs at
+// GOGC 100 and 200) for a heap that peaks a few MiB higher.
 const defaultGCPercent = 200
 
 // tuneGC applies defaultGCPercent unless the operator set GOGC (which the runtime has already applied).

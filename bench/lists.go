@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,17 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/conflux-gql/conflux/examples/mock"
-	"github.com/conflux-gql/conflux/graph"
-	"github.com/conflux-gql/conflux/resolvers"
-	"github.com/conflux-gql/conflux/schema"
-	"github.com/conflux-gql/conflux/sources"
-	"github.com/vektah/gqlparser/v2"
-	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // itemsPerOwner is how many items of the lists scenario share an owner, so the batched child field has n/10
@@ -112,70 +105,60 @@ func newItemsBackend(sizes []int) *mock.Backend {
 	return mock.NewBackend("items", mux)
 }
 
-// plannerBenchmarks measures in process what the planning scenario measures over HTTP: parsing and validating
-// the posts query (gqlparser, what gqlgen's query cache saves), planning it (a plan-cache miss), taking its plan
-// from the engine's cache (a hit), and the engine's answer to the full introspection query (served from the
-// per-version cache after the first).
-func plannerBenchmarks(config string) ([]fact, []target, error) {
-	sg, err := schema.Load(config)
-	if err != nil {
-		return nil, nil, err
+// listsScenario: one client asks for n items with a batched child field; time and memory per item for each n.
+func listsScenario(ctx context.Context, b *bench) error {
+	backend := newItemsBackend(b.o.sizes)
+	if err := backend.Start("127.0.0.1:0"); err != nil {
+		return err
 	}
-	srcs := map[string]sources.Source{}
-	for _, name := range sg.SourceNames() {
-		// Nothing is fetched: planning and introspection never call a source.
-		if srcs[name], err = sources.NewStatic(name, nil); err != nil {
-			return nil, nil, err
+	defer backend.Close()
+	backend.SetRecording(false)
+	config, err := itemsConfig(filepath.Join(b.dir, "lists"), backend.URL())
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, n := range b.o.sizes {
+		cf, err := b.startConflux(ctx, fmt.Sprintf("conflux, %d items", n), config)
+		if err != nil {
+			return err
 		}
+		body := gqlBody(itemsQuery, map[string]any{"n": n})
+		want := fmt.Sprintf(`"owner":{"id":"%d"`, (n-1)/itemsPerOwner)
+		l := load{clients: 1, duration: b.o.duration / 2, warmup: b.o.warmup / 2, bodies: [][]byte{body},
+			ok: func(status int, body []byte) bool {
+				return graphQLOK(status, body) && bytes.Contains(body, []byte(want))
+			}}
+		r, err := b.measure("lists", cf, l, backend.Requests)
+		cf.stop()
+		if err != nil {
+			return err
+		}
+		r.items = n
+		rows = append(rows, r)
+		b.rows[len(b.rows)-1] = r
 	}
-	set, err := resolvers.New(sg, srcs)
-	if err != nil {
-		return nil, nil, err
+	first := rows[0]
+	perItem := func(r row) (time.Duration, time.Duration, float64) {
+		n := time.Duration(r.items)
+		return r.out.p50 / n, r.cpu / n, r.alloc / float64(r.items)
 	}
-	engine, err := graph.New(sg, set)
-	if err != nil {
-		return nil, nil, err
+	t0, c0, a0 := perItem(first)
+	for _, r := range rows {
+		t, c, a := perItem(r)
+		b.facts = append(b.facts, fact{fmt.Sprintf("lists, %d items", r.items), fmt.Sprintf("p50 %s/item, CPU %s/item, %s allocated/item, peak RSS %.0f MiB",
+			nsOf(t), nsOf(c), bytesOf(a), float64(r.rss)/(1<<20))})
+		if r.items == first.items {
+			continue
+		}
+		within := func(x, base float64) bool { return x <= base*1.2 && x >= base*0.8 }
+		note := ""
+		if float64(t) < 0.8*float64(t0) && a <= 1.2*a0 {
+			note = "; outside the band on the cheap side only: the fixed cost of a request spreads over more items, and no item costs more than at 1k"
+		}
+		b.target(fmt.Sprintf("lists: %d items within ±20%% of %d per item", r.items, first.items),
+			within(float64(t), float64(t0)) && within(a, a0),
+			"time/item %.2f×, CPU/item %.2f×, bytes/item %.2f× of the %d-item run%s", float64(t)/float64(t0), float64(c)/float64(c0), a/a0, first.items, note)
 	}
-	doc, errs := gqlparser.LoadQueryWithRules(sg.Schema, postsQuery, rules.NewDefaultRules())
-	if errs != nil {
-		return nil, nil, errs
-	}
-	op := doc.Operations[0]
-	if _, err := engine.CachedPlan(postsQuery, doc, op, nil); err != nil {
-		return nil, nil, err
-	}
-	idoc, errs := gqlparser.LoadQueryWithRules(sg.Schema, introspection.Query, rules.NewDefaultRules())
-	if errs != nil {
-		return nil, nil, errs
-	}
-	ctx := context.Background()
-	if r := engine.Execute(ctx, introspection.Query, idoc, idoc.Operations[0], nil, nil); len(r.Errors) > 0 || len(r.Data) < 1000 {
-		return nil, nil, fmt.Errorf("introspection: %v", r.Errors)
-	}
-	bench := func(fn func()) testing.BenchmarkResult {
-		return testing.Benchmark(func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				fn()
-			}
-		})
-	}
-	parse := bench(func() { gqlparser.LoadQueryWithRules(sg.Schema, postsQuery, rules.NewDefaultRules()) })
-	miss := bench(func() { _, _ = graph.NewPlan(sg, doc, op, nil) })
-	hit := bench(func() { _, _ = engine.CachedPlan(postsQuery, doc, op, nil) })
-	intro := bench(func() { engine.Execute(ctx, introspection.Query, idoc, idoc.Operations[0], nil, nil) })
-	line := func(r testing.BenchmarkResult) string {
-		return fmt.Sprintf("%s/op, %d B/op, %d allocs/op", nsOf(timePerOp(r)), r.AllocedBytesPerOp(), r.AllocsPerOp())
-	}
-	facts := []fact{
-		{"in process: parse + validate the posts query (gqlparser)", line(parse)},
-		{"in process: plan the posts query (graph.NewPlan, a plan-cache miss)", line(miss)},
-		{"in process: the posts query's plan from the cache (Engine.CachedPlan, a hit)", line(hit)},
-		{"in process: the full introspection query answered by the engine from its cache", line(intro)},
-	}
-	targets := []target{
-		{"planning: a cached plan ≤ 5 µs per operation", nsOf(timePerOp(hit)) + " per hit in process", timePerOp(hit) <= 5*time.Microsecond},
-		{"planning: introspection from cache ≤ 100 µs (engine, in process)", nsOf(timePerOp(intro)), timePerOp(intro) <= 100*time.Microsecond},
-	}
-	return facts, targets, nil
+	return nil
 }

@@ -35,8 +35,8 @@ func graphQLOK(status int, body []byte) bool {
 	return status == http.StatusOK && !bytes.Contains(body, []byte(`"errors":`))
 }
 
-// run drives url+"/graphql" with l: first a warm-up (not measured), then the measured window, during which
-// between(…) brackets let the caller read server-side counters at its edges.
+// run drives url+"/graphql" with l: first a warm-up (not measured), then the measured window, with before and
+// after called at its edges so the caller can read server-side counters there.
 func (l load) run(url string, before, after func()) outcome {
 	if l.warmup > 0 {
 		l.attack(url, l.warmup)
