@@ -88,7 +88,7 @@ func c360Scenario(ctx context.Context, b *bench) error {
 	for _, n := range g.Names() {
 		flags = append(flags, "--"+n, urls[n])
 	}
-	base, err := b.startBaseline(ctx, "baseline360", flags...)
+	base, err := b.startBaseline(ctx, "baseline360", "baseline360", nil, flags...)
 	if err != nil {
 		return err
 	}

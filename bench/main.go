@@ -13,7 +13,8 @@
 // Scenarios:
 //   - posts: { posts { id title user { id name email } } } over examples/posts (100 posts, 10 users); Conflux
 //     with in-flight dedup off (each request pays its own upstream calls, as the baseline does) and on (the
-//     default), against bench/baseline.
+//     default), against bench/baseline, which also runs with GOGC=200 (Conflux's default) to show what that
+//     setting alone is worth.
 //   - c360: the Customer 360 deep query (bench/baseline360/testdata/query.graphql) with 5–20 ms of latency per
 //     backend; p50 against the critical path (the longest chain of backend latencies the query must wait for)
 //     and against bench/baseline360.

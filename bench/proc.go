@@ -54,9 +54,13 @@ type server struct {
 	done chan struct{} // closed when the process has exited
 }
 
-// start runs bin with args and waits until GET url/readyz answers 200.
-func start(ctx context.Context, name, bin, url string, args ...string) (*server, error) {
+// start runs bin with args, and env added to this process's environment, and waits until GET url/readyz answers
+// 200.
+func start(ctx context.Context, name, bin, url string, env []string, args ...string) (*server, error) {
 	s := &server{name: name, url: url, cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	if len(env) > 0 {
+		s.cmd.Env = append(os.Environ(), env...)
+	}
 	s.cmd.Stdout = io.Discard
 	s.cmd.Stderr = &limitedWriter{w: &s.logs, n: 64 << 10}
 	if err := s.cmd.Start(); err != nil {
