@@ -20,7 +20,7 @@ func check(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sg, err := schema.Load(*config)
+	sg, err := schema.Load(*config, loadOptions()...)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func explain(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--variables: %w", err)
 		}
 	}
-	sg, err := schema.Load(*config)
+	sg, err := schema.Load(*config, loadOptions()...)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func (c *configs) History() []*schema.Supergraph {
 func (c *configs) Reload() (*schema.Supergraph, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sg, err := schema.Load(c.path, schema.WithEnv(c.env))
+	sg, err := schema.Load(c.path, loadOptions(schema.WithEnv(c.env))...)
 	if err != nil {
 		return nil, c.refuse(err)
 	}
@@ -116,7 +116,7 @@ func (c *configs) Write(data []byte, files map[string][]byte, dryRun bool) (*sch
 	if len(files) > 0 {
 		fsys = overlay{base: fsys, files: files}
 	}
-	sg, err := schema.Parse(c.path, data, fsys, schema.WithEnv(c.env))
+	sg, err := schema.Parse(c.path, data, fsys, loadOptions(schema.WithEnv(c.env))...)
 	if err != nil {
 		if !dryRun {
 			c.refuse(err)

@@ -115,7 +115,7 @@ func serve(args []string, stdout io.Writer) error {
 		defer backends.Close()
 		logger.Info("example backends started", "urls", backends.URLs())
 	}
-	sg, err := schema.Load(path)
+	sg, err := schema.Load(path, loadOptions()...)
 	if err != nil {
 		return err
 	}

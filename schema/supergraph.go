@@ -68,7 +68,8 @@ func (s *Supergraph) SourceNames() []string { return sortedKeys(s.Sources) }
 type Option func(*options)
 
 type options struct {
-	env func(string) (string, bool)
+	env        func(string) (string, bool)
+	introspect Introspector
 }
 
 // WithEnv sets how {{env.*}} is looked up; the default is os.LookupEnv.
@@ -123,7 +124,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		env:      o.env,
 	}
 	for _, name := range sortedKeys(sg.Sources) {
-		d.loadUpstream(sg.Sources[name], file, fsys, hash)
+		d.loadUpstream(sg.Sources[name], file, fsys, hash, o.introspect)
 	}
 	v := &validator{decoder: d, sg: sg, declared: map[string]bool{}}
 	for _, b := range doc.bindings {
@@ -233,15 +234,35 @@ func (d *decoder) sdlProblems(err error) {
 	}
 }
 
-// loadUpstream reads a graphql source's upstream SDL file. A federation subgraph's SDL may use directives it does
+// loadUpstream reads a graphql source's upstream schema: its SDL file, or, without one, the upstream's answer to
+// introspection when the loader was given an Introspector. A federation subgraph's SDL may use directives it does
 // not declare (@key, @link, ...): they are declared here so that it parses.
-func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) {
+func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }, introspect Introspector) {
 	if src.Kind != KindGraphQL || src.HTTP == nil {
 		return
 	}
 	setting := "sources." + src.Name + ".graphql.sdl"
 	if src.HTTP.SDL == "" {
-		d.warnf(src.Pos, "sources."+src.Name, "no sdl: the upstream schema is unknown, so forwarded selections are not checked before they are sent; name the upstream SDL file with sdl:")
+		if introspect == nil {
+			d.warnf(src.Pos, "sources."+src.Name, "no sdl: the upstream schema is unknown, so forwarded selections are not checked before they are sent; name the upstream SDL file with sdl:")
+			return
+		}
+		answer, err := introspect(src)
+		var sdl string
+		if err == nil {
+			sdl, err = IntrospectionSDL(answer)
+		}
+		if err != nil {
+			d.warnf(src.Pos, "sources."+src.Name, "no sdl, and introspecting the upstream failed (%s): forwarded selections are not checked before they are sent; name the upstream SDL file with sdl: to start without the upstream", err.Error())
+			return
+		}
+		up, gerr := upstreamSchema("introspection of "+src.Name, sdl)
+		if gerr != nil {
+			d.warnf(src.Pos, "sources."+src.Name, "no sdl, and the schema the upstream's introspection describes does not load (%s): forwarded selections are not checked before they are sent", gerr.Error())
+			return
+		}
+		hash.Write([]byte(sdl))
+		src.Upstream = up
 		return
 	}
 	name := path.Clean(filepath.ToSlash(src.HTTP.SDL))
@@ -251,14 +272,18 @@ func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interf
 		return
 	}
 	hash.Write(b)
-	full := filepath.Join(filepath.Dir(file), filepath.FromSlash(name))
-	s, gerr := gqlparser.LoadSchema(&ast.Source{Name: "federation.graphqls", Input: preludeFor(string(b)), BuiltIn: true},
-		&ast.Source{Name: full, Input: string(b)})
+	up, gerr := upstreamSchema(filepath.Join(filepath.Dir(file), filepath.FromSlash(name)), string(b))
 	if gerr != nil {
 		d.sdlProblems(gerr)
 		return
 	}
-	src.Upstream = s
+	src.Upstream = up
+}
+
+// upstreamSchema parses a graphql source's upstream SDL, named name in messages.
+func upstreamSchema(name, sdl string) (*ast.Schema, error) {
+	return gqlparser.LoadSchema(&ast.Source{Name: "federation.graphqls", Input: preludeFor(sdl), BuiltIn: true},
+		&ast.Source{Name: name, Input: sdl})
 }
 
 // preludeFor returns the federation declarations sdl does not make itself.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conflux-gql/conflux/examples/customer360/support"
+	"github.com/conflux-gql/conflux/schema"
+)
+
+// TestIntrospectUpstream loads a configuration whose graphql source names no sdl file: the loader introspects
+// the live upstream (the example's support service) and checks the binding against its schema, so a misspelt
+// upstream field is a located load error; an upstream that cannot be reached, or whose schema does not load,
+// leaves the binding unchecked, with a warning that says why.
+func TestIntrospectUpstream(t *testing.T) {
+	up := httptest.NewServer(support.NewHandler(nil))
+	defer up.Close()
+	down := httptest.NewServer(nil)
+	down.Close()
+
+	load := func(t *testing.T, endpoint, field string) (*schema.Supergraph, error) {
+		dir := t.TempDir()
+		sdl := "type Query { ticket(id: ID!): Ticket }\ntype Ticket { id: ID! subject: String! }\n"
+		config := "schema: [s.graphqls]\nsources:\n  support:\n    graphql: {endpoints: [" + endpoint + "], timeout: 2s}\n" +
+			"bindings:\n  Query.ticket: {source: support, field: " + field + ", args: {id: \"{{args.id}}\"}}\n"
+		for name, data := range map[string]string{"s.graphqls": sdl, "conflux.yaml": config} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return schema.Load(filepath.Join(dir, "conflux.yaml"), loadOptions()...)
+	}
+
+	t.Run("introspected", func(t *testing.T) {
+		sg, err := load(t, up.URL+"/graphql", "ticket")
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstream := sg.Sources["support"].Upstream
+		if upstream == nil || upstream.Types["EmailTicket"] == nil || upstream.Query.Fields.ForName("ticketsByCustomers") == nil {
+			t.Fatalf("upstream schema not read by introspection: %v", upstream)
+		}
+		for _, w := range sg.Warnings {
+			if strings.Contains(w.String(), "sdl") {
+				t.Errorf("unexpected warning: %s", w)
+			}
+		}
+	})
+	t.Run("misspelt upstream field", func(t *testing.T) {
+		_, err := load(t, up.URL+"/graphql", "tickit")
+		if err == nil || !strings.Contains(err.Error(), "conflux.yaml:6:") || !strings.Contains(err.Error(), `"tickit"`) {
+			t.Fatalf("want a located error about tickit, got %v", err)
+		}
+	})
+	t.Run("upstream schema does not load", func(t *testing.T) {
+		bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte(`{"data":{"__schema":{"queryType":{"name":"Query"},"types":[{"kind":"OBJECT","name":"Query","fields":[{"name":"ticket","args":[],"type":{"kind":"OBJECT","name":"Missing"}}]}]}}}`))
+		}))
+		defer bad.Close()
+		sg, err := load(t, bad.URL, "tickit")
+		if err != nil {
+			t.Fatalf("a broken upstream schema must not stop the load: %v", err)
+		}
+		if sg.Sources["support"].Upstream != nil || len(sg.Warnings) == 0 || !strings.Contains(sg.Warnings[0].String(), "does not load") {
+			t.Errorf("want an unchecked source and a warning, got %v", sg.Warnings)
+		}
+	})
+	t.Run("upstream down", func(t *testing.T) {
+		sg, err := load(t, down.URL+"/graphql", "tickit")
+		if err != nil {
+			t.Fatalf("an unreachable upstream must not stop the load: %v", err)
+		}
+		if sg.Sources["support"].Upstream != nil || len(sg.Warnings) == 0 || !strings.Contains(sg.Warnings[0].String(), "introspecting the upstream failed") {
+			t.Errorf("want an unchecked source and a warning, got %v", sg.Warnings)
+		}
+	})
+}
