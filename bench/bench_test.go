@@ -57,7 +57,8 @@ func TestBench(t *testing.T) {
 		if w.upstream >= 0 && r.upstream != w.upstream {
 			t.Errorf("%s/%s: %.3f upstream requests per request, want %v", r.scenario, r.server, r.upstream, w.upstream)
 		}
-		if r.cpu <= 0 || r.rss <= 0 || r.alloc <= 0 {
+		// CPU time comes in 10 ms ticks, which a short run of a light scenario may not reach; memory always shows.
+		if r.cpu < 0 || r.rss <= 0 || r.alloc <= 0 || (r.scenario == "posts" && r.cpu == 0) {
 			t.Errorf("%s/%s: no server-side figures: cpu %v, rss %d, alloc %.0f", r.scenario, r.server, r.cpu, r.rss, r.alloc)
 		}
 	}
