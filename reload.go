@@ -177,11 +177,11 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// Rollback rewrites the configuration file as it was in version and applies it.
+// Rollback rewrites the configuration file and the SDL files it read as they were in version, and applies them.
 func (c *configs) Rollback(version string) (*schema.Supergraph, error) {
 	for _, sg := range c.History() {
 		if sg.Version == version {
-			return c.Write(sg.Raw, nil, false)
+			return c.Write(sg.Raw, sg.SDLFiles, false)
 		}
 	}
 	return nil, fmt.Errorf("version %s is not in the history of the last %d versions", version, historySize)

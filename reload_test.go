@@ -141,3 +141,43 @@ func TestConfigs_WriteAndRollback(t *testing.T) {
 		t.Error("rollback to an unknown version must fail")
 	}
 }
+
+// TestConfigs_RollbackRestoresSDL: a rollback restores the SDL files of the version too, not only the
+// configuration file, so a schema extension changed after that version comes back as it was.
+func TestConfigs_RollbackRestoresSDL(t *testing.T) {
+	env, c, file, _ := watched(t)
+	cfg, _ := os.ReadFile(file)
+	cfg, err := schema.AddSchemaFile(cfg, "ext.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1SDL := []byte("extend type User { handle: String }\n")
+	v1, err := c.Write(append(append([]byte(nil), cfg...), "  User.handle: {from: username}\n"...), map[string][]byte{"ext.graphqls": v1SDL}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2SDL := []byte("extend type User { handle: String, city: String }\n")
+	_, err = c.Write(append(append([]byte(nil), cfg...), "  User.handle: {from: username}\n  User.city: {from: address.city}\n"...),
+		map[string][]byte{"ext.graphqls": v2SDL}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { city } }`, nil); string(raw) != `{"data":{"user":{"city":"Gwenborough"}}}` {
+		t.Fatalf("v2: %s", raw)
+	}
+	if _, err := c.Rollback(v1.Version); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(filepath.Dir(file), "ext.graphqls")); !bytes.Equal(got, v1SDL) {
+		t.Errorf("ext.graphqls after rollback: %q, want %q", got, v1SDL)
+	}
+	if c.Current().Version != v1.Version {
+		t.Errorf("running version %s after rollback, want %s", c.Current().Version, v1.Version)
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { handle } }`, nil); string(raw) != `{"data":{"user":{"handle":"Bret"}}}` {
+		t.Errorf("v1 after rollback: %s", raw)
+	}
+	if status, _ := env.postRaw(`{ user(id: 1) { city } }`, nil); status != 422 {
+		t.Errorf("city is still served after the rollback (status %d)", status)
+	}
+}

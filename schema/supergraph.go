@@ -29,7 +29,10 @@ type Supergraph struct {
 	// Files lists every file the version was read from: the configuration, then the SDL files.
 	Files []string
 	// Raw is the configuration file's content.
-	Raw      []byte
+	Raw []byte
+	// SDLFiles holds the SDL files the version read (its public schema and upstream sdl files), by path relative
+	// to the configuration's directory, so that a rollback can restore them with the configuration.
+	SDLFiles map[string][]byte
 	Schema   *ast.Schema
 	Sources  map[string]*Source
 	Settings Settings
@@ -93,7 +96,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d := &decoder{file: file, problems: &problems{}}
+	d := &decoder{file: file, problems: &problems{}, read: map[string][]byte{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		d.syntaxProblem(err)
@@ -116,6 +119,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		File:     file,
 		Files:    append([]string{file}, sdlFiles...),
 		Raw:      data,
+		SDLFiles: d.read,
 		Schema:   sdl,
 		Sources:  doc.sources,
 		Settings: doc.settings,
@@ -191,6 +195,7 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 			}
 			hash.Write([]byte(m))
 			hash.Write(b)
+			d.read[m] = b
 			srcs = append(srcs, &ast.Source{Name: filepath.Join(dir, filepath.FromSlash(m)), Input: string(b)})
 		}
 	}
@@ -272,6 +277,7 @@ func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interf
 		return
 	}
 	hash.Write(b)
+	d.read[name] = b
 	up, gerr := upstreamSchema(filepath.Join(filepath.Dir(file), filepath.FromSlash(name)), string(b))
 	if gerr != nil {
 		d.sdlProblems(gerr)

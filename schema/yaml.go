@@ -16,6 +16,8 @@ import (
 type decoder struct {
 	file string
 	*problems
+	// read keeps the SDL files read (public and upstream), by path relative to the configuration's directory.
+	read map[string][]byte
 }
 
 func (d *decoder) pos(n *yaml.Node) Position {
