@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -72,7 +73,7 @@ func (v *validator) binding(b *Binding) bool {
 				v.errorf(b.Pos, path, "field and args are for graphql sources; %s is an http source (use path and query)", b.Source)
 			}
 		case KindGraphQL:
-			v.graphqlBinding(b, src, path, root)
+			v.graphqlBinding(b, field, src, path, root)
 		case KindStatic:
 			if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil {
 				v.errorf(b.Pos, path, "%s is a static source: only select applies", b.Source)
@@ -193,7 +194,7 @@ func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefin
 }
 
 // graphqlBinding checks a binding to an upstream GraphQL field against the upstream schema, when known.
-func (v *validator) graphqlBinding(b *Binding, src *Source, path string, root bool) {
+func (v *validator) graphqlBinding(b *Binding, field *ast.FieldDefinition, src *Source, path string, root bool) {
 	if b.Method != "" || b.Path != nil || b.Query != nil || b.Body != nil || b.Select != nil {
 		v.errorf(b.Pos, path, "%s is a graphql source: use field and args (method, path, query, body and select are for http sources)", b.Source)
 	}
@@ -225,21 +226,23 @@ func (v *validator) graphqlBinding(b *Binding, src *Source, path string, root bo
 		v.errorf(b.Pos, path+".field", "the upstream schema of %s has no root type for %s", b.Source, b.Type)
 		return
 	}
-	v.upstreamCall(rootType, b.UpstreamField, b.Args, b.Pos, path)
+	v.upstreamCall(up, rootType, field, b.UpstreamField, b.Args, b.Pos, path)
 	if bt := b.Batch; bt != nil && (bt.UpstreamField != "" || bt.Args != nil) {
-		field, args := b.UpstreamField, b.Args
+		name, args := b.UpstreamField, b.Args
 		if bt.UpstreamField != "" {
-			field = bt.UpstreamField
+			name = bt.UpstreamField
 		}
 		if bt.Args != nil {
 			args = bt.Args
 		}
-		v.upstreamCall(rootType, field, args, bt.Pos, path+".batch")
+		v.upstreamCall(up, rootType, field, name, args, bt.Pos, path+".batch")
 	}
 }
 
-// upstreamCall checks that an upstream root field exists and gets valid arguments.
-func (v *validator) upstreamCall(rootType *ast.Definition, field string, args []ValueField, pos Position, path string) {
+// upstreamCall checks that an upstream root field exists and gets valid arguments: each named argument exists,
+// every required one is given, and one passed straight from a client argument ({{args.x}}, or a field inside
+// it) has a type the upstream argument accepts. pub is the public field the binding serves.
+func (v *validator) upstreamCall(up *ast.Schema, rootType *ast.Definition, pub *ast.FieldDefinition, field string, args []ValueField, pos Position, path string) {
 	uf := rootType.Fields.ForName(field)
 	if uf == nil {
 		v.errorf(pos, path+".field", "upstream %s has no field %q%s", rootType.Name, field, suggestAs(field, fieldNames(rootType), "fields"))
@@ -248,8 +251,16 @@ func (v *validator) upstreamCall(rootType *ast.Definition, field string, args []
 	given := map[string]bool{}
 	for _, a := range args {
 		given[a.Name] = true
-		if uf.Arguments.ForName(a.Name) == nil {
+		ua := uf.Arguments.ForName(a.Name)
+		if ua == nil {
 			v.errorf(a.Value.Pos, path+".args."+a.Name, "upstream field %s has no argument %q%s", uf.Name, a.Name, suggestAs(a.Name, argNames(uf), "arguments"))
+			continue
+		}
+		if pt := v.clientArgType(pub, a.Value); pt != nil {
+			fit := typeFit{pub: v.sg.Schema, up: up, seen: map[string]bool{}}
+			if why := fit.check(pt, ua.Type, ua.DefaultValue != nil); why != "" {
+				v.errorf(a.Value.Pos, path+".args."+a.Name, "%s is %s, but upstream argument %s.%s is %s: %s", a.Value.Template.Raw, pt, uf.Name, ua.Name, ua.Type, why)
+			}
 		}
 	}
 	for _, a := range uf.Arguments {
@@ -367,4 +378,127 @@ func argNames(f *ast.FieldDefinition) []string {
 		names = append(names, a.Name)
 	}
 	return names
+}
+
+// clientArgType is the public type of a value that is exactly one client argument, {{args.x}} or a field inside
+// it ({{args.input.id}}); nil for anything else (literals, parent fields, keys, mixed text), whose type the
+// configuration does not declare.
+func (v *validator) clientArgType(pub *ast.FieldDefinition, val *Value) *ast.Type {
+	if val == nil || val.Kind != ValueTemplate {
+		return nil
+	}
+	tv := val.Template.Single()
+	if tv == nil || tv.Scope != ScopeArgs || len(tv.Path) == 0 {
+		return nil
+	}
+	arg := pub.Arguments.ForName(tv.Path[0])
+	if arg == nil {
+		return nil
+	}
+	// The value is non-null only when the argument and every field on the way are (or have a default, which
+	// input coercion fills in).
+	t, nonNull := arg.Type, arg.Type.NonNull || arg.DefaultValue != nil
+	for _, name := range tv.Path[1:] {
+		def := v.sg.Schema.Types[t.Name()]
+		if t.Elem != nil || def == nil || def.Kind != ast.InputObject || def.Fields.ForName(name) == nil {
+			return nil
+		}
+		f := def.Fields.ForName(name)
+		t, nonNull = f.Type, nonNull && (f.Type.NonNull || f.DefaultValue != nil)
+	}
+	c := *t
+	c.NonNull = nonNull
+	return &c
+}
+
+// typeFit compares a public input type with the upstream type its value is sent as, by GraphQL's input
+// coercion: the upstream must accept every value the public type allows.
+type typeFit struct {
+	pub, up *ast.Schema
+	// seen breaks the recursion of input objects that contain themselves.
+	seen map[string]bool
+}
+
+// scalarInto says which public scalars an upstream scalar accepts besides itself (ID takes strings and ints,
+// Float takes ints, String takes IDs, which travel as strings).
+var scalarInto = map[string]map[string]bool{
+	"ID":     {"String": true, "Int": true},
+	"Float":  {"Int": true},
+	"String": {"ID": true},
+}
+
+// check returns why a value of public type p does not fit upstream type u, or "".
+func (f typeFit) check(p, u *ast.Type, upDefault bool) string {
+	var why []string
+	if u.NonNull && !p.NonNull && !upDefault {
+		why = append(why, "the client may send null, which the upstream refuses (make the public argument non-null or give it a default)")
+	}
+	if w := f.shape(p, u, upDefault); w != "" {
+		why = append(why, w)
+	}
+	return strings.Join(why, "; and ")
+}
+
+// shape returns why the non-null parts of p and u do not fit: list against single value, scalar, enum and input
+// object types.
+func (f typeFit) shape(p, u *ast.Type, upDefault bool) string {
+	pe, ue := *p, *u
+	pe.NonNull, ue.NonNull = false, false
+	switch {
+	case ue.Elem != nil && pe.Elem != nil:
+		return f.check(pe.Elem, ue.Elem, false)
+	case ue.Elem != nil:
+		// A single value is coerced into a list of one.
+		return f.check(p, ue.Elem, upDefault)
+	case pe.Elem != nil:
+		return "the client sends a list where the upstream takes one value"
+	}
+	pn, un := pe.NamedType, ue.NamedType
+	pd, ud := f.pub.Types[pn], f.up.Types[un]
+	if pd == nil || ud == nil {
+		return ""
+	}
+	switch {
+	case pd.Kind == ast.Scalar && ud.Kind == ast.Scalar:
+		if pn != un && !scalarInto[un][pn] {
+			return fmt.Sprintf("%s values are not %s values", pn, un)
+		}
+	case pd.Kind == ast.Enum && ud.Kind == ast.Enum:
+		for _, ev := range pd.EnumValues {
+			if ud.EnumValues.ForName(ev.Name) == nil {
+				return fmt.Sprintf("upstream enum %s has no value %s", un, ev.Name)
+			}
+		}
+	case pd.Kind == ast.Enum && ud.Kind == ast.Scalar && un == "String":
+		// Enum values travel as their names.
+	case pd.Kind == ast.InputObject && ud.Kind == ast.InputObject:
+		key := pn + ">" + un
+		if f.seen[key] {
+			return ""
+		}
+		f.seen[key] = true
+		for _, pf := range pd.Fields {
+			uf := ud.Fields.ForName(pf.Name)
+			if uf == nil {
+				return fmt.Sprintf("upstream input %s has no field %s", un, pf.Name)
+			}
+			pt := pf.Type
+			if pf.DefaultValue != nil {
+				c := *pt
+				c.NonNull = true
+				pt = &c
+			}
+			if why := f.check(pt, uf.Type, uf.DefaultValue != nil); why != "" {
+				return fmt.Sprintf("field %s: %s", pf.Name, why)
+			}
+		}
+		for _, uf := range ud.Fields {
+			if uf.Type.NonNull && uf.DefaultValue == nil && pd.Fields.ForName(uf.Name) == nil {
+				return fmt.Sprintf("upstream input %s requires field %s, which public %s does not have", un, uf.Name, pn)
+			}
+		}
+	default:
+		return fmt.Sprintf("a %s cannot be sent as a %s", strings.ToLower(string(pd.Kind)), strings.ToLower(string(ud.Kind)))
+	}
+	return ""
 }
