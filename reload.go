@@ -202,7 +202,7 @@ func (c *configs) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error)
 	if sg.Version == cur.sg.Version {
 		return cur.sg, nil
 	}
-	rt, err := newRuntime(sg, cur.tel)
+	rt, err := buildRuntime(sg, cur.tel, cur)
 	if err != nil {
 		return nil, c.refuse(err)
 	}

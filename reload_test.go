@@ -181,3 +181,50 @@ func TestConfigs_RollbackRestoresSDL(t *testing.T) {
 		t.Errorf("city is still served after the rollback (status %d)", status)
 	}
 }
+
+// TestConfigs_CarrySources: a change that leaves a source's configuration as it was keeps the source (its
+// breakers, health, limits and connections) and hands it to the new version, which then closes it; a change to
+// the source itself builds a new one.
+func TestConfigs_CarrySources(t *testing.T) {
+	env, c, file, _ := watched(t)
+	s := env.srv.Config.Handler.(*server)
+	first := s.rt.Load()
+	api := first.srcs["api"]
+	cfg, _ := os.ReadFile(file)
+
+	binding := bytes.Replace(cfg, []byte("User.company: {from: company.name}"), []byte("User.company: {from: username}"), 1)
+	if _, err := c.Write(binding, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	second := s.rt.Load()
+	if second == first || second.srcs["api"] != api {
+		t.Fatal("a binding change rebuilt the unchanged source")
+	}
+	if _, ok := second.owned["api"]; !ok {
+		t.Error("the new version does not own the carried source")
+	}
+	if _, ok := first.owned["api"]; ok {
+		t.Error("the old version still owns (and would close) the carried source")
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { company } }`, nil); string(raw) != `{"data":{"user":{"company":"Bret"}}}` {
+		t.Errorf("after the binding change: %s", raw)
+	}
+
+	source := bytes.Replace(binding, []byte("http: {endpoints: ["), []byte("http: {timeout: 3s, endpoints: ["), 1)
+	if bytes.Equal(source, binding) {
+		t.Fatal("the test's source edit did not apply")
+	}
+	if _, err := c.Write(source, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	third := s.rt.Load()
+	if third.srcs["api"] == api {
+		t.Error("a changed source was carried over")
+	}
+	if len(second.owned) != 0 {
+		t.Errorf("the replaced version still owns %v", second.owned)
+	}
+	if _, raw := env.postRaw(`{ user(id: 1) { company } }`, nil); string(raw) != `{"data":{"user":{"company":"Bret"}}}` {
+		t.Errorf("after the source change: %s", raw)
+	}
+}

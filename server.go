@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -196,47 +197,76 @@ func envOr(name, def string) string {
 }
 
 // runtime is everything built from one configuration version: its sources, resolvers, engine and GraphQL
-// handler. A new version gets a new runtime.
+// handler. A new version gets a new runtime; sources whose configuration did not change are carried over.
 type runtime struct {
 	sg      *schema.Supergraph
 	tel     *telemetry
 	srcs    map[string]sources.Source
 	engine  *graph.Engine
 	graphql http.Handler
-	closers []func()
+
+	mu sync.Mutex
+	// owned closes the sources this runtime owns, by name; a source carried over to the next version is handed
+	// over with it.
+	owned map[string]func()
 }
 
 // newRuntime builds the serving stack of sg, reporting to tel (nil for none).
 func newRuntime(sg *schema.Supergraph, tel *telemetry) (*runtime, error) {
-	rt := &runtime{sg: sg, tel: tel}
-	srcs := map[string]sources.Source{}
-	rt.srcs = srcs
+	return buildRuntime(sg, tel, nil)
+}
+
+// buildRuntime builds the serving stack of sg. A source of prev whose configuration is the same in sg is
+// carried over, with its endpoint health, breakers, limits, probes and open connections, instead of starting
+// afresh: a change to one binding does not reset every backend's circuit breaker. It is handed over (prev no
+// longer closes it) only when the new runtime is complete.
+func buildRuntime(sg *schema.Supergraph, tel *telemetry, prev *runtime) (*runtime, error) {
+	rt := &runtime{sg: sg, tel: tel, srcs: map[string]sources.Source{}, owned: map[string]func(){}}
 	var m *sources.Metrics
 	if tel != nil {
 		m = tel.sources
 	}
+	var carried []string
 	for _, name := range sg.SourceNames() {
+		if prev != nil && prev.srcs[name] != nil && sourceConfig(prev.sg, name) == sourceConfig(sg, name) {
+			rt.srcs[name] = prev.srcs[name]
+			carried = append(carried, name)
+			continue
+		}
 		src, err := buildSource(sg.Sources[name], m)
 		if err != nil {
 			rt.Close()
 			return nil, fmt.Errorf("source %s (%s): %w", name, sg.Sources[name].Pos, err)
 		}
-		srcs[name] = src
+		rt.srcs[name] = src
 		if c, ok := src.(interface{ Close() }); ok {
-			rt.closers = append(rt.closers, c.Close)
+			rt.owned[name] = c.Close
 		}
 	}
+	defer func() {
+		if rt.engine != nil && prev != nil {
+			prev.mu.Lock()
+			defer prev.mu.Unlock()
+			for _, name := range carried {
+				if c, ok := prev.owned[name]; ok {
+					rt.owned[name] = c
+					delete(prev.owned, name)
+				}
+			}
+		}
+	}()
+	srcs := rt.srcs
 	set, err := resolvers.New(sg, srcs)
 	if err != nil {
 		rt.Close()
 		return nil, err
 	}
-	rt.engine, err = graph.New(sg, set)
+	engine, err := graph.New(sg, set)
 	if err != nil {
 		rt.Close()
 		return nil, err
 	}
-	gql := handler.New(rt.engine)
+	gql := handler.New(engine)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(postTransport{})
@@ -249,13 +279,28 @@ func newRuntime(sg *schema.Supergraph, tel *telemetry) (*runtime, error) {
 		gql.Use(tel)
 	}
 	rt.graphql = limitBody(gql, sg.Settings.MaxBodyBytes)
+	rt.engine = engine
 	return rt, nil
 }
 
-// Close releases the runtime's sources (idle connections).
+// sourceConfig is what a source is built from: its entry in the configuration file and the headers rendered
+// from the environment at load.
+func sourceConfig(sg *schema.Supergraph, name string) string {
+	key := string(schema.Entry(sg.Raw, "sources", name))
+	if h := sg.Sources[name].HTTP; h != nil {
+		key += fmt.Sprint(h.Headers)
+	}
+	return key
+}
+
+// Close releases the sources the runtime owns (idle connections, probes); those carried over to a newer
+// runtime are that runtime's to close.
 func (rt *runtime) Close() {
-	for _, c := range rt.closers {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for name, c := range rt.owned {
 		c()
+		delete(rt.owned, name)
 	}
 }
 
