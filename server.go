@@ -243,30 +243,17 @@ func buildRuntime(sg *schema.Supergraph, tel *telemetry, prev *runtime) (*runtim
 			rt.owned[name] = c.Close
 		}
 	}
-	defer func() {
-		if rt.engine != nil && prev != nil {
-			prev.mu.Lock()
-			defer prev.mu.Unlock()
-			for _, name := range carried {
-				if c, ok := prev.owned[name]; ok {
-					rt.owned[name] = c
-					delete(prev.owned, name)
-				}
-			}
-		}
-	}()
-	srcs := rt.srcs
-	set, err := resolvers.New(sg, srcs)
+	set, err := resolvers.New(sg, rt.srcs)
 	if err != nil {
 		rt.Close()
 		return nil, err
 	}
-	engine, err := graph.New(sg, set)
+	rt.engine, err = graph.New(sg, set)
 	if err != nil {
 		rt.Close()
 		return nil, err
 	}
-	gql := handler.New(engine)
+	gql := handler.New(rt.engine)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(postTransport{})
@@ -279,8 +266,22 @@ func buildRuntime(sg *schema.Supergraph, tel *telemetry, prev *runtime) (*runtim
 		gql.Use(tel)
 	}
 	rt.graphql = limitBody(gql, sg.Settings.MaxBodyBytes)
-	rt.engine = engine
+	if prev != nil {
+		prev.handOver(rt, carried)
+	}
 	return rt, nil
+}
+
+// handOver gives next the closing of the named sources, which next carried over from rt.
+func (rt *runtime) handOver(next *runtime, names []string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, name := range names {
+		if c, ok := rt.owned[name]; ok {
+			next.owned[name] = c
+			delete(rt.owned, name)
+		}
+	}
 }
 
 // sourceConfig is what a source is built from: its entry in the configuration file and the headers rendered
