@@ -38,6 +38,9 @@ type Binding struct {
 	Fallback *Value
 	// Required makes a failed fetch null the parent object, as a non-null field's failure would.
 	Required bool
+	// ListSize tells the cost estimate how long the field's list is; nil means the server's defaultListSize
+	// (or the value of a first/last/limit argument).
+	ListSize *ListSize
 	Pos      Position
 
 	// given records which keys the file set, including those whose value was invalid.
@@ -108,11 +111,22 @@ type Discriminator struct {
 	Pos   Position
 }
 
+// ListSize is a list field's size hint for the static cost estimate, as Apollo's @listSize directive gives it:
+// the value of the first slicing argument the operation sets, else AssumedSize.
+type ListSize struct {
+	// AssumedSize is the list length assumed when no slicing argument is set; 0 means the server default.
+	AssumedSize int
+	// SlicingArguments name Int arguments of the field that bound the list's length (e.g. first, limit).
+	SlicingArguments []string
+	Pos              Position
+}
+
 var (
 	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator",
-		"timeout", "retrySafe", "fallback", "required"}
-	batchKeys = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select", "args", "entities", "field"}
-	methods   = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+		"timeout", "retrySafe", "fallback", "required", "listSize"}
+	listSizeKeys = []string{"assumedSize", "slicingArguments"}
+	batchKeys    = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select", "args", "entities", "field"}
+	methods      = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 )
 
 func (d *decoder) binding(e entry) *Binding {
@@ -164,6 +178,8 @@ func (d *decoder) binding(e entry) *Binding {
 			b.Fallback, _ = d.value(f.value, p)
 		case "required":
 			b.Required, _ = d.boolean(f.value, p)
+		case "listSize":
+			b.ListSize = d.listSize(f.value, p)
 		case "batch":
 			batchN = f.value
 		default:
@@ -174,6 +190,26 @@ func (d *decoder) binding(e entry) *Binding {
 		b.Batch = d.batch(batchN, join(path, "batch"), b.Request)
 	}
 	return b
+}
+
+// listSize decodes `listSize`: an integer (the assumed size) or {assumedSize, slicingArguments}.
+func (d *decoder) listSize(n *yaml.Node, path string) *ListSize {
+	ls := &ListSize{Pos: d.pos(n)}
+	if r := resolve(n); r.Kind == yaml.ScalarNode {
+		ls.AssumedSize, _ = d.integer(n, path, 1)
+		return ls
+	}
+	entries, _ := d.mapping(n, path, listSizeKeys)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "assumedSize":
+			ls.AssumedSize, _ = d.integer(e.value, p, 1)
+		case "slicingArguments":
+			ls.SlicingArguments, _ = d.strings(e.value, p)
+		}
+	}
+	return ls
 }
 
 // requestKey decodes one of method, path, query, headers, body and select into r.

@@ -51,6 +51,10 @@ type HTTPSource struct {
 	MaxResponseBytes int64
 	// ForwardHeaders names the incoming request headers sent on to the backend (none by default).
 	ForwardHeaders []string
+	// Redirects says which backend redirects are followed: RedirectsSameHost (the default), RedirectsNone, or
+	// the same host plus the hosts in RedirectHosts. The source's headers never go to another host.
+	Redirects     string
+	RedirectHosts []string
 	// SDL is a graphql source's upstream schema file, relative to the configuration.
 	SDL    string
 	sdlPos Position
@@ -90,15 +94,24 @@ type Health struct {
 	Successes int
 }
 
+// The redirect policies of a source (HTTPSource.Redirects).
+const (
+	RedirectsSameHost = "same_host"
+	RedirectsNone     = "none"
+)
+
 // Strategies lists the endpoint selection strategies a source may name.
 var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"}
 
 var (
 	topKeys     = []string{"schema", "sources", "bindings", "server"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
-	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders"}
+	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
 	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
-	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension"}
+	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
+		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
+		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "exposeUpstreamDetails"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -120,6 +133,45 @@ type Settings struct {
 	PlanCacheSize int
 	// PlanExtension adds each operation's plan to the response's extensions.plan (for the playground).
 	PlanExtension bool
+
+	// The limits below bound what one request may cost (issue 13). 0 turns a limit off.
+
+	// MaxTokens caps the tokens the parser reads from one document (gqlgen's parser token limit).
+	MaxTokens int
+	// MaxCost caps an operation's static cost estimate (fields × assumed list sizes), checked before any fetch.
+	MaxCost int
+	// DefaultListSize is the assumed length of a list field without a listSize hint or slicing argument.
+	DefaultListSize int
+	// MaxResponseBytes caps the bytes of one response's data.
+	MaxResponseBytes int64
+	// MaxFetches caps the upstream requests one operation may make.
+	MaxFetches int
+	// MaxItems caps the list items one operation may build.
+	MaxItems int
+	// OperationTimeout bounds one operation's execution; past it every fetch is cancelled.
+	OperationTimeout time.Duration
+
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound a client connection's phases: reading
+	// the request head, reading the whole request, writing the answer once it is ready, and idling between
+	// keep-alive requests.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxConnections caps open client connections; MaxConnectionsPerClient caps them per client IP address.
+	MaxConnections          int
+	MaxConnectionsPerClient int
+	// MaxInFlight caps requests being served at once; more are shed with 503 and Retry-After.
+	MaxInFlight int
+
+	// QueryCacheBytes, PlanCacheBytes and APQCacheBytes bound the parsed-document cache, the plan cache (with
+	// cached static responses) and the persisted-query cache by their approximate size in memory.
+	QueryCacheBytes int64
+	PlanCacheBytes  int64
+	APQCacheBytes   int64
+	// ExposeUpstreamDetails shows backend methods, paths and hosts in client error messages; off, they go only to
+	// logs and metrics.
+	ExposeUpstreamDetails bool
 }
 
 // DefaultSettings returns the settings used for every key the configuration leaves out.
@@ -128,8 +180,30 @@ func DefaultSettings() Settings {
 		Introspection:  true,
 		Playground:     true,
 		MaxBodyBytes:   1 << 20,
+		MaxDepth:       15,
+		MaxAliases:     50,
 		QueryCacheSize: 1000,
 		PlanCacheSize:  1000,
+
+		MaxTokens:        15000,
+		MaxCost:          50000,
+		DefaultListSize:  10,
+		MaxResponseBytes: 32 << 20,
+		MaxFetches:       1000,
+		MaxItems:         1000000,
+		OperationTimeout: 30 * time.Second,
+
+		ReadHeaderTimeout:       10 * time.Second,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             60 * time.Second,
+		MaxConnections:          10000,
+		MaxConnectionsPerClient: 128,
+		MaxInFlight:             1024,
+
+		QueryCacheBytes: 32 << 20,
+		PlanCacheBytes:  64 << 20,
+		APQCacheBytes:   16 << 20,
 	}
 }
 
@@ -144,6 +218,7 @@ func DefaultHTTPSource() HTTPSource {
 		Health:           Health{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
 		Dedup:            true,
 		MaxResponseBytes: 16 << 20,
+		Redirects:        RedirectsSameHost,
 	}
 }
 
@@ -359,6 +434,8 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 			for _, name := range names {
 				h.ForwardHeaders = append(h.ForwardHeaders, http.CanonicalHeaderKey(name))
 			}
+		case "redirects":
+			d.redirects(e.value, p, &h)
 		case "sdl":
 			h.SDL, _ = d.str(e.value, p)
 			h.sdlPos = d.pos(e.value)
@@ -371,6 +448,35 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 		d.errorf(d.pos(n), join(path, "weights"), "%d weights for %d endpoints: give one weight per endpoint", len(h.Weights), len(h.Endpoints))
 	}
 	return &h
+}
+
+// redirects decodes `redirects`: same_host, none, or a list of other host names whose redirects are followed
+// besides the endpoint's own host.
+func (d *decoder) redirects(n *yaml.Node, path string, h *HTTPSource) {
+	if r := resolve(n); r.Kind == yaml.SequenceNode {
+		hosts, ok := d.strings(n, path)
+		if !ok {
+			return
+		}
+		for _, host := range hosts {
+			if host == "" || strings.ContainsAny(host, "/:@ ") {
+				d.errorf(d.pos(n), path, "%q is not a host name: list names such as api.example.com", host)
+				continue
+			}
+			h.RedirectHosts = append(h.RedirectHosts, strings.ToLower(host))
+		}
+		h.Redirects = RedirectsSameHost
+		return
+	}
+	s, ok := d.str(n, path)
+	if !ok {
+		return
+	}
+	if s != RedirectsSameHost && s != RedirectsNone {
+		d.errorf(d.pos(n), path, "redirects is same_host, none, or a list of host names to follow besides the endpoint's own, got %q", s)
+		return
+	}
+	h.Redirects = s
 }
 
 // renderEnv renders a template that may only read {{env.*}}, at load time.
@@ -417,6 +523,46 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.PlanCacheSize, _ = d.integer(e.value, p, 1)
 		case "planExtension":
 			s.PlanExtension, _ = d.boolean(e.value, p)
+		case "maxTokens":
+			s.MaxTokens, _ = d.integer(e.value, p, 0)
+		case "maxCost":
+			s.MaxCost, _ = d.integer(e.value, p, 0)
+		case "defaultListSize":
+			s.DefaultListSize, _ = d.integer(e.value, p, 1)
+		case "maxResponseBytes":
+			v, _ := d.integer(e.value, p, 0)
+			s.MaxResponseBytes = int64(v)
+		case "maxFetches":
+			s.MaxFetches, _ = d.integer(e.value, p, 0)
+		case "maxItems":
+			s.MaxItems, _ = d.integer(e.value, p, 0)
+		case "operationTimeout":
+			s.OperationTimeout, _ = d.duration(e.value, p)
+		case "readHeaderTimeout":
+			s.ReadHeaderTimeout, _ = d.duration(e.value, p)
+		case "readTimeout":
+			s.ReadTimeout, _ = d.duration(e.value, p)
+		case "writeTimeout":
+			s.WriteTimeout, _ = d.duration(e.value, p)
+		case "idleTimeout":
+			s.IdleTimeout, _ = d.duration(e.value, p)
+		case "maxConnections":
+			s.MaxConnections, _ = d.integer(e.value, p, 0)
+		case "maxConnectionsPerClient":
+			s.MaxConnectionsPerClient, _ = d.integer(e.value, p, 0)
+		case "maxInFlight":
+			s.MaxInFlight, _ = d.integer(e.value, p, 0)
+		case "queryCacheBytes":
+			v, _ := d.integer(e.value, p, 1024)
+			s.QueryCacheBytes = int64(v)
+		case "planCacheBytes":
+			v, _ := d.integer(e.value, p, 1024)
+			s.PlanCacheBytes = int64(v)
+		case "apqCacheBytes":
+			v, _ := d.integer(e.value, p, 1024)
+			s.APQCacheBytes = int64(v)
+		case "exposeUpstreamDetails":
+			s.ExposeUpstreamDetails, _ = d.boolean(e.value, p)
 		}
 	}
 }

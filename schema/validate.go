@@ -38,6 +38,16 @@ func (v *validator) binding(b *Binding) bool {
 		return false
 	}
 	root := v.isRoot(b.Type)
+	if ls := b.ListSize; ls != nil {
+		if field.Type.Elem == nil {
+			v.errorf(ls.Pos, path+".listSize", "%s is not a list field: listSize sizes lists", b.Name())
+		}
+		for _, a := range ls.SlicingArguments {
+			if arg := field.Arguments.ForName(a); arg == nil || arg.Type.Elem != nil || arg.Type.NamedType != "Int" {
+				v.errorf(ls.Pos, path+".listSize.slicingArguments", "%q is not an Int argument of %s%s", a, b.Name(), suggestAs(a, argNames(field), "arguments"))
+			}
+		}
+	}
 
 	var src *Source
 	if b.Source != "" {
