@@ -109,6 +109,9 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	if cp.err != nil {
 		return errorResponse(cp.err)
 	}
+	if err := cp.plan.CheckCost(vars, e.sg.Settings.DefaultListSize, e.sg.Settings.MaxCost, op.Position); err != nil {
+		return errorResponse(err)
+	}
 	if r := cp.static.Load(); r != nil {
 		// gqlgen appends to the response it gets: hand out a copy that shares nothing writable.
 		c := *r
@@ -133,8 +136,16 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 func errorResponse(err error) *graphql.Response {
 	e := &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}}
 	var pe *PlanError
-	if errors.As(err, &pe) && pe.Location != nil {
-		e.Locations = []gqlerror.Location{{Line: pe.Location.Line, Column: pe.Location.Column}}
+	if errors.As(err, &pe) {
+		if pe.Location != nil {
+			e.Locations = []gqlerror.Location{{Line: pe.Location.Line, Column: pe.Location.Column}}
+		}
+		for k, v := range pe.Extensions {
+			e.Extensions[k] = v
+		}
+		if pe.Code != "" {
+			e.Extensions["code"] = pe.Code
+		}
 	}
 	return &graphql.Response{Errors: gqlerror.List{e}}
 }

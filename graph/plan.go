@@ -23,6 +23,13 @@ type Plan struct {
 	// Static reports that the response depends on nothing but the schema (no fetch, no variable), so it can be
 	// cached as bytes.
 	Static bool
+	// Fields is the number of fields planned (each merged response key of each selection once).
+	Fields int
+
+	// cost is the static cost estimate (cost.go) when it does not depend on variables; costByVars says a list
+	// length comes from a variable, so Cost computes it per request.
+	cost       int64
+	costByVars bool
 }
 
 // Selection is the collected, merged selection set of one concrete object type.
@@ -96,10 +103,13 @@ type Fetch struct {
 	Forward *resolvers.Forward
 }
 
-// PlanError is an operation the planner refuses (for example over a configured limit).
+// PlanError is an operation the planner refuses (for example over a configured limit). Code is its
+// extensions.code (GRAPHQL_VALIDATION_FAILED when empty) and Extensions any further extensions.
 type PlanError struct {
-	Message  string
-	Location *ast.Position
+	Message    string
+	Location   *ast.Position
+	Code       string
+	Extensions map[string]any
 }
 
 func (e *PlanError) Error() string { return e.Message }
@@ -113,12 +123,23 @@ type planner struct {
 	plan     *Plan
 	maxDepth int
 	aliases  int
+	// maxFields bounds the fields planned: each costs at least 1, so more than server.maxCost of them is over
+	// the cost limit whatever the list sizes; checking while planning keeps fragment-spread explosions from
+	// building a huge plan first.
+	maxFields int
 }
+
+// maxPlanFields bounds the fields of one plan when server.maxCost is off.
+const maxPlanFields = 1 << 20
 
 // NewPlan compiles op of doc against sg. vars supplies the values of @skip/@include conditions; nothing else
 // about the variables shapes the plan.
 func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
-	p := &planner{sg: sg, doc: doc, op: op, vars: vars, plan: &Plan{Operation: op.Operation}, maxDepth: sg.Settings.MaxDepth}
+	p := &planner{sg: sg, doc: doc, op: op, vars: vars, plan: &Plan{Operation: op.Operation}, maxDepth: sg.Settings.MaxDepth,
+		maxFields: maxPlanFields}
+	if m := sg.Settings.MaxCost; m > 0 {
+		p.maxFields = m
+	}
 	var root *ast.Definition
 	switch op.Operation {
 	case ast.Mutation:
@@ -136,9 +157,16 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 		return nil, err
 	}
 	if max := sg.Settings.MaxAliases; max > 0 && p.aliases > max {
-		return nil, &PlanError{Message: fmt.Sprintf("the operation uses %d aliases; the limit is %d", p.aliases, max), Location: op.Position}
+		return nil, &PlanError{Message: fmt.Sprintf("the operation uses %d aliases; the limit is %d", p.aliases, max), Location: op.Position,
+			Code: CodeAliasLimit, Extensions: map[string]any{"aliases": p.aliases, "maxAliases": max}}
 	}
 	p.plan.Root = sel
+	p.plan.cost = selectionCost(sel, 1, vars, sg.Settings.DefaultListSize, &p.plan.costByVars)
+	if !p.plan.costByVars {
+		if err := checkCost(p.plan.cost, sg.Settings.MaxCost, op.Position); err != nil {
+			return nil, err
+		}
+	}
 	p.plan.Static = len(p.plan.Fetches) == 0 && len(op.VariableDefinitions) == 0 && !hasValueFields(sel)
 	return p.plan, nil
 }
@@ -158,7 +186,8 @@ func hasValueFields(s *Selection) bool {
 // occurrences of each response key, and plans each field.
 func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int, fwd bool) (*Selection, error) {
 	if p.maxDepth > 0 && depth > p.maxDepth {
-		return nil, &PlanError{Message: fmt.Sprintf("the operation is nested deeper than the limit of %d", p.maxDepth)}
+		return nil, &PlanError{Message: fmt.Sprintf("the operation is nested deeper than the limit of %d", p.maxDepth), Location: p.op.Position,
+			Code: CodeDepthLimit, Extensions: map[string]any{"maxDepth": p.maxDepth}}
 	}
 	sel := &Selection{Type: typ}
 	var order []string
@@ -255,6 +284,10 @@ func (p *planner) condition(d *ast.Directive) bool {
 
 func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int, fwd bool) (*Field, error) {
 	first := occurrences[0]
+	if p.plan.Fields++; p.plan.Fields > p.maxFields {
+		return nil, &PlanError{Message: fmt.Sprintf("the operation selects more than %d fields, over the cost limit: ask for fewer fields", p.maxFields),
+			Location: first.Position, Code: CodeCostLimit, Extensions: map[string]any{"maxCost": p.maxFields}}
+	}
 	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position, Forwarded: fwd,
 		pathName: ast.PathName(first.Alias)}
 	if f.Alias == "" {

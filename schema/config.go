@@ -186,7 +186,7 @@ func DefaultSettings() Settings {
 		PlanCacheSize:  1000,
 
 		MaxTokens:        15000,
-		MaxCost:          50000,
+		MaxCost:          100000,
 		DefaultListSize:  10,
 		MaxResponseBytes: 32 << 20,
 		MaxFetches:       1000,
