@@ -1,0 +1,103 @@
+package main
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/conflux-gql/conflux/examples/customer360"
+)
+
+// cyclicQuery follows the Customer → tickets → messages → author cycle of the example schema n times: the
+// answer doubles (or more) at every turn while the document stays a few hundred bytes (issue 13).
+func cyclicQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`{ customer(id: "1") { name `)
+	for range n {
+		b.WriteString(`tickets { subject messages { text author { name `)
+	}
+	for range n {
+		b.WriteString(`} } } `)
+	}
+	b.WriteString(`} }`)
+	return b.String()
+}
+
+// TestAttack_CyclicQuery sends the cycle at increasing depth. Each one is either answered in full or refused
+// before any backend is called, with a limit's code; the deepest is refused; and another client's ordinary
+// query is answered meanwhile.
+func TestAttack_CyclicQuery(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{})
+	refusedAt := 0
+	for n := 1; n <= 6; n++ {
+		var (
+			wg     sync.WaitGroup
+			status int
+			body   map[string]any
+		)
+		env.resetCounts()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body = env.post(cyclicQuery(n), nil)
+		}()
+		assertOrdinaryQuery(t, env)
+		wg.Wait()
+		if status != 200 {
+			t.Fatalf("depth %d: status %d: %v", n, status, body)
+		}
+		code := firstCode(body)
+		switch code {
+		case "":
+			if refusedAt > 0 {
+				t.Errorf("depth %d answered although depth %d was refused", n, refusedAt)
+			}
+		case "COST_LIMIT_EXCEEDED", "DEPTH_LIMIT_EXCEEDED":
+			if refusedAt == 0 {
+				refusedAt = n
+			}
+			if _, ok := body["data"]; ok && body["data"] != nil {
+				t.Errorf("depth %d: a refused operation has data: %v", n, body["data"])
+			}
+			env.resetCounts() // the ordinary query above called backends; the refusal must not
+			env.post(cyclicQuery(n), nil)
+			for name, c := range env.calls() {
+				if c != 0 {
+					t.Errorf("depth %d: refused, yet backend %s got %d calls", n, name, c)
+				}
+			}
+		default:
+			t.Errorf("depth %d: unexpected error code %s: %v", n, code, body["errors"])
+		}
+	}
+	t.Logf("cycles answered up to depth %d, refused from there", refusedAt-1)
+	if refusedAt < 2 {
+		t.Errorf("refused at depth %d: want the shallow cycles answered and the deep ones refused", refusedAt)
+	}
+}
+
+// assertOrdinaryQuery checks that an everyday query from another client is answered in full.
+func assertOrdinaryQuery(t *testing.T, env *testEnv) {
+	t.Helper()
+	status, body := env.post(`{ customer(id: "1") { name orders { status } } }`, nil)
+	if status != 200 || body["errors"] != nil {
+		t.Errorf("ordinary query: status %d, errors %v", status, body["errors"])
+		return
+	}
+	c, _ := body["data"].(map[string]any)["customer"].(map[string]any)
+	if c == nil || c["name"] == nil {
+		t.Errorf("ordinary query: no customer in %v", body["data"])
+	}
+}
+
+// firstCode returns the extensions.code of the response's first error, or "".
+func firstCode(body map[string]any) string {
+	errs, _ := body["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	e, _ := errs[0].(map[string]any)
+	ext, _ := e["extensions"].(map[string]any)
+	code, _ := ext["code"].(string)
+	return code
+}
