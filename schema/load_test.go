@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -69,5 +71,26 @@ func TestDefaults(t *testing.T) {
 	}
 	if strings.TrimSpace(string(want)) != string(got) {
 		t.Errorf("defaults changed (-update rewrites)\n--- want\n%s\n--- got\n%s", want, got)
+	}
+}
+
+// TestLoad_UnimplementedDirectives: @defer is in gqlparser's prelude, but Conflux answers in one body; the public
+// schema must not declare it, so validation refuses it and introspection does not advertise it.
+func TestLoad_UnimplementedDirectives(t *testing.T) {
+	sg, err := Load("../examples/customer360/conflux.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"skip", "include", "deprecated", "specifiedBy"} {
+		if sg.Schema.Directives[name] == nil {
+			t.Errorf("@%s is missing", name)
+		}
+	}
+	if sg.Schema.Directives["defer"] != nil {
+		t.Error("@defer is declared although Conflux does not implement it")
+	}
+	_, errs := gqlparser.LoadQuery(sg.Schema, `{ customers { ... @defer { name } } }`)
+	if len(errs) == 0 || !strings.Contains(errs[0].Message, "defer") {
+		t.Errorf("an operation with @defer validated: %v", errs)
 	}
 }

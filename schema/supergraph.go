@@ -211,7 +211,18 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 		d.sdlProblems(err)
 		return nil, files
 	}
+	unimplementedDirectives(s)
 	return s, files
+}
+
+// unimplementedDirectives removes from the public schema the directives gqlparser's prelude declares but Conflux
+// does not implement, so that validation refuses them and introspection does not advertise them: an operation
+// with @defer would otherwise be accepted and answered in one body, which a client asking for incremental
+// delivery cannot tell from a server that supports it (issue 13). A directive the SDL itself declares is kept.
+func unimplementedDirectives(s *ast.Schema) {
+	if d := s.Directives["defer"]; d != nil && d.Position != nil && d.Position.Src != nil && d.Position.Src.BuiltIn {
+		delete(s.Directives, "defer")
+	}
 }
 
 func (d *decoder) sdlProblems(err error) {
