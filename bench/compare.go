@@ -16,7 +16,7 @@ import (
 type checkout struct {
 	dir     string // absolute
 	rev     string // short git revision, "+dirty" when tracked files differ from it; the directory's name outside git
-	subject string // the commit's subject line, if any
+	subject string // the commit's subject line, if any, cut at 72 characters
 	name    string // the server's name in the table: "conflux (compare: <rev>)"
 	bin     string // built by build
 }
@@ -45,6 +45,9 @@ func compareCheckout(ctx context.Context, dir string) (*checkout, error) {
 	if rev, err := git("rev-parse", "--short", "HEAD"); err == nil && rev != "" {
 		c.rev = rev
 		c.subject, _ = git("log", "-1", "--format=%s")
+		if r := []rune(c.subject); len(r) > 72 {
+			c.subject = string(r[:71]) + "…"
+		}
 		if st, err := git("status", "--porcelain", "--untracked-files=no"); err == nil && st != "" {
 			c.rev += "+dirty"
 		}
