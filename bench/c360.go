@@ -98,19 +98,32 @@ func c360Scenario(ctx context.Context, b *bench) error {
 		return err
 	}
 	defer stopAll(cf)
-	if err := sameAnswers([]*server{cf, base}, bodies); err != nil {
-		return err
-	}
-	c, err := b.measure("c360", cf, l, upstream)
+	cmpConfig, err := b.compareExampleConfig("examples/customer360", filepath.Join(b.dir, "c360-compare"), urls, false)
 	if err != nil {
 		return err
 	}
-	cf.stop()
+	cmp, err := b.startCompare(ctx, "conflux", cmpConfig)
+	if err != nil {
+		return err
+	}
+	defer stopAll(cmp)
+	if err := sameAnswers(withCompare(cmp, cf, base), bodies); err != nil {
+		return err
+	}
+	cfs, err := b.measureAll("c360", withCompare(cmp, cf), l, upstream)
+	if err != nil {
+		return err
+	}
+	stopAll(withCompare(cmp, cf)...)
+	c := cfs[0]
 	bl, err := b.measure("c360", base, l, upstream)
 	if err != nil {
 		return err
 	}
 	b.compare(c, bl)
+	if cmp != nil {
+		b.compare(c, cfs[1])
+	}
 	crit, chain := criticalPath()
 	b.facts = append(b.facts, fact{"c360 critical path", fmt.Sprintf("%s (%s; injected latency per backend: %v)", ms(crit), strings.Join(chain, " → "), c360Latency)})
 	direct, err := directChain(g.URLs())

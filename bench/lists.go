@@ -117,26 +117,43 @@ func listsScenario(ctx context.Context, b *bench) error {
 	if err != nil {
 		return err
 	}
-	var rows []row
+	var rows, cmpRows []row
 	for _, n := range b.o.sizes {
-		cf, err := b.startConflux(ctx, fmt.Sprintf("conflux, %d items", n), config)
+		name := fmt.Sprintf("conflux, %d items", n)
+		cf, err := b.startConflux(ctx, name, config)
 		if err != nil {
 			return err
 		}
+		// The bench's own config sets no key an older Conflux would not know: the compared one loads it too.
+		cmp, err := b.startCompare(ctx, name, config)
+		if err != nil {
+			cf.stop()
+			return err
+		}
+		servers := withCompare(cmp, cf)
 		body := gqlBody(itemsQuery, map[string]any{"n": n})
 		want := fmt.Sprintf(`"owner":{"id":"%d"`, (n-1)/itemsPerOwner)
 		l := load{clients: 1, duration: b.o.duration / 2, warmup: b.o.warmup / 2, bodies: [][]byte{body},
 			ok: func(status int, body []byte) bool {
 				return graphQLOK(status, body) && bytes.Contains(body, []byte(want))
 			}}
-		r, err := b.measure("lists", cf, l, backend.Requests)
-		cf.stop()
+		var rs []row
+		if err = sameAnswers(servers, l.bodies); err == nil {
+			rs, err = b.measureAll("lists", servers, l, backend.Requests)
+		}
+		stopAll(servers...)
 		if err != nil {
 			return err
 		}
-		r.items = n
-		rows = append(rows, r)
-		b.rows[len(b.rows)-1] = r
+		for i := range rs {
+			rs[i].items = n
+			b.rows[len(b.rows)-len(rs)+i] = rs[i]
+		}
+		rows = append(rows, rs[0])
+		if cmp != nil {
+			cmpRows = append(cmpRows, rs[1])
+			b.compare(rs[0], rs[1])
+		}
 	}
 	first := rows[0]
 	perItem := func(r row) (time.Duration, time.Duration, float64) {
@@ -144,10 +161,24 @@ func listsScenario(ctx context.Context, b *bench) error {
 		return r.out.p50 / n, r.cpu / n, r.alloc / float64(r.items)
 	}
 	t0, c0, a0 := perItem(first)
+	for _, r := range append(append([]row{}, rows...), cmpRows...) {
+		t, c, a := perItem(r)
+		b.facts = append(b.facts, fact{"lists, " + r.server, fmt.Sprintf("p50 %s/item, CPU %s/item, %s allocated/item, peak RSS %.0f MiB = %.1f× the answer (%s)",
+			nsOf(t), nsOf(c), bytesOf(a), float64(r.rss)/(1<<20), rssPerAnswer(r), bytesOf(r.out.respBytes()))})
+	}
+	for i, r := range rows {
+		if r.items < 100000 {
+			continue
+		}
+		was := ""
+		if i < len(cmpRows) {
+			was = fmt.Sprintf("; %s: %.1f×", cmpRows[i].server, rssPerAnswer(cmpRows[i]))
+		}
+		b.target(fmt.Sprintf("lists: peak RSS ≤ 4× the answer at %d items", r.items), rssPerAnswer(r) <= 4,
+			"%.1f× (%.0f MiB for %s)%s", rssPerAnswer(r), float64(r.rss)/(1<<20), bytesOf(r.out.respBytes()), was)
+	}
 	for _, r := range rows {
 		t, c, a := perItem(r)
-		b.facts = append(b.facts, fact{fmt.Sprintf("lists, %d items", r.items), fmt.Sprintf("p50 %s/item, CPU %s/item, %s allocated/item, peak RSS %.0f MiB",
-			nsOf(t), nsOf(c), bytesOf(a), float64(r.rss)/(1<<20))})
 		if r.items == first.items {
 			continue
 		}
@@ -162,3 +193,7 @@ func listsScenario(ctx context.Context, b *bench) error {
 	}
 	return nil
 }
+
+// rssPerAnswer is a run's peak RSS over the size of one answer: the memory a request costs the gateway in units
+// of what it sends (issue 13: at most 4× for 100k items).
+func rssPerAnswer(r row) float64 { return float64(r.rss) / r.out.respBytes() }

@@ -19,35 +19,47 @@ type load struct {
 	ok func(status int, body []byte) bool
 }
 
-// outcome is what a load run measured on the client side.
+// outcome is what a load run measured on the client side, over one window or the sum of several.
 type outcome struct {
 	requests int
 	errors   int
-	elapsed  time.Duration
+	elapsed  time.Duration // the measured windows' total time
 	p50, p99 time.Duration
+	bytesIn  uint64 // answer bytes received in total
 	firstErr string
 }
 
 func (o outcome) rate() float64 { return float64(o.requests) / o.elapsed.Seconds() }
+
+// respBytes is the mean size of an answer's body.
+func (o outcome) respBytes() float64 {
+	if o.requests == 0 {
+		return 0
+	}
+	return float64(o.bytesIn) / float64(o.requests)
+}
+
+// done sets the percentiles and bytes from m, which holds the results of every window of o.
+func (o *outcome) done(m *vegeta.Metrics) {
+	m.Close()
+	o.p50, o.p99, o.bytesIn = m.Latencies.P50, m.Latencies.P99, m.BytesIn.Total
+}
 
 // graphQLOK accepts a 200 answer without a top-level errors member.
 func graphQLOK(status int, body []byte) bool {
 	return status == http.StatusOK && !bytes.Contains(body, []byte(`"errors":`))
 }
 
-// run drives url+"/graphql" with l: first a warm-up (not measured), then the measured window, with before and
-// after called at its edges so the caller can read server-side counters there.
-func (l load) run(url string, before, after func()) outcome {
+// warm runs the load for its warm-up time, unmeasured.
+func (l load) warm(url string) {
 	if l.warmup > 0 {
-		l.attack(url, l.warmup)
+		l.attack(url, l.warmup, &vegeta.Metrics{}, &outcome{})
 	}
-	before()
-	o := l.attack(url, l.duration)
-	after()
-	return o
 }
 
-func (l load) attack(url string, d time.Duration) outcome {
+// attack drives url+"/graphql" with l for d and adds what it measured to m and o; call o.done(m) after the last
+// window.
+func (l load) attack(url string, d time.Duration, m *vegeta.Metrics, o *outcome) {
 	targets := make([]vegeta.Target, len(l.bodies))
 	header := http.Header{"Content-Type": []string{"application/json"}}
 	for i, b := range l.bodies {
@@ -56,8 +68,6 @@ func (l load) attack(url string, d time.Duration) outcome {
 	n := uint64(l.clients)
 	atk := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(l.clients),
 		vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.Redirects(vegeta.NoFollow))
-	var m vegeta.Metrics
-	var o outcome
 	began := time.Now()
 	// Frequency 0 with a fixed number of workers is vegeta's closed loop: each worker fires when it is free.
 	for res := range atk.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{Freq: 0}, d, "bench") {
@@ -70,8 +80,5 @@ func (l load) attack(url string, d time.Duration) outcome {
 			}
 		}
 	}
-	o.elapsed = time.Since(began)
-	m.Close()
-	o.p50, o.p99 = m.Latencies.P50, m.Latencies.P99
-	return o
+	o.elapsed += time.Since(began)
 }

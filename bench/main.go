@@ -4,6 +4,7 @@
 //	go run ./bench                          # every scenario, about three minutes
 //	go run ./bench -results bench/RESULTS.md # also append the run, with date, machine and command
 //	go run ./bench -scenarios posts -duration 5s
+//	go run ./bench -scenarios posts,c360,lists -compare ../before # also Conflux built from another checkout
 //
 // The mock backends and the load generator (vegeta, closed loop: each client sends its next request when the
 // previous answer arrived) run in this process; every gateway runs as its own process, built once per run
@@ -22,6 +23,11 @@
 //   - planning: the posts query with a cached plan and with a new document per request (gqlgen parses and
 //     validates it, Conflux plans it), the full introspection query (from the per-version cache), and the
 //     planner in process (testing.Benchmark).
+//
+// With -compare DIR, DIR being another checkout of Conflux (a git worktree of the commit before a change, say),
+// the run also builds Conflux there and measures it in posts, c360 and lists with the same workload, interleaved
+// with this tree's in short alternating windows so that noise on the machine hits both alike, with rows named
+// after DIR's git revision, a ratio line (this tree / DIR) and, in lists, peak RSS per answer byte for both.
 package main
 
 import (
@@ -34,6 +40,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,6 +52,7 @@ type options struct {
 	scenarios []string
 	sizes     []int
 	results   string
+	compare   string // another checkout of Conflux to measure side by side with this one
 }
 
 func main() {
@@ -63,6 +71,7 @@ func run(args []string, stdout io.Writer) error {
 	list := fs.String("scenarios", "posts,c360,lists,planning", "comma-separated scenarios to run")
 	sizes := fs.String("sizes", "1000,10000,100000", "list sizes of the lists scenario")
 	fs.StringVar(&o.results, "results", "", "append the run (date, machine, command, table) to this Markdown file")
+	fs.StringVar(&o.compare, "compare", "", "another checkout of Conflux (e.g. a git worktree of an older commit): build it too and measure it interleaved with this one in posts, c360 and lists")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,12 +125,28 @@ func runBench(ctx context.Context, o options, root string, log io.Writer) (*benc
 		}
 		need = append(need, sc.servers...)
 	}
+	var cmp *checkout
+	if o.compare != "" && slices.ContainsFunc(o.scenarios, func(s string) bool { return s == "posts" || s == "c360" || s == "lists" }) {
+		if cmp, err = compareCheckout(ctx, o.compare); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(log, "building the servers (go build) …\n")
 	bins, err := build(ctx, root, dir, need)
 	if err != nil {
 		return nil, err
 	}
 	b := &bench{o: o, root: root, bins: bins, dir: dir, log: log}
+	if cmp != nil {
+		fmt.Fprintf(log, "building Conflux in %s (%s) …\n", cmp.dir, cmp.rev)
+		if err := cmp.build(ctx, dir); err != nil {
+			return nil, err
+		}
+		b.cmp = cmp
+		b.facts = append(b.facts, fact{"compare", fmt.Sprintf("%q is Conflux built from %s at %s (%s), with its own examples' configs; "+
+			"measured interleaved with this tree's in posts, c360 and lists: both warm up, then the measured time is cut into %d rounds (lists: %d), each server's window in the order A B, B A, …",
+			cmp.name, cmp.dir, cmp.rev, cmp.subject, interleaveRounds(o.duration), interleaveRounds(o.duration/2))})
+	}
 	for _, s := range o.scenarios {
 		fmt.Fprintf(log, "scenario %s …\n", s)
 		if err := scenarios[s].run(ctx, b); err != nil {

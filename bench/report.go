@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // row is one measured run of one server in one scenario.
@@ -37,6 +39,7 @@ type bench struct {
 	bins    map[string]string
 	dir     string
 	log     io.Writer
+	cmp     *checkout // -compare's checkout, built; nil without it
 	rows    []row
 	ratios  [][2]string // scenario, "server/baseline: …"
 	targets []target
@@ -46,26 +49,86 @@ type bench struct {
 // measure runs l against s and reads s's CPU, memory and allocations and the backends' request count at the
 // edges of the measured window.
 func (b *bench) measure(scenario string, s *server, l load, upstream func() int64) (row, error) {
-	var u0, u1 usage
-	var c0, c1 int64
-	var err0, err1 error
-	out := l.run(s.url, func() { u0, err0 = s.usage(); c0 = upstream() }, func() { u1, err1 = s.usage(); c1 = upstream() })
-	if err0 != nil || err1 != nil {
-		return row{}, fmt.Errorf("%s: %v %v", s.name, err0, err1)
+	rows, err := b.measureAll(scenario, []*server{s}, l, upstream)
+	if err != nil {
+		return row{}, err
 	}
-	r := row{scenario: scenario, server: s.name, clients: l.clients, out: out, rss: u1.peakRSS}
-	if out.requests > 0 {
-		n := float64(out.requests)
-		r.upstream = float64(c1-c0) / n
-		r.cpu = time.Duration(float64(u1.cpu-u0.cpu) / n)
-		r.alloc = (u1.alloc - u0.alloc) / n
+	return rows[0], nil
+}
+
+// interleaveRounds is how many windows the measured time d of each of several servers measured together is cut
+// into: windows of about half a second, so noise that comes and goes on the machine falls on both, but at least
+// 4 and at most 20; even, so that with the order reversed every round each server goes first as often as last.
+func interleaveRounds(d time.Duration) int {
+	n := int(d / (500 * time.Millisecond))
+	return min(max(n-n%2, 4), 20)
+}
+
+// measureAll measures each of servers under l, and reads its CPU, memory and allocations and the backends'
+// request count at the edges of each measured window. With more than one server the runs are interleaved, so
+// that whatever else the machine does in the meantime falls on all of them alike: each warms up, one after the
+// other, then the measured time (l.duration per server) is cut into rounds (interleaveRounds) in which every
+// server gets its window in turn, in an order reversed every round (A B, B A, A B, B A), so a drift over the run
+// (the machine's other load, the backends' state) weighs on each the same. Only one server is under load at any
+// time: the backends' request count during a window is that server's. The rows are appended in servers' order.
+func (b *bench) measureAll(scenario string, servers []*server, l load, upstream func() int64) ([]row, error) {
+	rounds := 1
+	if len(servers) > 1 {
+		rounds = interleaveRounds(l.duration)
 	}
-	if out.errors > 0 {
-		fmt.Fprintf(b.log, "  %s: %d errors, first: %s\n", s.name, out.errors, out.firstErr)
+	for _, s := range servers {
+		l.warm(s.url)
 	}
-	fmt.Fprintf(b.log, "  %-22s %8.0f req/s  p50 %-9s p99 %-9s cpu/req %s\n", s.name, out.rate(), ms(out.p50), ms(out.p99), us(r.cpu))
-	b.rows = append(b.rows, r)
-	return r, nil
+	type tally struct {
+		m        vegeta.Metrics
+		out      outcome
+		cpu      time.Duration
+		alloc    float64
+		upstream int64
+		rss      int64
+	}
+	ts := make([]tally, len(servers))
+	for i := range rounds {
+		for k := range servers {
+			j := k
+			if i%2 == 1 {
+				j = len(servers) - 1 - k
+			}
+			s, t := servers[j], &ts[j]
+			u0, err0 := s.usage()
+			c0 := upstream()
+			l.attack(s.url, l.duration/time.Duration(rounds), &t.m, &t.out)
+			u1, err1 := s.usage()
+			c1 := upstream()
+			if err0 != nil || err1 != nil {
+				return nil, fmt.Errorf("%s: %v %v", s.name, err0, err1)
+			}
+			t.cpu += u1.cpu - u0.cpu
+			t.alloc += u1.alloc - u0.alloc
+			t.upstream += c1 - c0
+			t.rss = u1.peakRSS
+		}
+	}
+	rows := make([]row, len(servers))
+	for j, s := range servers {
+		t := &ts[j]
+		t.out.done(&t.m)
+		out := t.out
+		r := row{scenario: scenario, server: s.name, clients: l.clients, out: out, rss: t.rss}
+		if out.requests > 0 {
+			n := float64(out.requests)
+			r.upstream = float64(t.upstream) / n
+			r.cpu = time.Duration(float64(t.cpu) / n)
+			r.alloc = t.alloc / n
+		}
+		if out.errors > 0 {
+			fmt.Fprintf(b.log, "  %s: %d errors, first: %s\n", s.name, out.errors, out.firstErr)
+		}
+		fmt.Fprintf(b.log, "  %-22s %8.0f req/s  p50 %-9s p99 %-9s cpu/req %s\n", s.name, out.rate(), ms(out.p50), ms(out.p99), us(r.cpu))
+		b.rows = append(b.rows, r)
+		rows[j] = r
+	}
+	return rows, nil
 }
 
 // compare records the ratios of a to base (the baseline) of the same scenario.
@@ -96,7 +159,7 @@ func (b *bench) report(machine, command string, took time.Duration) string {
 	tw.Flush()
 	// tabwriter's Debug flag separates columns with '|'; the header's leading "| " keeps Markdown's table shape.
 	if len(b.ratios) > 0 {
-		s.WriteString("\nRatios (Conflux / baseline, same run):\n\n")
+		s.WriteString("\nRatios (same run):\n\n")
 		for _, r := range b.ratios {
 			fmt.Fprintf(&s, "- %s: %s\n", r[0], r[1])
 		}

@@ -126,19 +126,28 @@ func postsScenario(ctx context.Context, b *bench) error {
 		return err
 	}
 	defer stopAll(cf)
-	if err := sameAnswers([]*server{cf, base}, l.bodies); err != nil {
+	// With -compare, the compared Conflux runs with the same settings, interleaved with this one.
+	cmpConfig, err := b.compareExampleConfig("examples/posts", filepath.Join(b.dir, "posts-compare"), urls, false)
+	if err != nil {
 		return err
 	}
-	rows := map[string]row{}
-	for _, s := range []*server{cf, base} {
-		r, err := b.measure("posts", s, l, backend.Requests)
-		if err != nil {
-			return err
-		}
-		rows[s.name] = r
-		if s == cf {
-			cf.stop()
-		}
+	cmp, err := b.startCompare(ctx, "conflux", cmpConfig)
+	if err != nil {
+		return err
+	}
+	defer stopAll(cmp)
+	if err := sameAnswers(withCompare(cmp, cf, base), l.bodies); err != nil {
+		return err
+	}
+	cfs, err := b.measureAll("posts", withCompare(cmp, cf), l, backend.Requests)
+	if err != nil {
+		return err
+	}
+	stopAll(withCompare(cmp, cf)...)
+	c := cfs[0]
+	bl, err := b.measure("posts", base, l, backend.Requests)
+	if err != nil {
+		return err
 	}
 	base.stop()
 	cfd, err := b.startConflux(ctx, "conflux (dedup on)", withDedup)
@@ -162,8 +171,10 @@ func postsScenario(ctx context.Context, b *bench) error {
 	if err != nil {
 		return err
 	}
-	c, bl := rows["conflux"], rows["baseline"]
 	b.compare(c, bl)
+	if cmp != nil {
+		b.compare(c, cfs[1])
+	}
 	b.compare(rd, bl)
 	b.compare(c, rg)
 	b.target("posts: exactly 2 upstream requests per client request (dedup off)", c.upstream == 2 && c.out.errors == 0, "%.3f", c.upstream)
