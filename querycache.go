@@ -8,11 +8,13 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// documentBytesPerQueryByte is how many bytes of heap a parsed and validated query document holds per byte of
-// its query text, key included (the document's ast.Source holds the same string). Measured by
-// TestDocumentCache_SizeEstimate: a document with many short fields (the worst case, about 90 bytes of AST for a
-// 3-byte field), an introspection query and a query of the example, parsed and validated, each kept alive.
-const documentBytesPerQueryByte = 40
+// bytesPerNode is the heap one node of a parsed and validated query document holds, rounded up (a field, argument, value,
+// directive, fragment spread, inline fragment, variable definition, fragment or operation, with its position
+// and its slot in its parent's list): a field is about 228 bytes on 64-bit platforms, an argument with its value
+// about 270 (two nodes here), measured by TestDocumentCache_SizeEstimate. Counting nodes rather than taking a
+// multiple of the query's length keeps the estimate both safe and close: the heap per byte of query text ranges
+// from about 20 (the example's sample query, an introspection query) to 76 (4,000 fields "id").
+const bytesPerNode = 256
 
 // entryOverhead approximates the bytes of one cache entry besides its key and value (list element, map slot).
 const entryOverhead = 128
@@ -38,12 +40,74 @@ func (c documentCache) Get(_ context.Context, query string) (*ast.QueryDocument,
 
 // Add implements graphql.Cache.
 func (c documentCache) Add(_ context.Context, query string, doc *ast.QueryDocument) {
-	c.lru.Add(query, doc, documentSize(query))
+	c.lru.Add(query, doc, documentSize(query, doc))
 }
 
-// documentSize estimates the heap a cached document of query holds.
-func documentSize(query string) int64 {
-	return int64(len(query))*documentBytesPerQueryByte + entryOverhead
+// documentSize estimates the heap a cached document of query holds: the query text (the cache's key, which the
+// document's ast.Source shares) and bytesPerNode for each node of the document.
+func documentSize(query string, doc *ast.QueryDocument) int64 {
+	return int64(len(query)) + bytesPerNode*int64(countNodes(doc)) + entryOverhead
+}
+
+// countNodes counts the nodes of doc (see bytesPerNode). Fragments are counted where they are defined, not
+// where they are spread, as the AST holds them.
+func countNodes(doc *ast.QueryDocument) int {
+	n := 0
+	var values func(v *ast.Value)
+	values = func(v *ast.Value) {
+		if v == nil {
+			return
+		}
+		n++
+		for _, c := range v.Children {
+			values(c.Value)
+		}
+	}
+	arguments := func(args ast.ArgumentList) {
+		for _, a := range args {
+			n++
+			values(a.Value)
+		}
+	}
+	directives := func(dirs ast.DirectiveList) {
+		for _, d := range dirs {
+			n++
+			arguments(d.Arguments)
+		}
+	}
+	var selections func(set ast.SelectionSet)
+	selections = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			n++
+			switch sel := sel.(type) {
+			case *ast.Field:
+				arguments(sel.Arguments)
+				directives(sel.Directives)
+				selections(sel.SelectionSet)
+			case *ast.InlineFragment:
+				directives(sel.Directives)
+				selections(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				directives(sel.Directives)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		n++
+		for _, v := range op.VariableDefinitions {
+			n++
+			values(v.DefaultValue)
+			directives(v.Directives)
+		}
+		directives(op.Directives)
+		selections(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		n++
+		directives(f.Directives)
+		selections(f.SelectionSet)
+	}
+	return n
 }
 
 // apqCache is the Automatic Persisted Queries cache (query text by SHA-256 hash) over a cache.LRU bounded by
