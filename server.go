@@ -406,7 +406,8 @@ func limitBody(next http.Handler, max int64) http.Handler {
 			return
 		}
 		if err != nil {
-			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
+			badRequest(w, "could not read the request body")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -414,6 +415,7 @@ func limitBody(next http.Handler, max int64) http.Handler {
 	})
 }
 
+// tooLarge answers 413 with a GraphQL error (no "data": the request was refused before execution).
 func tooLarge(w http.ResponseWriter, max int64) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusRequestEntityTooLarge)

@@ -186,3 +186,38 @@ func numbered(format string, n int) []string {
 	}
 	return out
 }
+
+// BenchmarkValidation validates hostile documents of up to the default 15,000 tokens with every rule (ours),
+// and 2,000 identical fields with gqlparser's rule for comparison:
+// go test -run '^$' -bench BenchmarkValidation .
+func BenchmarkValidation(b *testing.B) {
+	env := newCustomer360(b, customer360.Options{Latency: noLatency()})
+	s := env.rt.engine.Schema()
+	rep := func(s string, n int) string { return strings.Repeat(s, n) }
+	cases := []struct {
+		name, query string
+		rules       func() *rules.Rules
+	}{
+		{"10,000 identical fields", `{ customer(id: 1) {` + rep(" name", 10000) + ` } }`, validationRules},
+		{"identical nested fields", `{ customers {` + rep(` orders { id }`, 3000) + ` } }`, validationRules},
+		{"identical spreads", `{ customer(id: 1) {` + rep(` ...F`, 5000) + ` } } fragment F on Customer {` + rep(" name", 2000) + ` }`, validationRules},
+		{"distinct arguments", `{` + strings.Join(numbered(` c: customer(id: %d) { id }`, 1200), "") + ` }`, validationRules},
+		{"distinct fragments", `{` + strings.Join(numbered(` ...F%d`, 1600), "") + ` }` + strings.Join(numbered(` fragment F%d on Query { __typename }`, 1600), ""), validationRules},
+		{"distinct sub-selections", `{` + strings.Join(numbered(` c: customers { n%d: name }`, 1600), "") + ` }`, validationRules},
+		{"introspection query", introspectionQuery, validationRules},
+		{"2,000 identical fields", `{ customer(id: 1) {` + rep(" name", 2000) + ` } }`, validationRules},
+		{"2,000 identical fields, gqlparser's rule", `{ customer(id: 1) {` + rep(" name", 2000) + ` } }`, rules.NewDefaultRules},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: c.query}, 15000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				validator.ValidateWithRules(s, doc, c.rules())
+			}
+		})
+	}
+}
