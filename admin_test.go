@@ -116,7 +116,7 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 	if res["applied"] != true || res["version"] != start {
 		t.Fatalf("rollback: %v", res)
 	}
-	if status, raw := env.postRaw(`{ customer(id: 2) { rewards { points } } }`, nil); status != 422 {
+	if status, raw := env.postRaw(`{ customer(id: 2) { rewards { points } } }`, nil); status != 200 || !strings.Contains(string(raw), "GRAPHQL_VALIDATION_FAILED") {
 		t.Errorf("after rollback the field should not exist: %d %s", status, raw)
 	}
 }
@@ -200,7 +200,7 @@ func TestAdmin_Auth(t *testing.T) {
 func TestAdmin_PublicAPIHasNoAdminFields(t *testing.T) {
 	env := newAdminEnv(t, "")
 	status, raw := env.postRaw(`mutation { declareBinding(field: "Customer.email", config: "{from: name}") { applied } }`, nil)
-	if status != 422 || !strings.Contains(string(raw), `Cannot query field \"declareBinding\"`) {
+	if status != 200 || !strings.Contains(string(raw), `Cannot query field \"declareBinding\"`) {
 		t.Errorf("got %d %s", status, raw)
 	}
 }

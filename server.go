@@ -26,7 +26,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/examples/customer360"
@@ -35,7 +34,6 @@ import (
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
-	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // exampleConfig is the configuration `go run .` serves when no --config is given.
@@ -254,14 +252,29 @@ func buildRuntime(sg *schema.Supergraph, tel *telemetry, prev *runtime) (*runtim
 		return nil, err
 	}
 	gql := handler.New(rt.engine)
+	// GraphQL over HTTP to the letter: see the status table in transport.go.
 	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
+	gql.AddTransport(getTransport{})
 	gql.AddTransport(postTransport{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](sg.Settings.QueryCacheSize))
+	gql.AddTransport(unsupportedTransport{})
+	// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
+	gql.SetParserTokenLimit(sg.Settings.MaxTokens)
+	gql.SetValidationRulesFn(validationRules)
+	docs, err := newDocumentCache(sg.Settings.QueryCacheSize, sg.Settings.QueryCacheBytes)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	gql.SetQueryCache(docs)
 	if sg.Settings.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	gql.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	apq, err := newAPQCache(sg.Settings.APQCacheBytes)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	gql.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	if tel != nil {
 		gql.Use(tel)
 	}
@@ -393,7 +406,8 @@ func limitBody(next http.Handler, max int64) http.Handler {
 			return
 		}
 		if err != nil {
-			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
+			badRequest(w, "could not read the request body")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -401,6 +415,7 @@ func limitBody(next http.Handler, max int64) http.Handler {
 	})
 }
 
+// tooLarge answers 413 with a GraphQL error (no "data": the request was refused before execution).
 func tooLarge(w http.ResponseWriter, max int64) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusRequestEntityTooLarge)

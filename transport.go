@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -19,60 +22,214 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
-// postTransport serves POST /graphql with a JSON body as gqlgen's transport.POST does (the same content
-// negotiation, status codes and error messages), but writes a successful response's data as the engine wrote it:
-// transport.POST re-encodes it with encoding/json, which scans and copies the whole already-compact document
-// again (about a tenth of the CPU of a posts request).
+// Error codes of requests refused before execution that gqlgen would otherwise report as a plain parse or
+// validation failure (issue 13).
+const (
+	// codeTokenLimit: the document has more tokens than server.maxTokens (gqlgen's parser token limit).
+	codeTokenLimit = "TOKEN_LIMIT_EXCEEDED"
+	// codeBadRequest: the HTTP request is not a GraphQL-over-HTTP request: a body that is not one JSON object,
+	// parameters of the wrong type, no query.
+	codeBadRequest = "BAD_REQUEST"
+)
+
+// The status codes of GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/), as Conflux applies
+// them to POST and GET alike:
+//
+//   - A request that is not a well-formed GraphQL request (body not one JSON object, trailing data after it,
+//     a parameter of the wrong type, no query and no persisted-query hash, variables that are not JSON in a
+//     GET) is 400 whatever the client accepts.
+//   - A request error (parse or validation failure, variable coercion failure, an unknown operationName, a
+//     limit refused before execution such as TOKEN_LIMIT_EXCEEDED or, from the engine, COST_LIMIT_EXCEEDED):
+//     200 for a client that accepts application/json (or sends no Accept), 400 for one that accepts
+//     application/graphql-response+json. Its body has no "data" entry at all, as the GraphQL spec says of an
+//     error raised before execution begins.
+//   - An executed operation is 200, with partial data and located errors when some fields failed.
+//   - A mutation over GET is 405 with Allow: POST; a POST whose Content-Type is not application/json is 415.
+//
+// The engine's contract (graph/): its response has Data == nil exactly when it refused the operation before
+// executing it; such a response is a request error here.
+
+// postTransport serves POST /graphql with a JSON body. It writes a successful response's data as the engine
+// wrote it: gqlgen's transport.POST re-encodes it with encoding/json, which scans and copies the whole
+// already-compact document again (about a tenth of the CPU of a posts request).
 type postTransport struct{}
 
 var _ graphql.Transport = postTransport{}
 
 // Supports implements graphql.Transport.
 func (postTransport) Supports(r *http.Request) bool {
-	if r.Header.Get("Upgrade") != "" {
+	if r.Header.Get("Upgrade") != "" || r.Method != http.MethodPost {
 		return false
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && r.Method == http.MethodPost && mediaType == mediaJSON
+	return err == nil && mediaType == mediaJSON
 }
 
 // Do implements graphql.Transport.
 func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	ctx := r.Context()
 	contentType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %+v", err)}))
+		badRequest(w, "could not read the request body")
 		return
 	}
 	var params graphql.RawParams
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&params); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %+v body:%s", err, body)}))
+	if msg := decodeJSON(body, &params); msg != "" {
+		badRequest(w, "the request body is not a GraphQL request: "+msg)
 		return
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	rc, opErr := exec.CreateOperationContext(ctx, &params)
-	if opErr != nil {
-		status := http.StatusOK
-		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
-			// GraphQL over HTTP: 400 for application/graphql-response+json; gqlgen's 422 for application/json.
-			status = http.StatusUnprocessableEntity
-			if contentType == mediaGraphQLResponse {
-				status = http.StatusBadRequest
-			}
+	execute(w, r, exec, &params, contentType, false)
+}
+
+// getTransport serves GET /graphql?query=&operationName=&variables=&extensions= (queries only). It replaces
+// gqlgen's transport.GET for the status codes and the absent "data" entry of GraphQL over HTTP.
+type getTransport struct{}
+
+var _ graphql.Transport = getTransport{}
+
+// Supports implements graphql.Transport.
+func (getTransport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") == "" && r.Method == http.MethodGet
+}
+
+// Do implements graphql.Transport.
+func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	contentType := responseType(r.Header.Get("Accept"))
+	w.Header().Set("Content-Type", contentType)
+	start := graphql.Now()
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		badRequest(w, "the URL query is malformed")
+		return
+	}
+	params := graphql.RawParams{Query: query.Get("query"), OperationName: query.Get("operationName"), Headers: r.Header}
+	if v := query.Get("variables"); v != "" {
+		if msg := decodeJSON([]byte(v), &params.Variables); msg != "" {
+			badRequest(w, "variables is not a JSON object: "+msg)
+			return
 		}
-		w.WriteHeader(status)
+	}
+	if v := query.Get("extensions"); v != "" {
+		if msg := decodeJSON([]byte(v), &params.Extensions); msg != "" {
+			badRequest(w, "extensions is not a JSON object: "+msg)
+			return
+		}
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	execute(w, r, exec, &params, contentType, true)
+}
+
+// unsupportedTransport answers, last, every request the other transports did not take: 415 for a POST whose
+// Content-Type is not application/json, 405 for other methods.
+type unsupportedTransport struct{}
+
+var _ graphql.Transport = unsupportedTransport{}
+
+// Supports implements graphql.Transport.
+func (unsupportedTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") == "" }
+
+// Do implements graphql.Transport.
+func (unsupportedTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExecutor) {
+	w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
+	if r.Method == http.MethodPost {
+		writeRequestError(w, http.StatusUnsupportedMediaType, codeBadRequest, "a POST body must be application/json")
+		return
+	}
+	w.Header().Set("Allow", "GET, POST, OPTIONS")
+	writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "method "+r.Method+" is not allowed")
+}
+
+// decodeJSON decodes data, which must be exactly one JSON value (whitespace around it is allowed), into v. It
+// returns "" on success, else what is wrong, in words that never quote the input: an error message must not
+// echo a request body back (issue 13: a malformed 900 KB body came back whole).
+func decodeJSON(data []byte, v any) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return "it is empty"
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return "unexpected end of JSON input"
+		case errors.As(err, &syntax):
+			return "invalid JSON at offset " + strconv.FormatInt(syntax.Offset, 10)
+		case errors.As(err, &typ):
+			if typ.Field != "" {
+				return typ.Field + " must not be a JSON " + typ.Value
+			}
+			return "it must be a JSON object, not " + typ.Value
+		}
+		return "invalid JSON"
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "trailing data after the JSON value at offset " + strconv.FormatInt(dec.InputOffset(), 10)
+	}
+	return ""
+}
+
+// execute runs the request described by params and writes its response; onlyQueries refuses mutations (GET).
+func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, contentType string, onlyQueries bool) {
+	ctx := r.Context()
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		badRequest(w, "the request has no query")
+		return
+	}
+	rc, opErr := exec.CreateOperationContext(ctx, params)
+	if opErr != nil {
+		refineCodes(opErr)
+		w.WriteHeader(requestErrorStatus(contentType))
 		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
+	if onlyQueries && rc.Operation.Operation != ast.Query {
+		w.Header().Set("Allow", "POST")
+		writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "GET requests only allow query operations")
+		return
+	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
-	writeResponse(w, responses(ctx))
+	resp := responses(ctx)
+	if resp != nil && resp.Data == nil && len(resp.Errors) > 0 {
+		// The engine refused the operation before executing it (its contract: Data is nil exactly then).
+		w.WriteHeader(requestErrorStatus(contentType))
+	}
+	writeResponse(w, resp)
+}
+
+// requestErrorStatus is the status of a request error: 200 for application/json, 400 for
+// application/graphql-response+json.
+func requestErrorStatus(contentType string) int {
+	if contentType == mediaGraphQLResponse {
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
+}
+
+// refineCodes gives the refusals gqlgen reports as plain parse or validation failures their own codes.
+func refineCodes(errs gqlerror.List) {
+	for _, err := range errs {
+		switch {
+		case err.Rule == overlapBudgetRule:
+			errcode.Set(err, codeValidationLimit)
+		case strings.HasPrefix(err.Message, "exceeded token limit of "):
+			errcode.Set(err, codeTokenLimit)
+		}
+	}
+}
+
+// badRequest answers 400 with a GraphQL error: the request is not a GraphQL request at all.
+func badRequest(w http.ResponseWriter, msg string) {
+	writeRequestError(w, http.StatusBadRequest, codeBadRequest, msg)
+}
+
+func writeRequestError(w http.ResponseWriter, status int, code, msg string) {
+	w.WriteHeader(status)
+	writeResponse(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}})
 }
 
 // responseType picks the response media type from the Accept header as gqlgen's transports do: the first of
@@ -96,9 +253,10 @@ func responseType(accept string) string {
 	return mediaGraphQLResponse
 }
 
-// writeResponse writes resp with the field order and omissions of graphql.Response's JSON encoding. Data, which
-// the engine wrote as compact JSON, goes out as it is, between a head and a tail, without being copied, and the
-// Content-Length is known up front.
+// writeResponse writes resp with the field order of graphql.Response's JSON encoding, but with no "data" entry
+// when Data is nil: a request refused before execution has none (GraphQL spec, "Response"; GraphQL over HTTP,
+// application/graphql-response+json). Data, which the engine wrote as compact JSON, goes out as it is, between
+// a head and a tail, without being copied, and the Content-Length is known up front.
 func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	if resp == nil || resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
 		// Incremental delivery, which the engine does not produce: encoding/json writes it all.
@@ -110,18 +268,24 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	head = append(head, '{')
 	if len(resp.Errors) > 0 {
 		errs, _ := json.Marshal(resp.Errors)
-		head = append(append(append(head, `"errors":`...), errs...), ',')
+		head = append(append(head, `"errors":`...), errs...)
 	}
-	head = append(head, `"data":`...)
 	data := []byte(resp.Data)
-	if data == nil {
-		data = []byte("null")
+	if data != nil {
+		if len(head) > 1 {
+			head = append(head, ',')
+		}
+		head = append(head, `"data":`...)
 	}
-	tail := []byte("}")
+	var tail []byte
 	if len(resp.Extensions) > 0 {
 		ext, _ := json.Marshal(resp.Extensions)
-		tail = append(append([]byte(`,"extensions":`), ext...), '}')
+		if len(head) > 1 || data != nil {
+			tail = append(tail, ',')
+		}
+		tail = append(append(tail, `"extensions":`...), ext...)
 	}
+	tail = append(tail, '}')
 	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(data)+len(tail)))
 	_, _ = w.Write(head)
 	_, _ = w.Write(data)

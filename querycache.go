@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/cache"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// bytesPerNode is the heap one node of a parsed and validated query document holds, rounded up (a field, argument, value,
+// directive, fragment spread, inline fragment, variable definition, fragment or operation, with its position
+// and its slot in its parent's list): a field is about 228 bytes on 64-bit platforms, an argument with its value
+// about 270 (two nodes here), measured by TestDocumentCache_SizeEstimate. Counting nodes rather than taking a
+// multiple of the query's length keeps the estimate both safe and close: the heap per byte of query text ranges
+// from about 20 (the example's sample query, an introspection query) to 76 (4,000 fields "id").
+const bytesPerNode = 256
+
+// entryOverhead approximates the bytes of one cache entry besides its key and value (list element, map slot).
+const entryOverhead = 128
+
+// documentCache is gqlgen's query-document cache (the parsed and validated documents by query text) over a
+// cache.LRU bounded by entries and by bytes: server.queryCacheSize and server.queryCacheBytes. Safe for
+// concurrent use.
+type documentCache struct {
+	lru *cache.LRU[string, *ast.QueryDocument]
+}
+
+var _ graphql.Cache[*ast.QueryDocument] = documentCache{}
+
+func newDocumentCache(entries int, bytes int64) (documentCache, error) {
+	lru, err := cache.New[string, *ast.QueryDocument](entries, bytes)
+	return documentCache{lru: lru}, err
+}
+
+// Get implements graphql.Cache.
+func (c documentCache) Get(_ context.Context, query string) (*ast.QueryDocument, bool) {
+	return c.lru.Get(query)
+}
+
+// Add implements graphql.Cache.
+func (c documentCache) Add(_ context.Context, query string, doc *ast.QueryDocument) {
+	c.lru.Add(query, doc, documentSize(query, doc))
+}
+
+// documentSize estimates the heap a cached document of query holds: the query text (the cache's key, which the
+// document's ast.Source shares) and bytesPerNode for each node of the document.
+func documentSize(query string, doc *ast.QueryDocument) int64 {
+	return int64(len(query)) + bytesPerNode*int64(countNodes(doc)) + entryOverhead
+}
+
+// countNodes counts the nodes of doc (see bytesPerNode). Fragments are counted where they are defined, not
+// where they are spread, as the AST holds them.
+func countNodes(doc *ast.QueryDocument) int {
+	n := 0
+	var values func(v *ast.Value)
+	values = func(v *ast.Value) {
+		if v == nil {
+			return
+		}
+		n++
+		for _, c := range v.Children {
+			values(c.Value)
+		}
+	}
+	arguments := func(args ast.ArgumentList) {
+		for _, a := range args {
+			n++
+			values(a.Value)
+		}
+	}
+	directives := func(dirs ast.DirectiveList) {
+		for _, d := range dirs {
+			n++
+			arguments(d.Arguments)
+		}
+	}
+	var selections func(set ast.SelectionSet)
+	selections = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			n++
+			switch sel := sel.(type) {
+			case *ast.Field:
+				arguments(sel.Arguments)
+				directives(sel.Directives)
+				selections(sel.SelectionSet)
+			case *ast.InlineFragment:
+				directives(sel.Directives)
+				selections(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				directives(sel.Directives)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		n++
+		for _, v := range op.VariableDefinitions {
+			n++
+			values(v.DefaultValue)
+			directives(v.Directives)
+		}
+		directives(op.Directives)
+		selections(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		n++
+		directives(f.Directives)
+		selections(f.SelectionSet)
+	}
+	return n
+}
+
+// apqCache is the Automatic Persisted Queries cache (query text by SHA-256 hash) over a cache.LRU bounded by
+// entries and by the bytes of the hashes and queries: server.apqCacheBytes. Safe for concurrent use.
+type apqCache struct {
+	lru *cache.LRU[string, string]
+}
+
+var _ graphql.Cache[string] = apqCache{}
+
+// apqCacheEntries caps the number of persisted queries kept.
+const apqCacheEntries = 1000
+
+func newAPQCache(bytes int64) (apqCache, error) {
+	lru, err := cache.New[string, string](apqCacheEntries, bytes)
+	return apqCache{lru: lru}, err
+}
+
+// Get implements graphql.Cache.
+func (c apqCache) Get(_ context.Context, hash string) (string, bool) { return c.lru.Get(hash) }
+
+// Add implements graphql.Cache.
+func (c apqCache) Add(_ context.Context, hash, query string) {
+	c.lru.Add(hash, query, int64(len(hash)+len(query)+entryOverhead))
+}
