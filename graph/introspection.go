@@ -17,7 +17,7 @@ import (
 //
 //   - a __Type field that does not apply to the type's kind is null, not []: fields and interfaces exist on OBJECT
 //     and INTERFACE, possibleTypes on INTERFACE and UNION, enumValues on ENUM, inputFields and isOneOf on
-//     INPUT_OBJECT, specifiedByURL on SCALAR, ofType on LIST and NON_NULL (spec §4.2.1 "__Type");
+//     INPUT_OBJECT, specifiedByURL on SCALAR, ofType on LIST and NON_NULL (the spec's "The __Type Type");
 //   - __schema.types is sorted by name; an interface's possibleTypes are the object types that implement it, in
 //     that same order (graphql-js recomputes them from the type list, so any other order does not survive), and a
 //     union's are its members in the order the SDL declares them;

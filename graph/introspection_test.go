@@ -73,7 +73,7 @@ func decode(t *testing.T, raw string) map[string]any {
 	return out["data"].(map[string]any)
 }
 
-// TestEngine_IntrospectionNullsByKind pins __Type's fields that apply only to some kinds (spec §4.2.1): null on
+// TestEngine_IntrospectionNullsByKind pins __Type's fields that apply only to some kinds (the spec's "The __Type Type"): null on
 // every other kind, a list (possibly empty) on the kinds they apply to.
 func TestEngine_IntrospectionNullsByKind(t *testing.T) {
 	e := newEngine(t, introSDL, introConfig, nil)
