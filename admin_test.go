@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/conflux-gql/conflux/admin"
@@ -183,6 +186,7 @@ func TestAdmin_Auth(t *testing.T) {
 			if tc.header != "" {
 				req.Header.Set("Authorization", tc.header)
 			}
+			req.Host = "127.0.0.1:8080"
 			req.RemoteAddr = "127.0.0.1:4444"
 			if tc.remote != "" {
 				req.RemoteAddr = tc.remote
@@ -202,5 +206,190 @@ func TestAdmin_PublicAPIHasNoAdminFields(t *testing.T) {
 	status, raw := env.postRaw(`mutation { declareBinding(field: "Customer.email", config: "{from: name}") { applied } }`, nil)
 	if status != 200 || !strings.Contains(string(raw), `Cannot query field \"declareBinding\"`) {
 		t.Errorf("got %d %s", status, raw)
+	}
+}
+
+// TestAdmin_BrowserAttacks: without a token the admin API trusted any loopback connection, so a web page could
+// reach it through DNS rebinding (Host: attacker.example) or cross-site requests, run mutations, and make
+// Conflux POST to a URL of its choice with a GET ?query={validate(...)} (issue 13). Each refused request changes
+// nothing and calls nothing, a same-origin loopback request still works, and so does /graphql meanwhile.
+func TestAdmin_BrowserAttacks(t *testing.T) {
+	var outbound atomic.Int64 // requests the introspection of a validated config would send
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		outbound.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(evil.Close)
+	env := newAdminEnv(t, "")
+	self := strings.TrimPrefix(env.srv.URL, "http://")
+	port := self[strings.LastIndex(self, ":"):]
+	before, _ := os.ReadFile(env.cfgs.path)
+	version := env.cfgs.Current().Version
+
+	validate := `{ validate(config: ` + strconv.Quote("schema: [schema/*.graphqls]\nsources:\n  evil:\n    graphql: {endpoints: ["+evil.URL+"]}\n") + `) { problems { message } } }`
+	const mutation = `mutation { declareBinding(field: "Customer.email", config: "{from: name}") { applied } }`
+	const read = `{ version { id } }`
+	post := func(q string) string { b, _ := json.Marshal(map[string]any{"query": q}); return string(b) }
+	get := func(q string) string { return "/admin/graphql?query=" + url.QueryEscape(q) }
+
+	tests := []struct {
+		name        string
+		method      string
+		target      string // path and query
+		host        string // Host header; empty: the server's own address
+		contentType string
+		headers     map[string]string
+		body        string
+		status      int
+		code        string
+	}{
+		{name: "DNS rebinding: foreign Host", host: "attacker.example" + port, body: post(mutation), status: 403, code: "HOST_NOT_ALLOWED"},
+		{name: "foreign Host without port", host: "attacker.example", body: post(read), status: 403, code: "HOST_NOT_ALLOWED"},
+		{name: "unspecified address as Host", host: "0.0.0.0" + port, body: post(read), status: 403, code: "HOST_NOT_ALLOWED"},
+		{name: "cross-site Origin", headers: map[string]string{"Origin": "https://attacker.example"}, body: post(mutation), status: 403, code: "CROSS_ORIGIN_REQUEST"},
+		{name: "same-site Origin, another port", headers: map[string]string{"Origin": "http://127.0.0.1:1"}, body: post(mutation), status: 403, code: "CROSS_ORIGIN_REQUEST"},
+		{name: "Origin null", headers: map[string]string{"Origin": "null"}, body: post(mutation), status: 403, code: "CROSS_ORIGIN_REQUEST"},
+		{name: "Sec-Fetch-Site cross-site, no Origin", method: "GET", target: get(read), headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403, code: "CROSS_ORIGIN_REQUEST"},
+		{name: "Sec-Fetch-Site same-site", headers: map[string]string{"Sec-Fetch-Site": "same-site"}, body: post(read), status: 403, code: "CROSS_ORIGIN_REQUEST"},
+		{name: "GET mutation", method: "GET", target: get(mutation), status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "GET validate", method: "GET", target: get(validate), status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "GET validate through a fragment", method: "GET", target: get(`query { version { id } ...F } fragment F on Query { ... { ` + strings.TrimSuffix(strings.TrimPrefix(validate, "{"), "}") + ` } }`), status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "GET validate beside another operation", method: "GET", target: get(`query A { version { id } } query B `+validate) + "&operationName=A", status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "text/plain POST", contentType: "text/plain", body: post(mutation), status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "form POST", contentType: "application/x-www-form-urlencoded", body: "query=" + url.QueryEscape(mutation), status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "multipart POST", contentType: "multipart/form-data; boundary=x", body: "--x\r\n\r\n" + post(mutation) + "\r\n--x--\r\n", status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "POST without Content-Type", contentType: "-", body: post(mutation), status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := adminRequest(t, env, tc.method, tc.target, tc.host, tc.contentType, tc.headers, tc.body)
+			if status != tc.status || !strings.Contains(body, `"code":"`+tc.code+`"`) {
+				t.Errorf("status %d %s, want %d %s", status, body, tc.status, tc.code)
+			}
+			if status, raw := env.postRaw(`{ customer(id: 1) { name } }`, nil); status != 200 || !strings.Contains(string(raw), `"name":"Ada Lovelace"`) {
+				t.Errorf("/graphql meanwhile: %d %s", status, raw)
+			}
+		})
+	}
+	if n := outbound.Load(); n != 0 {
+		t.Errorf("refused requests made Conflux call out %d times", n)
+	}
+	if after, _ := os.ReadFile(env.cfgs.path); string(after) != string(before) || env.cfgs.Current().Version != version {
+		t.Fatal("a refused request changed the configuration")
+	}
+
+	// What a local tool or the same-origin playground sends still works.
+	ok := []struct {
+		name, method, target, host string
+		headers                    map[string]string
+		body, want                 string
+	}{
+		{name: "same-origin POST validate", headers: map[string]string{"Origin": env.srv.URL, "Sec-Fetch-Site": "same-origin"}, body: post(validate), want: `"validate"`},
+		{name: "localhost", host: "localhost" + port, headers: map[string]string{"Origin": "http://localhost" + port}, body: post(read), want: `"version"`},
+		{name: "[::1]", host: "[::1]" + port, body: post(read), want: `"version"`},
+		{name: "127.0.0.2, no port", host: "127.0.0.2", body: post(read), want: `"version"`},
+		{name: "LOCALHOST.", host: "LOCALHOST." + port, body: post(read), want: `"version"`},
+		{name: "typed URL: Sec-Fetch-Site none", method: "GET", target: get(read), headers: map[string]string{"Sec-Fetch-Site": "none"}, want: `"version"`},
+		{name: "GET read-only fields", method: "GET", target: get(`{ version { id } sdl sources { name } bindings { field } history { id } lastReloadError { message } explain(query: "{ customer(id: 1) { name } }") { text } __typename __schema { queryType { name } } }`), want: `"explain"`},
+		{name: "same-origin POST mutation", headers: map[string]string{"Origin": env.srv.URL}, body: post(mutation), want: `"applied":true`},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := adminRequest(t, env, tc.method, tc.target, tc.host, "", tc.headers, tc.body)
+			if status != 200 || !strings.Contains(body, tc.want) || strings.Contains(body, `"errors"`) {
+				t.Errorf("status %d %s, want 200 with %s", status, body, tc.want)
+			}
+		})
+	}
+	// The same-origin validate did call out: the refused one above would have too.
+	if outbound.Load() == 0 {
+		t.Error("validate over POST did not introspect the upstream it names: the GET check proves nothing")
+	}
+	if _, raw := env.postRaw(`{ customer(id: 1) { email } }`, nil); string(raw) != `{"data":{"customer":{"email":"Ada Lovelace"}}}` {
+		t.Errorf("the same-origin mutation did not apply: %s", raw)
+	}
+}
+
+// adminRequest sends one request to env's admin API over a real socket: method defaults to POST, target to
+// /admin/graphql, host to the server's address, contentType to application/json ("-" sends none).
+func adminRequest(t *testing.T, env *adminEnv, method, target, host, contentType string, headers map[string]string, body string) (int, string) {
+	t.Helper()
+	if method == "" {
+		method = "POST"
+	}
+	if target == "" {
+		target = "/admin/graphql"
+	}
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, env.srv.URL+target, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	switch contentType {
+	case "":
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	case "-":
+	default:
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := env.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// TestAdmin_TokenAndHosts: with a token, the token check is unchanged and the Origin rule still applies;
+// AllowHost adds the admin API's own listen address to the loopback names, but never an unspecified address.
+func TestAdmin_TokenAndHosts(t *testing.T) {
+	tests := []struct {
+		name, token string
+		opts        []admin.Option
+		host        string
+		headers     map[string]string
+		want        int
+	}{
+		{name: "token, cross-site Origin", token: "s3cret", host: "conflux.internal", headers: map[string]string{"Authorization": "Bearer s3cret", "Origin": "https://attacker.example"}, want: 403},
+		{name: "token, Sec-Fetch-Site cross-site", token: "s3cret", host: "conflux.internal", headers: map[string]string{"Authorization": "Bearer s3cret", "Sec-Fetch-Site": "cross-site"}, want: 403},
+		{name: "token, same origin", token: "s3cret", host: "conflux.internal", headers: map[string]string{"Authorization": "Bearer s3cret", "Origin": "https://conflux.internal"}, want: 200},
+		{name: "token, any Host", token: "s3cret", host: "conflux.internal", headers: map[string]string{"Authorization": "Bearer s3cret"}, want: 200},
+		{name: "token, wrong one, same origin", token: "s3cret", host: "conflux.internal", headers: map[string]string{"Authorization": "Bearer nope", "Origin": "https://conflux.internal"}, want: 401},
+		{name: "no token, listen address allowed", opts: []admin.Option{admin.AllowHost("myhost:9000")}, host: "MyHost:9000", want: 200},
+		{name: "no token, listen address not given", host: "myhost:9000", want: 403},
+		{name: "no token, unspecified listen address", opts: []admin.Option{admin.AllowHost("0.0.0.0:9000"), admin.AllowHost(":9000")}, host: "0.0.0.0:9000", want: 403},
+		{name: "no token, empty Host", host: "-", want: 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := admin.NewHandler(nil, tc.token, tc.opts...)
+			req := httptest.NewRequest("POST", "/admin/graphql", strings.NewReader(`{"query":"{ __typename }"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.RemoteAddr = "127.0.0.1:4444"
+			req.Host = tc.host
+			if tc.host == "-" {
+				req.Host = ""
+			}
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+		})
 	}
 }

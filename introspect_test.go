@@ -5,11 +5,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/conflux-gql/conflux/examples/customer360/support"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // TestIntrospectUpstream loads a configuration whose graphql source names no sdl file: the loader introspects
@@ -78,4 +80,54 @@ func TestIntrospectUpstream(t *testing.T) {
 			t.Errorf("want an unchecked source and a warning, got %v", sg.Warnings)
 		}
 	})
+}
+
+// TestIntrospectUpstream_Conflux loads a graphql source whose upstream is another Conflux: the loader reads its
+// introspection answer, which has null where a kind has no such list and default values printed the way
+// graphql-js prints them (issue 13), into the same schema the upstream serves.
+func TestIntrospectUpstream_Conflux(t *testing.T) {
+	up := serveConfig(t, filepath.Join("testdata", "introspection", "conflux.yaml"), nil)
+	dir := t.TempDir()
+	config := "schema: [s.graphqls]\nsources:\n  up:\n    graphql: {endpoints: [" + up.srv.URL + "/graphql], timeout: 2s}\n" +
+		"bindings:\n  Query.kinds: {source: up, field: kinds}\n"
+	for name, data := range map[string]string{"s.graphqls": "type Query { kinds: [String] }\n", "conflux.yaml": config} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sg, err := schema.Load(filepath.Join(dir, "conflux.yaml"), loadOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range sg.Warnings {
+		if strings.Contains(w.String(), "sdl") {
+			t.Errorf("unexpected warning: %s", w)
+		}
+	}
+	s := sg.Sources["up"].Upstream
+	if s == nil {
+		t.Fatal("upstream schema not read by introspection")
+	}
+	names := func(defs []*ast.Definition) []string {
+		var out []string
+		for _, d := range defs {
+			out = append(out, d.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+	filter := s.Types["Filter"]
+	for _, tt := range []struct{ what, got, want string }{
+		{"Thing members", strings.Join(s.Types["Thing"].Types, " "), "Zebra Apple Mango"},
+		{"Node possible types", strings.Join(names(s.GetPossibleTypes(s.Types["Node"])), " "), "Apple Mango Named Zebra"},
+		{"Zebra interfaces", strings.Join(s.Types["Zebra"].Interfaces, " "), "Named Node"},
+		{"Filter.inner default", filter.Fields.ForName("inner").DefaultValue.String(), "{a:1,b:2,c:[1,2]}"},
+		{"Filter.nested default", filter.Fields.ForName("nested").DefaultValue.String(), "[[A,B],[C]]"},
+		{"Filter.id default", filter.Fields.ForName("id").DefaultValue.String(), "42"},
+		{"Kind.A deprecated", s.Types["Kind"].EnumValues.ForName("A").Directives.ForName("deprecated").Arguments.ForName("reason").Value.Raw, "No longer supported"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.what, tt.got, tt.want)
+		}
+	}
 }

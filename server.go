@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -135,7 +136,7 @@ func serve(args []string, stdout io.Writer) error {
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
 	cfgs := newConfigs(path, srv, logger)
-	adminAPI := admin.NewHandler(cfgs, os.Getenv("CONFLUX_ADMIN_TOKEN"))
+	adminAPI := admin.NewHandler(cfgs, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
 	if *adminAddr == "" {
 		srv.mux.Handle("/admin/graphql", adminAPI)
 	} else {
