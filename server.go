@@ -133,6 +133,17 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	srv := newServer(rt)
 	srv.mux.Handle("GET /metrics", tel.Handler())
+	// The edge's timeouts and caps are read here, once: a reload does not reopen the listeners.
+	em, err := newEdgeMetrics(tel.registry)
+	if err != nil {
+		return err
+	}
+	listeners := 1
+	if *adminAddr != "" {
+		listeners = 2
+	}
+	edgeCfg := edgeConfig{Name: edgeMain, Settings: sg.Settings, Metrics: em,
+		MaxConnections: connectionCap(sg.Settings.MaxConnections, openFileLimit(), listeners)}
 	defer func() { srv.rt.Load().Close() }()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
@@ -145,7 +156,11 @@ func serve(args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("listen (admin): %w", err)
 		}
-		ahs := &http.Server{Handler: adminAPI, ReadHeaderTimeout: 10 * time.Second}
+		adminCfg := edgeCfg
+		adminCfg.Name = edgeAdmin
+		ae := newEdge(adminCfg)
+		aln = ae.Listener(aln)
+		ahs := ae.Server(adminAPI)
 		go func() { _ = ahs.Serve(aln) }()
 		defer ahs.Close()
 		logger.Info("admin API", "url", "http://"+aln.Addr().String()+"/")
@@ -164,11 +179,14 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	me := newEdge(edgeCfg)
+	ln = me.Listener(ln)
+	hs := me.Server(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql")
+	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql",
+		"maxConnections", edgeCfg.MaxConnections, "maxInFlight", sg.Settings.MaxInFlight)
 	if sg.Settings.Playground {
 		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
 	}
