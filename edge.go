@@ -248,10 +248,16 @@ type writeDeadline struct {
 }
 
 func (w *writeDeadline) arm() {
-	if !w.armed {
-		w.armed = true
-		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
+	if w.armed {
+		return
 	}
+	w.armed = true
+	deadline := time.Now().Add(w.timeout)
+	if d, ok := w.ResponseWriter.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		_ = d.SetWriteDeadline(deadline) // net/http's own writer: no ResponseController to allocate
+		return
+	}
+	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(deadline)
 }
 
 func (w *writeDeadline) WriteHeader(status int) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -544,5 +545,38 @@ func TestEdge_WriteTimeoutExcludesExecution(t *testing.T) {
 	}
 	if took := time.Since(start); took < 2*wt {
 		t.Errorf("answered after %v: the backend latency (%v) did not apply", took, 2*wt)
+	}
+}
+
+// BenchmarkEdge_Handler measures what the edge adds to each request (the in-flight count and metrics, the write
+// deadline) over a handler that writes a small answer.
+func BenchmarkEdge_Handler(b *testing.B) {
+	answer := []byte(`{"data":{"posts":[{"id":"1"}]}}`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(answer) })
+	m, err := newEdgeMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := schema.DefaultSettings()
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare", h},
+		{"edge", newEdge(edgeConfig{Name: edgeMain, Settings: s, Metrics: m}).handler(h)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					tc.h.ServeHTTP(w, r)
+					if w.Body.Len() != len(answer) {
+						b.Fatalf("answer of %d bytes", w.Body.Len())
+					}
+				}
+			})
+		})
 	}
 }
