@@ -151,15 +151,15 @@ func (e *edge) Server(h http.Handler) *http.Server {
 	s := e.cfg.Settings
 	return &http.Server{
 		Handler:           e.handler(h),
-		ReadHeaderTimeout: off(s.ReadHeaderTimeout),
+		ReadHeaderTimeout: s.ReadHeaderTimeout, // 0: net/http applies ReadTimeout, which covers the head too
 		ReadTimeout:       s.ReadTimeout,
-		IdleTimeout:       off(s.IdleTimeout),
+		IdleTimeout:       idleOff(s.IdleTimeout),
 	}
 }
 
-// off maps a zero timeout (off in the configuration) to a negative one: net/http reads a zero ReadHeaderTimeout
-// or IdleTimeout as "use ReadTimeout", a negative one as none.
-func off(d time.Duration) time.Duration {
+// idleOff maps a zero idle timeout (off in the configuration) to a negative one: net/http reads a zero
+// IdleTimeout as "use ReadTimeout", a negative one as none.
+func idleOff(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

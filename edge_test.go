@@ -263,26 +263,54 @@ func TestEdge_SlowClients(t *testing.T) {
 }
 
 // TestEdge_IdleTimeout: a keep-alive connection that sends nothing after its answer is closed after
-// server.idleTimeout, and not before.
+// server.idleTimeout, and not before; with idleTimeout 0 it stays open (net/http would fall back to readTimeout).
 func TestEdge_IdleTimeout(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	env := newEdgeEnv(t, func(s *schema.Settings) { s.IdleTimeout = idle })
-	c := env.dial("127.0.0.1")
-	r := bufio.NewReader(c)
-	if status, err := health(c, r); err != nil || status != 200 {
-		t.Fatalf("GET /healthz: %d, %v", status, err)
+	for _, tc := range []struct {
+		name   string
+		idle   time.Duration
+		closed bool
+	}{
+		{"closed after idleTimeout", idle, true},
+		{"off", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEdgeEnv(t, func(s *schema.Settings) {
+				s.IdleTimeout = tc.idle
+				s.ReadTimeout = idle / 2
+			})
+			c := env.dial("127.0.0.1")
+			r := bufio.NewReader(c)
+			if status, err := health(c, r); err != nil || status != 200 {
+				t.Fatalf("GET /healthz: %d, %v", status, err)
+			}
+			answered := time.Now()
+			wait := 5 * time.Second
+			if !tc.closed {
+				wait = 3 * idle
+			}
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			n, err := r.Read(make([]byte, 1))
+			took := time.Since(answered)
+			if !tc.closed {
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() {
+					t.Fatalf("idle connection with idleTimeout 0: read %d bytes, %v after %v; want it open", n, err, took)
+				}
+				if status, err := health(c, r); err != nil || status != 200 {
+					t.Fatalf("GET /healthz after idling: %d, %v", status, err)
+				}
+				return
+			}
+			if n != 0 || !errors.Is(err, io.EOF) {
+				t.Fatalf("idle connection: read %d bytes, %v; want EOF", n, err)
+			}
+			if took < idle-50*time.Millisecond || took > idle+2*time.Second {
+				t.Errorf("idle connection closed after %v, want about %v", took, idle)
+			}
+			waitFor(t, "the slot to be freed", func() bool { return env.e.OpenConnections() == 0 })
+		})
 	}
-	answered := time.Now()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := r.Read(make([]byte, 1))
-	took := time.Since(answered)
-	if n != 0 || !errors.Is(err, io.EOF) {
-		t.Fatalf("idle connection: read %d bytes, %v; want EOF", n, err)
-	}
-	if took < idle-50*time.Millisecond || took > idle+2*time.Second {
-		t.Errorf("idle connection closed after %v, want about %v", took, idle)
-	}
-	waitFor(t, "the slot to be freed", func() bool { return env.e.OpenConnections() == 0 })
 }
 
 // TestEdge_ConnectionCaps: a connection over server.maxConnectionsPerClient (from one address) or
