@@ -134,6 +134,16 @@ func newEdge(cfg edgeConfig) *edge {
 	return e
 }
 
+// Listen listens on addr (TCP) and returns the listener, wrapped by Listener, and the server for h, built by
+// Server, for the caller to Serve.
+func (e *edge) Listen(addr string, h http.Handler) (net.Listener, *http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.Listener(ln), e.Server(h), nil
+}
+
 // Listener wraps ln so that connections over the caps are closed as soon as they are accepted. The returned
 // listener's Accept returns only admitted connections; closing one frees its slot (once, however often it is
 // closed).

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -152,15 +151,12 @@ func serve(args []string, stdout io.Writer) error {
 	if *adminAddr == "" {
 		srv.mux.Handle("/admin/graphql", adminAPI)
 	} else {
-		aln, err := net.Listen("tcp", *adminAddr)
+		adminCfg := edgeCfg
+		adminCfg.Name = edgeAdmin
+		aln, ahs, err := newEdge(adminCfg).Listen(*adminAddr, adminAPI)
 		if err != nil {
 			return fmt.Errorf("listen (admin): %w", err)
 		}
-		adminCfg := edgeCfg
-		adminCfg.Name = edgeAdmin
-		ae := newEdge(adminCfg)
-		aln = ae.Listener(aln)
-		ahs := ae.Server(adminAPI)
 		go func() { _ = ahs.Serve(aln) }()
 		defer ahs.Close()
 		logger.Info("admin API", "url", "http://"+aln.Addr().String()+"/")
@@ -175,13 +171,10 @@ func serve(args []string, stdout io.Writer) error {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, hs, err := newEdge(edgeCfg).Listen(*addr, srv)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	me := newEdge(edgeCfg)
-	ln = me.Listener(ln)
-	hs := me.Server(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
