@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -608,5 +610,91 @@ func BenchmarkEdge_Handler(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestServe_Edge runs serve itself, with --admin-addr: both listeners apply the configured connection cap, and
+// /metrics reports refusals by listener.
+func TestServe_Edge(t *testing.T) {
+	api, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start backend: %v", err)
+	}
+	defer api.Close()
+	dir := t.TempDir()
+	for _, f := range []string{"conflux.yaml", "schema/posts.graphqls"} {
+		data, err := os.ReadFile(filepath.Join("examples/posts", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.ReplaceAll(string(data), "http://"+posts.DefaultAddr, api.URL())
+		s = strings.Replace(s, "schema: [schema/posts.graphqls]", "schema: [schema/posts.graphqls]\nserver: {maxConnectionsPerClient: 1}", 1)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := free.Addr().String()
+	free.Close()
+
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve([]string{"--addr", "127.0.0.1:0", "--admin-addr", adminAddr, "--config", filepath.Join(dir, "conflux.yaml")}, w)
+		w.Close()
+	}()
+	var addr string
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		if u, ok := strings.CutPrefix(sc.Text(), "Playground: http://"); ok {
+			addr = strings.TrimSuffix(u, "/")
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	if addr == "" {
+		t.Fatalf("serve did not start: %v", <-done)
+	}
+	defer func() {
+		select {
+		case err := <-done: // serve returned on its own: a signal now would kill the test binary
+			t.Fatalf("serve stopped early: %v", err)
+		default:
+		}
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil { // serve's signal context stops it
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+
+	env := &edgeEnv{t: t}
+	for _, a := range []string{addr, adminAddr} {
+		env.addr = a
+		c := env.dial("127.0.0.1")
+		if status, err := health(c, bufio.NewReader(c)); err != nil || (a == addr) != (status == 200) {
+			t.Fatalf("first connection to %s: %d, %v", a, status, err) // the admin API has no /healthz: 4xx
+		}
+		env.refused("127.0.0.1")
+		c.Close()
+	}
+	env.addr = addr
+	resp, err := env.client("127.0.0.2").Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, l := range []string{edgeMain, edgeAdmin} {
+		want := fmt.Sprintf(`conflux_connections_refused_total{listener=%q,reason="max_connections_per_client"} 1`, l)
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
