@@ -30,7 +30,7 @@ import (
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
 
-// edgeListeners names the listeners an edge serves, as metrics label them.
+// edgeMain and edgeAdmin name the listeners (--addr, --admin-addr) in metrics.
 const (
 	edgeMain  = "main"
 	edgeAdmin = "admin"
