@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -132,6 +131,17 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	srv := newServer(rt)
 	srv.mux.Handle("GET /metrics", tel.Handler())
+	// The edge's timeouts and caps are read here, once: a reload does not reopen the listeners.
+	em, err := newEdgeMetrics(tel.registry)
+	if err != nil {
+		return err
+	}
+	listeners := 1
+	if *adminAddr != "" {
+		listeners = 2
+	}
+	edgeCfg := edgeConfig{Name: edgeMain, Settings: sg.Settings, Metrics: em,
+		MaxConnections: connectionCap(sg.Settings.MaxConnections, openFileLimit(), listeners)}
 	defer func() { srv.rt.Load().Close() }()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
@@ -140,11 +150,12 @@ func serve(args []string, stdout io.Writer) error {
 	if *adminAddr == "" {
 		srv.mux.Handle("/admin/graphql", adminAPI)
 	} else {
-		aln, err := net.Listen("tcp", *adminAddr)
+		adminCfg := edgeCfg
+		adminCfg.Name = edgeAdmin
+		aln, ahs, err := newEdge(adminCfg).Listen(*adminAddr, adminAPI)
 		if err != nil {
 			return fmt.Errorf("listen (admin): %w", err)
 		}
-		ahs := &http.Server{Handler: adminAPI, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = ahs.Serve(aln) }()
 		defer ahs.Close()
 		logger.Info("admin API", "url", "http://"+aln.Addr().String()+"/")
@@ -159,15 +170,15 @@ func serve(args []string, stdout io.Writer) error {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, hs, err := newEdge(edgeCfg).Listen(*addr, srv)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql")
+	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql",
+		"maxConnections", edgeCfg.MaxConnections, "maxInFlight", sg.Settings.MaxInFlight)
 	if sg.Settings.Playground {
 		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
 	}
