@@ -391,8 +391,7 @@ func (h *HTTP) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	var local *localError
-	if errors.As(err, &local) || !retryable(resp, err) {
+	if asLocal(err) != nil || !retryable(resp, err) {
 		return false, nil
 	}
 	// The method comes from the attempt, not resp.Request: after a connection error there is no response, and
@@ -411,8 +410,7 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 	ep := a.ep
 	a.ep, a.last = nil, ep
 	ep.inFlight.Add(-1)
-	var local *localError
-	if errors.As(err, &local) {
+	if asLocal(err) != nil {
 		// Refused on this side before anything was sent (issue 13): the endpoint did nothing, so neither its
 		// health, breaker nor latency hears of it, and a half-open breaker gets its trial back.
 		ep.breaker.Cancel()
@@ -634,10 +632,10 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 			// arrived): release its connection.
 			drain(resp.Body)
 		}
-		var local *localError
-		switch {
-		case errors.As(err, &local):
+		if local := asLocal(err); local != nil {
 			return fail(CodeBadInput, 0, &wireError{msg: local.reason, err: err})
+		}
+		switch {
 		case a.blocked:
 			h.reject("circuit_open")
 			return fail(CodeCircuitOpen, 0, &wireError{msg: "the endpoint failed and every other endpoint's circuit breaker is open"})

@@ -89,6 +89,19 @@ type localError struct {
 func (e *localError) Error() string { return e.reason }
 func (e *localError) Unwrap() error { return e.err }
 
+// asLocal returns err's *localError, or nil. It allocates only when err is not nil, so the outcome of every
+// successful attempt is checked for free.
+func asLocal(err error) *localError {
+	if err == nil {
+		return nil
+	}
+	var local *localError
+	if errors.As(err, &local) {
+		return local
+	}
+	return nil
+}
+
 // refusedLocally reports why the transport refused r without sending it, or "" when err is something else.
 // It runs only after an attempt failed, so it costs nothing on the hot path. The request is checked again by
 // the transport's own rules (Do checked the request's headers, but not the source's or those net/http adds);
