@@ -19,11 +19,13 @@ import (
 type Request struct {
 	// Method is the HTTP method; empty means GET.
 	Method string
-	// Path is relative to the endpoint's base URL and already escaped segment by segment; it starts with "/".
+	// Path is relative to the endpoint's base URL and already escaped segment by segment; it starts with "/"
+	// (or is empty for the base URL itself); HTTP.Do refuses any other with BAD_USER_INPUT.
 	Path string
 	// Query holds the query parameters; a key with several values is repeated (?id=1&id=2).
 	Query url.Values
-	// Header holds the headers to send in addition to the source's own.
+	// Header holds the headers to send in addition to the source's own. Values must not hold control
+	// characters other than tab (HTTP.Do refuses them with BAD_USER_INPUT).
 	Header http.Header
 	// Body is the request body (JSON), nil for none.
 	Body []byte
