@@ -48,7 +48,8 @@ type HTTPConfig struct {
 	MaxResponseBytes int64
 	// Redirects says which backend redirects are followed (issue 13): RedirectsSameHost (the default) follows
 	// those to the endpoint's own host and port, never from https to http; RedirectsNone follows none. A redirect
-	// that is not followed, or one past MaxRedirects, fails with UPSTREAM_HTTP_ERROR and the 3xx status.
+	// that is not followed, or one past MaxRedirects, fails with UPSTREAM_HTTP_ERROR and the 3xx status. The
+	// probe follows the same policy.
 	Redirects string
 	// RedirectHosts are other host names (lower case, any port) whose redirects are followed besides the
 	// endpoint's own, unless Redirects is RedirectsNone. A request redirected to another host keeps only

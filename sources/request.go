@@ -138,32 +138,51 @@ var crossHostHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", 
 // (http.ErrUseLastResponse) and notes why on the attempt: the backend did answer, so the endpoint is not counted
 // as failing, and the client gets UPSTREAM_HTTP_ERROR with the status.
 func (h *HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
-	a, _ := req.Context().Value(attemptKey{}).(*attempt)
-	refuse := func(why string) error {
-		if a != nil {
-			a.redirect = why
-		}
-		return http.ErrUseLastResponse
-	}
-	from := via[0].URL // the endpoint: every hop is judged against it
-	switch {
-	case h.cfg.Redirects == RedirectsNone:
-		return refuse("redirects are not followed (redirects: none)")
-	case len(via) > MaxRedirects:
-		return refuse(fmt.Sprintf("more than %d redirects", MaxRedirects))
-	case from.Scheme == "https" && req.URL.Scheme != "https":
-		return refuse("redirect from https to http not followed")
-	case sameHost(from, req.URL):
+	why := redirectRefusal(h.cfg.Redirects, h.cfg.RedirectHosts, req, via)
+	if why == "" {
 		return nil
-	case !slices.Contains(h.cfg.RedirectHosts, strings.ToLower(req.URL.Hostname())):
-		return refuse("redirect to another host not followed")
+	}
+	if a, ok := req.Context().Value(attemptKey{}).(*attempt); ok {
+		a.redirect = why
+	}
+	return http.ErrUseLastResponse
+}
+
+// RedirectPolicy returns an http.Client CheckRedirect that applies a source's redirect configuration (see
+// HTTPConfig.Redirects and RedirectHosts) to requests made outside an HTTP source, such as the introspection of
+// a graphql source at load, which sends the source's headers too. A redirect it does not follow leaves the
+// client with the 3xx answer.
+func RedirectPolicy(redirects string, hosts []string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if redirectRefusal(redirects, hosts, req, via) != "" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+}
+
+// redirectRefusal says why req, a redirect after via, is not followed, or returns "" to follow it. Every hop is
+// judged against the first request's host; a hop to another (listed) host keeps only crossHostHeaders.
+func redirectRefusal(redirects string, hosts []string, req *http.Request, via []*http.Request) string {
+	from := via[0].URL
+	switch {
+	case redirects == RedirectsNone:
+		return "redirects are not followed (redirects: none)"
+	case len(via) > MaxRedirects:
+		return fmt.Sprintf("more than %d redirects", MaxRedirects)
+	case from.Scheme == "https" && req.URL.Scheme != "https":
+		return "redirect from https to http not followed"
+	case sameHost(from, req.URL):
+		return ""
+	case !slices.Contains(hosts, strings.ToLower(req.URL.Hostname())):
+		return "redirect to another host not followed"
 	}
 	for name := range req.Header {
 		if !slices.Contains(crossHostHeaders, name) {
 			delete(req.Header, name)
 		}
 	}
-	return nil
+	return ""
 }
 
 // sameHost reports whether to is on from's host: the same host name and port, where a missing port is the

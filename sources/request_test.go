@@ -411,3 +411,39 @@ func TestHTTP_DoPublicMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectPolicy: the policy for clients outside a source (the introspection at load) refuses another host
+// and strips the headers for a listed one.
+func TestRedirectPolicy(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	other := newBackend(t, func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() })
+	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
+	home := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://localhost:"+port+"/x", http.StatusTemporaryRedirect)
+	})
+	for _, tc := range []struct {
+		hosts      []string
+		wantStatus int
+	}{{nil, 307}, {[]string{"localhost"}, 200}} {
+		client := &http.Client{CheckRedirect: RedirectPolicy(RedirectsSameHost, tc.hosts)}
+		req, _ := http.NewRequest("POST", home.URL, strings.NewReader(`{}`))
+		req.Header.Set("X-Api-Key", "s3cr3t")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("hosts %v: status %d, want %d", tc.hosts, resp.StatusCode, tc.wantStatus)
+		}
+		if tc.wantStatus == 200 {
+			if h := <-seen; h.Get("X-Api-Key") != "" {
+				t.Errorf("X-Api-Key reached the other host")
+			}
+		}
+		client.CloseIdleConnections()
+	}
+	if n := other.hits.Load(); n != 1 {
+		t.Errorf("other host hits = %d, want 1 (the listed case only)", n)
+	}
+}
