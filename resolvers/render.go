@@ -150,10 +150,10 @@ func renderPath(t *schema.Template, vs *Vars, binding string) (string, error) {
 			for {
 				i := strings.IndexByte(lit, '/')
 				if i < 0 {
-					b.WriteString(lit)
+					appendLiteral(&b, lit)
 					break
 				}
-				b.WriteString(lit[:i])
+				appendLiteral(&b, lit[:i])
 				if first != nil {
 					if err := checkSegment(b.String()[start:], first, binding); err != nil {
 						return "", err
@@ -252,6 +252,26 @@ func dotSegment(name string) bool {
 		}
 		name = dec
 	}
+}
+
+// appendLiteral writes the literal text of a path template, escaping the bytes a path cannot carry as they are
+// (a space, "?", "#", "|", a control character…), as net/url would have escaped them when sending; "%" stays, as
+// the start of an escape the configuration wrote. Most literals have none and are copied as they are.
+func appendLiteral(b *strings.Builder, lit string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@[]%", c) >= 0 {
+			continue
+		}
+		b.WriteString(lit[start:i])
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+		start = i + 1
+	}
+	b.WriteString(lit[start:])
 }
 
 // appendEscaped writes s escaped for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined

@@ -47,8 +47,9 @@ func checkHeader(h http.Header) string {
 }
 
 // checkPath returns why p is not a request path as Request.Path documents it, or "" when it is: empty, or
-// starting with "/" and made of RFC 3986 path characters and well-formed percent escapes, so that it is sent
-// exactly as it is (no query, fragment, space or control character can slip in).
+// starting with "/" and made of RFC 3986 path characters (and "[", "]", as net/url allows) and well-formed
+// percent escapes. Such a path is sent exactly as it is: no query, fragment, space or control character slips
+// in, and net/url does not re-escape it from its decoded form, which would turn an escaped "/" into a real one.
 func checkPath(p string) string {
 	if p == "" {
 		return ""
@@ -65,7 +66,7 @@ func checkPath(p string) string {
 				return "the request path has a malformed percent escape"
 			}
 			i += 2
-		case strings.IndexByte("/-._~!$&'()*+,;=:@", c) >= 0:
+		case strings.IndexByte("/-._~!$&'()*+,;=:@[]", c) >= 0:
 		default:
 			return "the request path has a character that must be escaped"
 		}

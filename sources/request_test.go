@@ -447,3 +447,16 @@ func TestRedirectPolicy(t *testing.T) {
 		t.Errorf("other host hits = %d, want 1 (the listed case only)", n)
 	}
 }
+
+func TestCheckPath(t *testing.T) {
+	for _, p := range []string{"", "/", "/customers/7", "/a%2Fb", "/v1/items[0]", "/a,b;c=d:e@f!$&'()*+", "/%7e~"} {
+		if reason := checkPath(p); reason != "" {
+			t.Errorf("checkPath(%q) = %q, want valid", p, reason)
+		}
+	}
+	for _, p := range []string{"a", "/a b", "/a?b", "/a#b", "/a|b", "/a\\b", "/a\x00", "/ü", "/%", "/%2", "/%g0", "/a%2Fb|c"} {
+		if checkPath(p) == "" {
+			t.Errorf("checkPath(%q) = valid, want refused", p)
+		}
+	}
+}
