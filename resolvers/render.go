@@ -255,14 +255,15 @@ func dotSegment(name string) bool {
 }
 
 // appendLiteral writes the literal text of a path template, escaping the bytes a path cannot carry as they are
-// (a space, "?", "#", "|", a control character…), as net/url would have escaped them when sending; "%" stays, as
-// the start of an escape the configuration wrote. Most literals have none and are copied as they are.
+// (a space, "?", "#", "|", a control character, a "%" that starts no escape…), as net/url would have escaped them
+// when sending; an escape the configuration wrote stays. Most literals have none and are copied as they are.
 func appendLiteral(b *strings.Builder, lit string) {
 	const hex = "0123456789ABCDEF"
 	start := 0
 	for i := 0; i < len(lit); i++ {
 		c := lit[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@[]%", c) >= 0 {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@[]", c) >= 0 ||
+			c == '%' && i+2 < len(lit) && isHex(lit[i+1]) && isHex(lit[i+2]) {
 			continue
 		}
 		b.WriteString(lit[start:i])
@@ -272,6 +273,10 @@ func appendLiteral(b *strings.Builder, lit string) {
 		start = i + 1
 	}
 	b.WriteString(lit[start:])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // appendEscaped writes s escaped for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined

@@ -51,6 +51,7 @@ func TestRenderPath(t *testing.T) {
 		{name: "keys joined by comma", tpl: "/products/{{keys}}", want: "/products/p1,p%2F2,3"},
 		{name: "literal text is escaped where a path cannot carry it", tpl: "/search results/{{args.slash}}|x?y#z", want: "/search%20results/a%2Fb%7Cx%3Fy%23z"},
 		{name: "literal brackets and escapes stay", tpl: "/v1/items[0]/%7E{{args.id}}", want: "/v1/items[0]/%7E7"},
+		{name: "a literal % that starts no escape is escaped", tpl: "/100%/{{args.id}}%", want: "/100%25/7%25"},
 		{name: "one key", tpl: "/products/{{keys}}/x", keys: []any{"p1"}, want: "/products/p1/x"},
 
 		{name: "dot-dot refused", tpl: "/customers/{{args.dots}}/orders", err: `{{args.dots}} would make the request path segment "." or ".."`},
