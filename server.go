@@ -355,6 +355,8 @@ func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 			NoDedup:          !h.Dedup,
 			Headers:          h.Headers,
 			MaxResponseBytes: h.MaxResponseBytes,
+			Redirects:        h.Redirects,
+			RedirectHosts:    h.RedirectHosts,
 			Metrics:          m,
 		})
 	}

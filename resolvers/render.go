@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -131,50 +132,157 @@ func renderText(t *schema.Template, vs *Vars, escape func(string) string) string
 	return b.String()
 }
 
-// renderPath renders a path template. Each variable lands inside one path segment: "/" and "?" are escaped, a
-// value of "." or ".." is escaped too, and an empty value is refused, so input can never change the path's
-// structure. {{keys}} renders as one comma-joined segment.
+// renderPath renders a path template so that no input can change the path's structure (issue 13). Each variable
+// is escaped for one path segment, so it never adds a "/", "?" or "#" and the path keeps the template's segments.
+// The rule is then decided on each whole rendered segment that holds a variable, literal text included: it may
+// not be empty, "." or ".." in any spelling (dotSegment), so neither `..` nor `/files/.{{a}}` with a = "." can
+// climb. A variable whose value is empty (or absent), a list or an object is refused, except {{keys}}: the
+// explicit comma-joined key list of a batch request, which must hold at least one key and no empty one. Every
+// refusal is an InputError (BAD_USER_INPUT): the request is never sent.
 func renderPath(t *schema.Template, vs *Vars, binding string) (string, error) {
 	var b strings.Builder
+	b.Grow(len(t.Raw) + 16) // the variables' names usually outweigh their values: one allocation
+	start := 0              // where the current segment starts in b
+	var first *schema.Var   // the current segment's first variable; nil when it has none
 	for _, s := range t.Segments {
 		if s.Var == nil {
-			b.WriteString(s.Literal)
-			continue
-		}
-		v, _ := vs.lookup(s.Var)
-		if list, ok := v.([]any); ok {
-			for i, e := range list {
-				if i > 0 {
-					b.WriteByte(',')
+			lit := s.Literal
+			for {
+				i := strings.IndexByte(lit, '/')
+				if i < 0 {
+					appendLiteral(&b, lit)
+					break
 				}
-				b.WriteString(escapeSegment(Text(e)))
+				appendLiteral(&b, lit[:i])
+				if first != nil {
+					if err := checkSegment(b.String()[start:], first, binding); err != nil {
+						return "", err
+					}
+				}
+				b.WriteByte('/')
+				start, first, lit = b.Len(), nil, lit[i+1:]
 			}
 			continue
 		}
-		seg := Text(v)
-		if seg == "" {
-			return "", &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is empty, and the request path needs it", s.Var)}
+		if first == nil {
+			first = s.Var
 		}
-		b.WriteString(escapeSegment(seg))
+		v, _ := vs.lookup(s.Var)
+		if err := writeSegmentValue(&b, s.Var, v, binding); err != nil {
+			return "", err
+		}
+	}
+	if first != nil {
+		if err := checkSegment(b.String()[start:], first, binding); err != nil {
+			return "", err
+		}
 	}
 	return b.String(), nil
 }
 
-func escapeSegment(s string) string {
-	switch s {
-	case ".":
-		return "%2E"
-	case "..":
-		return "%2E%2E"
+// writeSegmentValue writes v, the value of the path variable pv, escaped into b, or says why it cannot be part of
+// a path segment.
+func writeSegmentValue(b *strings.Builder, pv *schema.Var, v any, binding string) error {
+	switch t := v.(type) {
+	case []any:
+		if pv.Scope != schema.ScopeKeys {
+			return &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is a list, and a request path segment takes one value", pv)}
+		}
+		if len(t) == 0 {
+			return &InputError{Binding: binding, Msg: "{{keys}} is empty, and the request path needs it"}
+		}
+		for i, e := range t {
+			text := Text(e)
+			if text == "" {
+				return &InputError{Binding: binding, Msg: "{{keys}} holds an empty key, and the request path needs each one"}
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			appendEscaped(b, text)
+		}
+		return nil
+	case map[string]any:
+		return &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is an object, and a request path segment takes one value", pv)}
 	}
-	return pathEscape(s)
+	text := Text(v)
+	if text == "" {
+		return &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} is empty, and the request path needs it", pv)}
+	}
+	appendEscaped(b, text)
+	return nil
 }
 
-// pathEscape escapes s for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined key list
-// stays unambiguous.
-func pathEscape(s string) string {
+// checkSegment refuses a rendered segment (escaped) that holds a variable, first, when it is empty, "." or "..".
+// Only the part before a ";" counts: servers such as Tomcat strip ";params" from a segment before they resolve
+// dot segments, so "..;x" climbs there.
+func checkSegment(seg string, first *schema.Var, binding string) error {
+	name := seg
+	if i := strings.IndexByte(seg, ';'); i >= 0 {
+		name = seg[:i]
+	}
+	switch {
+	case name == "":
+		return &InputError{Binding: binding, Msg: fmt.Sprintf("{{%s}} would make an empty request path segment", first)}
+	case dotSegment(name):
+		return &InputError{Binding: binding, Msg: fmt.Sprintf(`{{%s}} would make the request path segment "." or ".."`, first)}
+	}
+	return nil
+}
+
+// dotSegment reports whether the escaped segment name is "." or ".." once percent-decoded, however many times:
+// ".", "..", "%2E", "%2e%2E", ".%2E" (which WHATWG parsers such as Node's resolve as dot segments, RFC 3986 ones
+// not), and "%252E" for a backend that decodes twice. A name with another character cannot be one, so most
+// names cost one scan and no allocation.
+func dotSegment(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '.', '%', '2', '5', 'e', 'E':
+		default:
+			return false
+		}
+	}
+	for {
+		if name == "." || name == ".." {
+			return true
+		}
+		dec, err := url.PathUnescape(name)
+		if err != nil || dec == name {
+			return false
+		}
+		name = dec
+	}
+}
+
+// appendLiteral writes the literal text of a path template, escaping the bytes a path cannot carry as they are
+// (a space, "?", "#", "|", a control character, a "%" that starts no escape…), as net/url would have escaped them
+// when sending; an escape the configuration wrote stays. Most literals have none and are copied as they are.
+func appendLiteral(b *strings.Builder, lit string) {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
+	start := 0
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@[]", c) >= 0 ||
+			c == '%' && i+2 < len(lit) && isHex(lit[i+1]) && isHex(lit[i+2]) {
+			continue
+		}
+		b.WriteString(lit[start:i])
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+		start = i + 1
+	}
+	b.WriteString(lit[start:])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// appendEscaped writes s escaped for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined
+// key list stays unambiguous. A backslash is escaped as well, which WHATWG parsers would read as "/".
+func appendEscaped(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+;=:@", c) >= 0 {
@@ -185,7 +293,6 @@ func pathEscape(s string) string {
 		b.WriteByte(hex[c>>4])
 		b.WriteByte(hex[c&15])
 	}
-	return b.String()
 }
 
 // renderParam renders a query parameter or header to its values. A single-variable template whose value is a
@@ -213,19 +320,6 @@ func renderParam(p schema.Param, vs *Vars, clean func(string) string) []string {
 }
 
 func identity(s string) string { return s }
-
-// headerValue removes the characters that could end a header line.
-func headerValue(s string) string {
-	if strings.ContainsAny(s, "\r\n\x00") {
-		return strings.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' || r == 0 {
-				return -1
-			}
-			return r
-		}, s)
-	}
-	return s
-}
 
 // renderValue renders a Value to a JSON-shaped Go value. A template that is exactly one variable inserts the
 // variable's value as it is; any other template renders to a string.

@@ -9,6 +9,7 @@ import (
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Resolver fetches one binding's field. It is immutable and safe for concurrent use.
@@ -116,7 +117,13 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 			out.Header = http.Header{}
 		}
 		for _, p := range req.Headers {
-			for _, v := range renderParam(p, &vs, headerValue) {
+			for _, v := range renderParam(p, &vs, identity) {
+				// A value a header cannot carry (a control character from the client's input) is the client's
+				// error, refused here rather than sent, or stripped into another value (issue 13).
+				if !httpguts.ValidHeaderFieldValue(v) {
+					return nil, &InputError{Binding: r.Binding.Name(),
+						Msg: "header " + p.Name + " would carry a control character, which a header cannot"}
+				}
 				out.Header.Add(p.Name, v)
 			}
 		}

@@ -119,6 +119,19 @@ func (b *breaker) Allow() bool {
 	return true
 }
 
+// Cancel reports that an allowed request was not sent after all (refused on this side): it records no outcome,
+// and in half-open it gives the trial back.
+func (b *breaker) Cancel() {
+	if !b.enabled() {
+		return
+	}
+	b.mu.Lock()
+	if b.state == BreakerHalfOpen {
+		b.trial = false
+	}
+	b.mu.Unlock()
+}
+
 // Record reports the outcome of an allowed request.
 func (b *breaker) Record(failed bool) {
 	if !b.enabled() {

@@ -46,6 +46,16 @@ type HTTPConfig struct {
 	Headers http.Header
 	// MaxResponseBytes caps a response body (default 16 MiB); a larger one fails with BAD_UPSTREAM_RESPONSE.
 	MaxResponseBytes int64
+	// Redirects says which backend redirects are followed (issue 13): RedirectsSameHost (the default) follows
+	// those to the endpoint's own host and port, never from https to http; RedirectsNone follows none. A redirect
+	// that is not followed, or one past MaxRedirects, fails with UPSTREAM_HTTP_ERROR and the 3xx status. The
+	// probe follows the same policy.
+	Redirects string
+	// RedirectHosts are other host names (lower case, any port) whose redirects are followed besides the
+	// endpoint's own, unless Redirects is RedirectsNone. A request redirected to another host keeps only
+	// content-negotiation headers: the source's Headers and the request's (API keys, forwarded credentials)
+	// never leave for another host.
+	RedirectHosts []string
 	// Metrics receives the source's metrics; nil reports none.
 	Metrics *Metrics
 }
@@ -63,10 +73,19 @@ type RetryConfig struct {
 	Budget float64
 }
 
+// The redirect policies of HTTPConfig.Redirects.
+const (
+	RedirectsSameHost = "same_host"
+	RedirectsNone     = "none"
+)
+
+// MaxRedirects caps the redirects one attempt follows.
+const MaxRedirects = 5
+
 // DefaultHTTPConfig returns the defaults NewHTTP applies to zero fields. The breaker's defaults only matter once
 // Failures or ErrorRate turns it on; the probe's once Path is set.
 func DefaultHTTPConfig() HTTPConfig {
-	return HTTPConfig{Strategy: "round_robin", Timeout: 10 * time.Second,
+	return HTTPConfig{Strategy: "round_robin", Timeout: 10 * time.Second, Redirects: RedirectsSameHost,
 		Retry:            RetryConfig{Backoff: 25 * time.Millisecond, Budget: 0.2},
 		Breaker:          BreakerConfig{Window: 10 * time.Second, MinRequests: 20, Cooldown: 5 * time.Second},
 		Limits:           LimitsConfig{QueueTimeout: 50 * time.Millisecond},
@@ -90,6 +109,9 @@ func (cfg HTTPConfig) withDefaults() HTTPConfig {
 	}
 	if cfg.Strategy == "" {
 		cfg.Strategy = def.Strategy
+	}
+	if cfg.Redirects == "" {
+		cfg.Redirects = def.Redirects
 	}
 	or(&cfg.Timeout, def.Timeout)
 	or(&cfg.Retry.Backoff, def.Retry.Backoff)
@@ -124,6 +146,17 @@ func (cfg HTTPConfig) validate() ([]*url.URL, error) {
 	}
 	if cfg.Retry.Attempts < 0 {
 		errs = append(errs, errors.New("retry attempts must not be negative"))
+	}
+	if cfg.Redirects != RedirectsSameHost && cfg.Redirects != RedirectsNone {
+		errs = append(errs, fmt.Errorf("unknown redirects policy %q (have: %s, %s)", cfg.Redirects, RedirectsSameHost, RedirectsNone))
+	}
+	for _, host := range cfg.RedirectHosts {
+		if host == "" || host != strings.ToLower(host) || strings.ContainsAny(host, "/:@ ") {
+			errs = append(errs, fmt.Errorf("redirect host %q is not a lower-case host name", host))
+		}
+	}
+	if reason := checkHeader(cfg.Headers); reason != "" {
+		errs = append(errs, errors.New(reason))
 	}
 	if len(cfg.Weights) > 0 && len(cfg.Weights) != len(cfg.Endpoints) {
 		errs = append(errs, fmt.Errorf("%d weights for %d endpoints", len(cfg.Weights), len(cfg.Endpoints)))
@@ -229,7 +262,7 @@ func NewHTTP(cfg HTTPConfig, opts ...HTTPOption) (*HTTP, error) {
 		h.pool.endpoints = append(h.pool.endpoints, ep)
 	}
 	h.client = &retryablehttp.Client{
-		HTTPClient:   &http.Client{Transport: keepIdle{h.transport}},
+		HTTPClient:   &http.Client{Transport: keepIdle{h.transport}, CheckRedirect: h.checkRedirect},
 		Logger:       nil,
 		RetryWaitMin: cfg.Retry.Backoff,
 		RetryWaitMax: maxBackoff,
@@ -284,7 +317,16 @@ func (h *HTTP) Status() Status {
 // every endpoint of the source.
 type keepIdle struct{ rt http.RoundTripper }
 
-func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
+// RoundTrip also tells a request net/http refused on this side (localError) from a failure of the endpoint.
+func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := k.rt.RoundTrip(r)
+	if err != nil {
+		if reason := refusedLocally(r, err); reason != "" {
+			return nil, &localError{reason: reason, err: err}
+		}
+	}
+	return resp, err
+}
 
 type attemptKey struct{}
 
@@ -299,6 +341,8 @@ type attempt struct {
 	last    *endpoint
 	start   time.Time
 	blocked bool
+	// redirect says why a redirect was not followed (checkRedirect); the attempt then ends with the 3xx answer.
+	redirect string
 }
 
 // Idempotent reports whether a request with method may be sent again.
@@ -348,7 +392,7 @@ func (h *HTTP) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if !retryable(resp, err) {
+	if asLocal(err) != nil || !retryable(resp, err) {
 		return false, nil
 	}
 	// The method comes from the attempt, not resp.Request: after a connection error there is no response, and
@@ -367,6 +411,16 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 	ep := a.ep
 	a.ep, a.last = nil, ep
 	ep.inFlight.Add(-1)
+	if asLocal(err) != nil {
+		// Refused on this side before anything was sent (issue 13): the endpoint did nothing, so neither its
+		// health, breaker nor latency hears of it, and a half-open breaker gets its trial back.
+		ep.breaker.Cancel()
+		if m := h.metrics; m != nil {
+			m.inFlight.WithLabelValues(h.cfg.Name, ep.name).Dec()
+		}
+		h.reject("bad_request")
+		return
+	}
 	latency := time.Since(a.start)
 	outcome, failed, text := "ok", false, ""
 	switch {
@@ -383,7 +437,8 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 		outcome = "rate_limited"
 	case resp.StatusCode >= 500:
 		outcome, failed, text = "http_error", true, fmt.Sprintf("status %d", resp.StatusCode)
-	case resp.StatusCode >= 400:
+	case resp.StatusCode >= 300:
+		// 4xx, and a 3xx whose redirect was not followed: the endpoint answered, so it did not fail.
 		outcome = "http_error"
 	}
 	ep.record(latency, failed, text, time.Now())
@@ -445,13 +500,20 @@ func (h *HTTP) prepareRetry(req *http.Request) error {
 }
 
 // Do implements Source: it picks an endpoint by the strategy, sends req with the source's headers and retries
-// as RetryConfig says. It returns when ctx is done at the latest. Identical GET and HEAD requests in flight at the
+// as RetryConfig says. A request that cannot be sent (an invalid method, path or header) fails at once with
+// BAD_USER_INPUT and is never counted against the source's limits, retry budget or endpoints. It returns when ctx is done at the latest. Identical GET and HEAD requests in flight at the
 // same time (same method, path, query, headers and body — so never across different credentials) are sent once
 // and share the answer: the Response may be shared, callers must not modify it.
 func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
+	}
+	// A request that cannot be sent is the client's error, found before it takes a rate token, a concurrency
+	// slot, a share of the retry budget or an endpoint (issue 13).
+	if reason := checkRequest(method, req); reason != "" {
+		h.reject("bad_request")
+		return nil, &Error{Source: h.cfg.Name, Code: CodeBadInput, Method: method, Path: req.Path, Err: &wireError{msg: reason}}
 	}
 	if h.cfg.NoDedup || (method != http.MethodGet && method != http.MethodHead) {
 		return h.do(ctx, req, method)
@@ -522,7 +584,7 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 			return nil, ctxError(h.cfg.Name, method, req.Path, err)
 		}
 		return nil, &Error{Source: h.cfg.Name, Code: CodeRateLimited, Method: method, Path: req.Path, RetryAfter: retryAfter,
-			Err: fmt.Errorf("the %s limit of source %s is reached", reason, h.cfg.Name)}
+			Err: &wireError{msg: fmt.Sprintf("the %s limit of the source is reached", reason)}}
 	}
 	defer release()
 
@@ -538,7 +600,6 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 		h.reject("circuit_open")
 		return fail(CodeCircuitOpen, 0, errNoEndpoint)
 	}
-	h.use(a, ep)
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 
 	var body any
@@ -547,9 +608,13 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	}
 	rr, err := retryablehttp.NewRequestWithContext(ctx, method, endpointURL(ep, a.path, a.query).String(), body)
 	if err != nil {
-		h.recordAttempt(a, nil, err)
-		return fail(CodeUnavailable, 0, fmt.Errorf("build request: %w", err))
+		// Do checked the path, so this is not expected; if it happens, nothing was sent: the request is the
+		// client's error and the endpoint gets its breaker's trial back.
+		ep.breaker.Cancel()
+		h.reject("bad_request")
+		return fail(CodeBadInput, 0, &wireError{msg: "the request URL is not valid", err: err})
 	}
+	h.use(a, ep)
 	for k, vs := range h.cfg.Headers {
 		rr.Header[k] = vs
 	}
@@ -569,10 +634,13 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 			// arrived): release its connection.
 			drain(resp.Body)
 		}
+		if local := asLocal(err); local != nil {
+			return fail(CodeBadInput, 0, &wireError{msg: local.reason, err: err})
+		}
 		switch {
 		case a.blocked:
 			h.reject("circuit_open")
-			return fail(CodeCircuitOpen, 0, errors.New("the endpoint failed and every other endpoint's circuit breaker is open"))
+			return fail(CodeCircuitOpen, 0, &wireError{msg: "the endpoint failed and every other endpoint's circuit breaker is open"})
 		case ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded):
 			return fail(CodeTimeout, 0, &wireError{msg: fmt.Sprintf("no answer within %s", timeout), err: err})
 		case errors.Is(err, context.Canceled):
@@ -591,13 +659,16 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 		return fail(CodeUnavailable, resp.StatusCode, &wireError{msg: "read body: " + describe(err), err: err})
 	}
 	if int64(len(data)) > h.cfg.MaxResponseBytes {
-		return fail(CodeBadResponse, resp.StatusCode, fmt.Errorf("response larger than %d bytes", h.cfg.MaxResponseBytes))
+		return fail(CodeBadResponse, resp.StatusCode, &wireError{msg: fmt.Sprintf("response larger than %d bytes", h.cfg.MaxResponseBytes)})
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e := &Error{Source: h.cfg.Name, Code: CodeRateLimited, Status: resp.StatusCode, Method: method, Path: req.Path}
 		e.RetryAfter = retryablehttp.DefaultBackoff(0, time.Hour, 0, resp)
 		return nil, e
+	case a.redirect != "" && resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		return fail(CodeHTTPError, resp.StatusCode, &wireError{
+			msg: fmt.Sprintf("upstream answered HTTP %d: %s", resp.StatusCode, a.redirect), err: errRedirect})
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return fail(CodeHTTPError, resp.StatusCode, nil)
 	}

@@ -487,6 +487,36 @@ func BenchmarkHTTP_Do(b *testing.B) {
 	})
 }
 
+// BenchmarkHTTP_DoHeaders is BenchmarkHTTP_Do with a query, source headers and request headers, which are
+// validated before sending.
+func BenchmarkHTTP_DoHeaders(b *testing.B) {
+	const answer = `{"id":"1"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(answer)) }))
+	defer srv.Close()
+	h, err := NewHTTP(HTTPConfig{Name: "bench", Endpoints: []string{srv.URL}, NoDedup: true,
+		Headers: http.Header{"Authorization": {"Bearer s3cr3t"}, "X-Api-Key": {"k"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := &Request{Path: "/customers/1/orders", Query: url.Values{"status": {"open"}},
+				Header: http.Header{"X-Tenant": {"acme"}, "X-Request-Id": {"0123456789abcdef"}}}
+			resp, err := h.Do(context.Background(), req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if string(resp.Body) != answer {
+				b.Errorf("body = %q", resp.Body)
+				return
+			}
+		}
+	})
+}
+
 // TestReadBody reads bodies with and without a declared length, at and past the limit.
 func TestReadBody(t *testing.T) {
 	cases := []struct {

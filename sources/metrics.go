@@ -33,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "conflux", Subsystem: "upstream", Name: "in_flight",
 			Help: "Attempts in flight per endpoint."}, []string{"source", "endpoint"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Subsystem: "upstream", Name: "rejections_total",
-			Help: "Requests refused before reaching a backend, by reason: rate, concurrency, circuit_open, retry_budget."},
+			Help: "Requests refused before reaching a backend, by reason: rate, concurrency, circuit_open, retry_budget, bad_request (a request the client's input made invalid)."},
 			[]string{"source", "reason"}),
 		dedupHits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Subsystem: "upstream", Name: "dedup_hits_total",
 			Help: "Requests answered by an identical request already in flight."}, []string{"source"}),

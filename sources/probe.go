@@ -30,7 +30,7 @@ func (h *HTTP) probeLoop() {
 	oks := make([]int, len(h.pool.endpoints))
 	t := time.NewTicker(h.cfg.Probe.Interval)
 	defer t.Stop()
-	client := &http.Client{Transport: h.transport, Timeout: h.cfg.Probe.Timeout}
+	client := &http.Client{Transport: h.transport, Timeout: h.cfg.Probe.Timeout, CheckRedirect: RedirectPolicy(h.cfg.Redirects, h.cfg.RedirectHosts)}
 	for {
 		for i, ep := range h.pool.endpoints {
 			ok := probe(ctx, client, endpointURL(ep, h.cfg.Probe.Path, "").String())

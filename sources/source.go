@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,11 +19,13 @@ import (
 type Request struct {
 	// Method is the HTTP method; empty means GET.
 	Method string
-	// Path is relative to the endpoint's base URL and already escaped segment by segment; it starts with "/".
+	// Path is relative to the endpoint's base URL and already escaped segment by segment; it starts with "/"
+	// (or is empty for the base URL itself); HTTP.Do refuses any other with BAD_USER_INPUT.
 	Path string
 	// Query holds the query parameters; a key with several values is repeated (?id=1&id=2).
 	Query url.Values
-	// Header holds the headers to send in addition to the source's own.
+	// Header holds the headers to send in addition to the source's own. Values must not hold control
+	// characters other than tab (HTTP.Do refuses them with BAD_USER_INPUT).
 	Header http.Header
 	// Body is the request body (JSON), nil for none.
 	Body []byte
@@ -59,10 +62,16 @@ const (
 	CodeCircuitOpen Code = "CIRCUIT_OPEN"
 	CodeRateLimited Code = "RATE_LIMITED"
 	CodeBadResponse Code = "BAD_UPSTREAM_RESPONSE"
+	// CodeBadInput is a request Conflux refuses to send because the client's input made it invalid (a header
+	// value with a control character, a path that is not a valid escaped path). It never reaches a backend and
+	// never counts against an endpoint's health, breaker, latency or the source's limits (issue 13).
+	CodeBadInput Code = "BAD_USER_INPUT"
 )
 
-// Error is a failed call to a source. Its message is safe to show to clients: it names the source, the method
-// and the path, never an endpoint's host or a credential.
+// Error is a failed call to a source. Its two messages serve two readers: Error() is for logs and metrics and
+// names the source, the method and the path of the backend call (never an endpoint's host or a credential);
+// PublicMessage is for clients and names only the source and what went wrong (issue 13: backend paths and
+// methods stay out of client answers unless the operator asks for them).
 type Error struct {
 	Source string
 	Code   Code
@@ -72,7 +81,10 @@ type Error struct {
 	Path   string
 	// RetryAfter, when set, is when the client may try again (RATE_LIMITED).
 	RetryAfter time.Duration
-	Err        error
+	// Err is the cause. Its message is shown to clients only when it is a wireError (made by this package with
+	// words safe for clients); any other cause, such as a decoding error that may quote the backend's answer,
+	// stays in Error().
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -87,6 +99,44 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: status %d", what, e.Status)
 	}
 	return fmt.Sprintf("%s: %s", what, e.Code)
+}
+
+// PublicMessage is the message for clients: "crm: upstream answered HTTP 503", "crm: no answer within 800ms".
+// It never shows the backend's method, path, host or answer, which Error() keeps for logs.
+func (e *Error) PublicMessage() string {
+	var we *wireError
+	if errors.As(e.Err, &we) {
+		return e.Source + ": " + we.msg
+	}
+	var what string
+	switch e.Code {
+	case CodeHTTPError:
+		what = "upstream answered with an error"
+		if e.Status != 0 {
+			what = "upstream answered HTTP " + strconv.Itoa(e.Status)
+		}
+	case CodeRateLimited:
+		what = "rate limited"
+		if e.Status != 0 {
+			what = "upstream answered HTTP " + strconv.Itoa(e.Status) + " (rate limited)"
+		}
+	case CodeTimeout:
+		what = "no answer before the deadline"
+	case CodeUnavailable:
+		what = "upstream unavailable"
+		if errors.Is(e.Err, context.Canceled) {
+			what = "request cancelled"
+		}
+	case CodeCircuitOpen:
+		what = "every endpoint's circuit breaker is open"
+	case CodeBadResponse:
+		what = "upstream answer cannot be used"
+	case CodeBadInput:
+		what = "the request cannot be sent"
+	default:
+		what = string(e.Code)
+	}
+	return e.Source + ": " + what
 }
 
 func (e *Error) Unwrap() error { return e.Err }
