@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 )
 
 // maxIntrospectionWait bounds how long loading a configuration waits for one upstream's introspection answer.
@@ -33,9 +34,12 @@ func introspectUpstream(src *schema.Source) ([]byte, error) {
 	if h.Timeout > 0 && h.Timeout < wait {
 		wait = h.Timeout
 	}
+	// The source's headers go with the request: redirects follow the source's own policy, so they never reach
+	// another host (issue 13).
+	client := &http.Client{CheckRedirect: sources.RedirectPolicy(h.Redirects, h.RedirectHosts)}
 	var errs []error
 	for _, endpoint := range h.Endpoints {
-		answer, err := introspectEndpoint(endpoint, h.Headers, wait, h.MaxResponseBytes)
+		answer, err := introspectEndpoint(client, endpoint, h.Headers, wait, h.MaxResponseBytes)
 		if err == nil {
 			return answer, nil
 		}
@@ -44,7 +48,7 @@ func introspectUpstream(src *schema.Source) ([]byte, error) {
 	return nil, errors.Join(errs...)
 }
 
-func introspectEndpoint(endpoint string, headers http.Header, wait time.Duration, limit int64) ([]byte, error) {
+func introspectEndpoint(client *http.Client, endpoint string, headers http.Header, wait time.Duration, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(introspectionBody))
@@ -55,7 +59,7 @@ func introspectEndpoint(endpoint string, headers http.Header, wait time.Duration
 		req.Header[name] = vals
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/conflux-gql/conflux/examples/customer360/support"
@@ -129,5 +130,55 @@ func TestIntrospectUpstream_Conflux(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.what, tt.got, tt.want)
 		}
+	}
+}
+
+// TestIntrospectUpstream_Redirects: the introspection at load sends the source's headers, so it follows the
+// source's redirect policy: not to another host by default, and to a listed host without the headers.
+func TestIntrospectUpstream_Redirects(t *testing.T) {
+	var leaked atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "" {
+			leaked.Add(1)
+		}
+		support.NewHandler(nil).ServeHTTP(w, r)
+	}))
+	defer up.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, up.URL+"/graphql", http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+
+	tests := []struct {
+		name       string
+		redirects  string
+		introspect bool
+	}{
+		{name: "another host is not followed by default", redirects: "", introspect: false},
+		{name: "a listed host is followed without the source's headers", redirects: "redirects: [127.0.0.1], ", introspect: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaked.Store(0)
+			dir := t.TempDir()
+			config := "schema: [s.graphqls]\nsources:\n  support:\n    graphql: {endpoints: [" + redirector.URL + "/graphql], " + tt.redirects +
+				"headers: {X-Api-Key: secret}, timeout: 2s}\nbindings:\n  Query.ticket: {source: support, field: ticket, args: {id: \"{{args.id}}\"}}\n"
+			files := map[string]string{"s.graphqls": "type Query { ticket(id: ID!): Ticket }\ntype Ticket { id: ID! }\n", "conflux.yaml": config}
+			for name, data := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sg, err := schema.Load(filepath.Join(dir, "conflux.yaml"), loadOptions()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sg.Sources["support"].Upstream != nil; got != tt.introspect {
+				t.Errorf("introspected = %v, want %v (warnings: %v)", got, tt.introspect, sg.Warnings)
+			}
+			if n := leaked.Load(); n != 0 {
+				t.Errorf("the source's X-Api-Key reached another host %d times", n)
+			}
+		})
 	}
 }
