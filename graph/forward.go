@@ -15,8 +15,9 @@ import (
 // forward builds what a graphql fetch sends under its upstream root field: the client's sub-selection with its
 // aliases, @skip/@include already applied, abstract types spelled out as inline fragments with __typename, the
 // fields bound to other sources cut, and the parent fields their bindings read added. Client variables used in
-// arguments are passed on as upstream variables. When the upstream schema is known, the selection is validated
-// against it here, once per plan, so a mismatch is a clear error rather than an upstream failure per request.
+// arguments are passed on as upstream variables, and so are the values the client wrote inline (issue 13). When
+// the upstream schema is known, the selection is validated against it here, once per plan, so a mismatch is a
+// clear error rather than an upstream failure per request.
 func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 	w := &forwardWriter{vars: map[string]bool{}, op: p.op, fetch: f.Fetch.ID}
 	// A batch matched by item fields needs them in every item, asked for or not.

@@ -165,7 +165,9 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 			}
 			reps[i] = rep
 		}
-		b.entities(bt.Entities, r.Binding.UpstreamField, reps, fw.Selection)
+		if err := b.entities(bt.Entities, r.Binding.UpstreamField, reps, fw.Selection); err != nil {
+			return nil, err
+		}
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
 			return nil, err
@@ -485,6 +487,9 @@ func (b *docBuilder) start(r *Resolver, fw *Forward, clientVars map[string]any) 
 
 // root writes `alias: field(arg: $var, …) selection`; specs are sorted by name, args are the rendered values.
 func (b *docBuilder) root(alias, field string, specs []argSpec, args map[string]any, selection string) error {
+	if !IsName(field) {
+		return fmt.Errorf("binding %s: upstream field %q is not a GraphQL name", b.r.Binding.Name(), field)
+	}
 	b.body.WriteString(alias)
 	b.body.WriteString(": ")
 	b.body.WriteString(field)
@@ -608,10 +613,14 @@ func (b *docBuilder) free(name string) string {
 	}
 }
 
-func (b *docBuilder) entities(typ, field string, reps []any, selection string) {
+func (b *docBuilder) entities(typ, field string, reps []any, selection string) error {
+	if !IsName(typ) || !IsName(field) {
+		return fmt.Errorf("binding %s: upstream entity %q or field %q is not a GraphQL name", b.r.Binding.Name(), typ, field)
+	}
 	b.body.WriteString("_entities(representations: ")
 	b.variable("_representations", "[_Any!]!", reps)
 	b.body.WriteString(") { ... on " + typ + " { " + field + " " + selection + " } }")
+	return nil
 }
 
 func (b *docBuilder) call() upstreamCall {

@@ -132,7 +132,7 @@ func TestFetchGraphQL_UnknownUpstream(t *testing.T) {
 		name:    "inside a JSON value, a key that is not a Name is refused",
 		binding: [2]string{"Query", "deep"},
 		vars:    Vars{Args: map[string]any{"q": map[string]any{"sub": attack}}},
-		wantErr: `Query.deep: value cannot be sent as a GraphQL literal: the object key "x: 1}) { id } evil: act(input: {y" is not a GraphQL name`,
+		wantErr: `Query.deep: value cannot be sent as a GraphQL literal: the object key "x: 1}) { id } evil: act(input: {"… is not a GraphQL name`,
 	}, {
 		name:     "configured object: structure printed, parent values as variables",
 		binding:  [2]string{"Item", "fixed"},

@@ -35,7 +35,7 @@ func writeLiteral(b *strings.Builder, v any) error {
 		b.WriteString(strconv.FormatBool(t))
 	case json.Number:
 		if !isNumber(string(t)) {
-			return fmt.Errorf("%w: %q is not a number", errLiteral, string(t))
+			return fmt.Errorf("%w: %s is not a number", errLiteral, short(string(t)))
 		}
 		b.WriteString(string(t))
 	case int:
@@ -52,7 +52,7 @@ func writeLiteral(b *strings.Builder, v any) error {
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			if !IsName(k) {
-				return fmt.Errorf("%w: the object key %q is not a GraphQL name", errLiteral, k)
+				return fmt.Errorf("%w: the object key %s is not a GraphQL name", errLiteral, short(k))
 			}
 			keys = append(keys, k)
 		}
@@ -94,6 +94,19 @@ func writeLiteral(b *strings.Builder, v any) error {
 		return writeLiteral(b, dv)
 	}
 	return nil
+}
+
+// short quotes s for an error message, cut to 32 bytes: a refusal names the value, it does not echo it.
+func short(s string) string {
+	const max = 32
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }
 
 func writeFloat(b *strings.Builder, f float64, bits int) error {
