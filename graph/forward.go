@@ -15,17 +15,21 @@ import (
 // forward builds what a graphql fetch sends under its upstream root field: the client's sub-selection with its
 // aliases, @skip/@include already applied, abstract types spelled out as inline fragments with __typename, the
 // fields bound to other sources cut, and the parent fields their bindings read added. Client variables used in
-// arguments are passed on as upstream variables. When the upstream schema is known, the selection is validated
-// against it here, once per plan, so a mismatch is a clear error rather than an upstream failure per request.
+// arguments are passed on as upstream variables, and so are the values the client wrote inline (issue 13). When
+// the upstream schema is known, the selection is validated against it here, once per plan, so a mismatch is a
+// clear error rather than an upstream failure per request.
 func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
-	w := &forwardWriter{vars: map[string]bool{}}
+	w := &forwardWriter{vars: map[string]bool{}, op: p.op, fetch: f.Fetch.ID}
 	// A batch matched by item fields needs them in every item, asked for or not.
 	if bt := f.Binding.Batch; bt != nil && f.Fetch.Batched && bt.Entities == "" {
 		for _, m := range bt.Match {
 			w.extra = append(w.extra, m[0])
 		}
 	}
-	fw := &resolvers.Forward{Selection: w.selection(f)}
+	fw := &resolvers.Forward{Selection: w.selection(f), Literals: w.literals}
+	if w.err != nil {
+		return nil, w.err
+	}
 	for _, name := range w.order {
 		def := p.op.VariableDefinitions.ForName(name)
 		if def == nil {
@@ -77,12 +81,23 @@ func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 }
 
 // forwardWriter prints planned selections as GraphQL text. Not safe for concurrent use.
+//
+// No client value is printed (issue 13): an argument that is a client variable stays that variable, and any
+// other argument value the client wrote inline becomes an upstream variable of its own, named after the fetch
+// (_f<fetch>_<n>) so that two fetches with different inline values never share a selection text, and with it a
+// batch loader. What the text holds besides is names the client's document parsed as Names (aliases, fields,
+// types) and the planner's own.
 type forwardWriter struct {
 	b     strings.Builder
 	vars  map[string]bool
 	order []string
 	// extra are fields the top level must carry (batch match fields).
 	extra []string
+	// op is the client's operation, whose variable names the hoisted ones avoid; fetch is the fetch's ID.
+	op       *ast.OperationDefinition
+	fetch    int
+	literals []resolvers.ForwardLiteral
+	err      error
 }
 
 func (w *forwardWriter) selection(f *Field) string {
@@ -151,8 +166,8 @@ func (w *forwardWriter) fields(sel *Selection, extra []string) int {
 					if i > 0 {
 						w.b.WriteString(", ")
 					}
-					w.b.WriteString(a.Name + ": " + a.Value.String())
-					w.collectVars(a.Value)
+					w.b.WriteString(a.Name + ": ")
+					w.argument(sf, a)
 				}
 				w.b.WriteByte(')')
 			}
@@ -170,6 +185,39 @@ func (w *forwardWriter) fields(sel *Selection, extra []string) int {
 		}
 	}
 	return len(written)
+}
+
+// argument writes an argument's value: a client variable as itself, any other value as a new variable.
+func (w *forwardWriter) argument(sf *Field, a *ast.Argument) {
+	if a.Value.Kind == ast.Variable {
+		w.b.WriteString("$" + a.Value.Raw)
+		w.collectVars(a.Value)
+		return
+	}
+	name := fmt.Sprintf("_f%d_%d", w.fetch, len(w.literals))
+	for w.op != nil && w.op.VariableDefinitions.ForName(name) != nil {
+		name = "_" + name
+	}
+	typ := a.Value.ExpectedType
+	if def := sf.Def.Arguments.ForName(a.Name); def != nil {
+		typ = def.Type
+	}
+	if typ == nil {
+		// Not for a validated operation; but without a type there is no variable to send the value in.
+		if w.err == nil {
+			w.err = &PlanError{Message: fmt.Sprintf("the type of argument %s of %s is unknown", a.Name, sf.Name), Location: a.Position}
+		}
+		return
+	}
+	l := resolvers.ForwardLiteral{Name: name, Pub: typ}
+	if resolvers.HasVariables(a.Value) {
+		l.Expr = a.Value
+	} else {
+		l.Value = resolvers.LiteralValue(a.Value, nil)
+		l.Type = resolvers.VarType(typ, l.Value)
+	}
+	w.literals = append(w.literals, l)
+	w.b.WriteString("$" + name)
 }
 
 func (w *forwardWriter) collectVars(v *ast.Value) {

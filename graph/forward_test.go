@@ -1,12 +1,19 @@
 package graph_test
 
 import (
+	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // FuzzForward: any valid client query against the Customer 360 schema plans, and every selection it forwards
@@ -35,6 +42,128 @@ func FuzzForward(f *testing.F) {
 		_, err := graph.NewPlan(sg, doc, doc.Operations[0], map[string]any{"n": 1})
 		if err != nil && strings.Contains(err.Error(), "cannot be sent to source") {
 			t.Fatalf("valid query %q forwards an invalid selection: %v", q, err)
+		}
+	})
+}
+
+const inlineSDL = `
+scalar JSON
+type Query { items: [Item] }
+type Item { id: ID! name(fmt: String, opts: JSON, n: Int): String more: [Item] }
+`
+
+const inlineConfig = `
+schema: [s.graphqls]
+sources:
+  up: {graphql: {endpoints: ["http://127.0.0.1:1/graphql"]}}
+bindings:
+  Query.items: {source: up, field: items}
+  Item.more:
+    source: up
+    field: more
+    args: {id: "{{parent.id}}"}
+    batch: {key: "{{parent.id}}"}
+`
+
+// upstreamBodies decodes the GraphQL requests a fake source received (calls are "POST  <body>").
+func upstreamBodies(t *testing.T, calls []string) []struct {
+	Query     string
+	Variables map[string]any
+} {
+	t.Helper()
+	var out []struct {
+		Query     string
+		Variables map[string]any
+	}
+	for _, c := range calls {
+		var body struct {
+			Query     string
+			Variables map[string]any
+		}
+		_, raw, _ := strings.Cut(c, "{")
+		if err := json.Unmarshal([]byte("{"+raw), &body); err != nil {
+			t.Fatalf("upstream body %q: %v", c, err)
+		}
+		out = append(out, body)
+	}
+	return out
+}
+
+// TestForward_InlineValuesAreVariables: the values a client writes inline in a forwarded selection reach the
+// upstream as variables of the public argument's type (issue 13), also around client variables; fetches with
+// different inline values do not share a batch.
+func TestForward_InlineValuesAreVariables(t *testing.T) {
+	up := &fakeSource{name: "up", do: func(_ context.Context, req *sources.Request) (any, error) {
+		if strings.Contains(string(req.Body), "items") {
+			return map[string]any{"data": map[string]any{"r": []any{map[string]any{"id": "1", "name": "n"}}}}, nil
+		}
+		return map[string]any{"data": map[string]any{"_0": []any{map[string]any{"name": "m"}}}}, nil
+	}}
+	e := newEngine(t, inlineSDL, inlineConfig, map[string]sources.Source{"up": up})
+	q := `query($v: Int) { items { id name(fmt: "a\"}) { x } #", opts: {k: [1, $v], s: "}"}) a: more { name(fmt: "1") } b: more { name(fmt: "2") } } }`
+	got := execute(t, e, q, map[string]any{"v": 5})
+	if want := `{"data":{"items":[{"id":"1","name":"n","a":[{"name":"m"}],"b":[{"name":"m"}]}]}}`; got != want {
+		t.Fatalf("answer %s, want %s", got, want)
+	}
+	bodies := upstreamBodies(t, up.Calls())
+	if len(bodies) != 3 {
+		t.Fatalf("%d upstream calls, want 3 (items, and one batch per inline value): %v", len(bodies), up.Calls())
+	}
+	if want := `query($_f1_0: String!, $_f1_1: JSON!) { r: items { id name(fmt: $_f1_0, opts: $_f1_1) } }`; bodies[0].Query != want {
+		t.Errorf("items sent\n%s\nwant\n%s", bodies[0].Query, want)
+	}
+	wantVars := map[string]any{"_f1_0": `a"}) { x } #`, "_f1_1": map[string]any{"k": []any{1.0, 5.0}, "s": "}"}}
+	if !reflect.DeepEqual(bodies[0].Variables, wantVars) {
+		t.Errorf("items variables %v, want %v", bodies[0].Variables, wantVars)
+	}
+	fmts := map[any]bool{}
+	for _, b := range bodies[1:] {
+		for name, v := range b.Variables {
+			if strings.HasPrefix(name, "_f") {
+				fmts[v] = true
+			}
+		}
+		if _, err := parser.ParseQuery(&ast.Source{Input: b.Query}); err != nil {
+			t.Errorf("%s: %v", b.Query, err)
+		}
+	}
+	if !fmts["1"] || !fmts["2"] {
+		t.Errorf("batches sent inline values %v, want 1 and 2", fmts)
+	}
+}
+
+// FuzzForward_InlineValues: whatever string a client writes inline, the forwarded selection is the same text
+// and the value arrives in the hoisted variable exactly as the client's document spelled it.
+func FuzzForward_InlineValues(f *testing.F) {
+	for _, s := range []string{"x", `"}) { evil } #`, "\\u0022", "\x00\n\"\"\"", "\xff"} {
+		f.Add(s)
+	}
+	sg, err := schema.Parse("conflux.yaml", []byte(inlineConfig), fstest.MapFS{"s.graphqls": {Data: []byte(inlineSDL)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	const want = "{ name(fmt: $_f1_0, opts: $_f1_1) }"
+	f.Fuzz(func(t *testing.T, s string) {
+		lit := (&ast.Value{Kind: ast.StringValue, Raw: s}).String()
+		q := "{ items { name(fmt: " + lit + ", opts: {k: " + lit + "}) } }"
+		doc, errs := gqlparser.LoadQuery(sg.Schema, q)
+		if errs != nil {
+			t.Skip() // not a string the client could have sent
+		}
+		parsed := doc.Operations[0].SelectionSet[0].(*ast.Field).SelectionSet[0].(*ast.Field).Arguments[0].Value.Raw
+		p, err := graph.NewPlan(sg, doc, doc.Operations[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := p.Fetches[0].Forward
+		if fw.Selection != want || len(fw.Literals) != 2 || len(fw.Variables) != 0 {
+			t.Fatalf("forwarded %q with %d literals, want %q", fw.Selection, len(fw.Literals), want)
+		}
+		if fw.Literals[0].Value != parsed || fw.Literals[0].Type != "String!" {
+			t.Fatalf("hoisted %q: %s, want %q", fw.Literals[0].Value, fw.Literals[0].Type, parsed)
+		}
+		if o, _ := fw.Literals[1].Value.(map[string]any); o["k"] != parsed {
+			t.Fatalf("hoisted %v, want {k: %q}", fw.Literals[1].Value, parsed)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Forward is the part of a client's operation a graphql fetch sends upstream under its root field: the
@@ -22,12 +23,27 @@ type Forward struct {
 	Selection string
 	// Variables are the client variables the selection uses, with their types, in order.
 	Variables []ForwardVar
+	// Literals are the argument values the client wrote inline in the selection: the selection refers to each
+	// by its variable, so that no client value is printed into an upstream document (issue 13).
+	Literals []ForwardLiteral
 }
 
 // ForwardVar is a client variable passed on as an upstream variable (never inlined).
 type ForwardVar struct {
 	Name string
 	Type string
+}
+
+// ForwardLiteral is an inline argument value of a forwarded selection, sent as the upstream variable Name. A
+// constant has its Value and Type fixed when planned; a value that contains client variables (Expr) is computed
+// for each request, and its type from Pub, the public argument's type (the public schema mirrors the upstream
+// one below a forwarded field).
+type ForwardLiteral struct {
+	Name  string
+	Type  string
+	Value any
+	Pub   *ast.Type
+	Expr  *ast.Value
 }
 
 // ForwardResult is a graphql fetch's value for one parent and the upstream errors located under it.
@@ -68,7 +84,9 @@ func (r *Resolver) FetchGraphQL(ctx context.Context, vs Vars, fw *Forward, clien
 	args := r.renderArgs(r.Binding.Args, &vs)
 	var b docBuilder
 	b.start(r, fw, clientVars)
-	b.root(rootAlias, r.Binding.UpstreamField, args, fw.Selection)
+	if err := b.root(rootAlias, r.Binding.UpstreamField, r.argSpecs(false), args, fw.Selection); err != nil {
+		return nil, err
+	}
 	resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 	if err != nil {
 		return nil, err
@@ -147,7 +165,9 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 			}
 			reps[i] = rep
 		}
-		b.entities(bt.Entities, r.Binding.UpstreamField, reps, fw.Selection)
+		if err := b.entities(bt.Entities, r.Binding.UpstreamField, reps, fw.Selection); err != nil {
+			return nil, err
+		}
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
 			return nil, err
@@ -178,7 +198,9 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 		for i, k := range keys {
 			kv.Keys[i] = k.Value
 		}
-		b.root(rootAlias, r.batchField(), r.renderArgs(bt.Args, &kv), fw.Selection)
+		if err := b.root(rootAlias, r.batchField(), r.argSpecs(true), r.renderArgs(bt.Args, &kv), fw.Selection); err != nil {
+			return nil, err
+		}
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
 			return nil, err
@@ -214,9 +236,12 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 		}
 	default:
 		// One aliased root field per key: _0: field(args of key 0) { ... } _1: ...
+		specs := r.argSpecs(true)
 		for i, k := range keys {
 			args, _ := k.Value.(map[string]any)
-			b.root("_"+strconv.Itoa(i), r.batchField(), args, fw.Selection)
+			if err := b.root("_"+strconv.Itoa(i), r.batchField(), specs, args, fw.Selection); err != nil {
+				return nil, err
+			}
 		}
 		resp, err := r.sendGraphQL(ctx, b.call(), vs.Headers)
 		if err != nil {
@@ -423,8 +448,14 @@ func (r *Resolver) forwardHeaders(incoming, h http.Header) http.Header {
 }
 
 // docBuilder writes one upstream document. Not safe for concurrent use.
+//
+// Every value a client can influence goes into the variables, never the text (issue 13): client variables and
+// the inline arguments of the forwarded selection (Forward), and the binding's argument values, typed by the
+// upstream schema when it is known and otherwise by the public schema (argSpec). What is left as text is the
+// configuration's own structure and the values no type can be named for, printed by writeLiteral.
 type docBuilder struct {
 	r      *Resolver
+	fw     *Forward
 	opType string
 	defs   []string
 	vars   map[string]any
@@ -432,7 +463,7 @@ type docBuilder struct {
 }
 
 func (b *docBuilder) start(r *Resolver, fw *Forward, clientVars map[string]any) {
-	b.r, b.opType, b.vars = r, "query", map[string]any{}
+	b.r, b.fw, b.opType, b.vars = r, fw, "query", map[string]any{}
 	if r.mutation {
 		b.opType = "mutation"
 	}
@@ -442,42 +473,154 @@ func (b *docBuilder) start(r *Resolver, fw *Forward, clientVars map[string]any) 
 			b.vars[v.Name] = val
 		}
 	}
+	for i := range fw.Literals {
+		l := &fw.Literals[i]
+		val, typ := l.Value, l.Type
+		if l.Expr != nil {
+			val = LiteralValue(l.Expr, clientVars)
+			typ = VarType(l.Pub, val)
+		}
+		b.defs = append(b.defs, "$"+l.Name+": "+typ)
+		b.vars[l.Name] = val
+	}
 }
 
-// root writes `alias: field(arg: $var, …) selection`, passing argument values as variables when the upstream
-// schema gives their types, and as literals otherwise.
-func (b *docBuilder) root(alias, field string, args map[string]any, selection string) {
-	b.body.WriteString(alias + ": " + field)
-	names := make([]string, 0, len(args))
-	for n := range args {
-		names = append(names, n)
+// root writes `alias: field(arg: $var, …) selection`; specs are sorted by name, args are the rendered values.
+func (b *docBuilder) root(alias, field string, specs []argSpec, args map[string]any, selection string) error {
+	if !IsName(field) {
+		return fmt.Errorf("binding %s: upstream field %q is not a GraphQL name", b.r.Binding.Name(), field)
 	}
-	sort.Strings(names)
-	if len(names) > 0 {
-		b.body.WriteByte('(')
-		for i, n := range names {
+	b.body.WriteString(alias)
+	b.body.WriteString(": ")
+	b.body.WriteString(field)
+	open := false
+	for i := range specs {
+		s := &specs[i]
+		v, ok := args[s.name]
+		if !ok {
+			continue
+		}
+		if !IsName(s.name) {
+			return fmt.Errorf("binding %s: upstream argument %q is not a GraphQL name", b.r.Binding.Name(), s.name)
+		}
+		if open {
+			b.body.WriteString(", ")
+		} else {
+			b.body.WriteByte('(')
+			open = true
+		}
+		b.body.WriteString(s.name)
+		b.body.WriteString(": ")
+		name := "_" + alias + "_" + s.name
+		if s.typ != "" {
+			b.variable(name, s.typ, v)
+			continue
+		}
+		if err := b.value(s.node, name, v); err != nil {
+			return err
+		}
+	}
+	if open {
+		b.body.WriteByte(')')
+	}
+	b.body.WriteByte(' ')
+	b.body.WriteString(selection)
+	b.body.WriteByte(' ')
+	return nil
+}
+
+// value writes a binding argument's value when the upstream schema is unknown: a variable where n names the
+// value's type, n's own structure around its parts for a configured object or list, and a literal otherwise.
+func (b *docBuilder) value(n *argNode, name string, v any) error {
+	switch {
+	case v == nil:
+		b.body.WriteString("null")
+		return nil
+	case n == nil:
+	case n.pub != nil:
+		b.variable(name, VarType(n.pub, v), v)
+		return nil
+	case n.object:
+		m, ok := v.(map[string]any)
+		if !ok {
+			break
+		}
+		b.body.WriteByte('{')
+		first := true
+		for _, f := range n.fields {
+			fv, ok := m[f.name]
+			if !ok {
+				continue
+			}
+			if !IsName(f.name) {
+				return fmt.Errorf("binding %s: the argument key %q is not a GraphQL name", b.r.Binding.Name(), f.name)
+			}
+			if !first {
+				b.body.WriteString(", ")
+			}
+			first = false
+			b.body.WriteString(f.name)
+			b.body.WriteString(": ")
+			if err := b.value(f.node, name+"_"+f.name, fv); err != nil {
+				return err
+			}
+		}
+		b.body.WriteByte('}')
+		return nil
+	case n.list != nil:
+		l, ok := v.([]any)
+		if !ok || len(l) != len(n.list) {
+			break
+		}
+		b.body.WriteByte('[')
+		for i, e := range l {
 			if i > 0 {
 				b.body.WriteString(", ")
 			}
-			b.body.WriteString(n + ": ")
-			if typ := b.r.upstreamArgType(field, n); typ != "" {
-				v := "_" + alias + "_" + n
-				b.defs = append(b.defs, "$"+v+": "+typ)
-				b.vars[v] = args[n]
-				b.body.WriteString("$" + v)
-			} else {
-				b.body.WriteString(literal(args[n]))
+			if err := b.value(n.list[i], name+"_"+strconv.Itoa(i), e); err != nil {
+				return err
 			}
 		}
-		b.body.WriteByte(')')
+		b.body.WriteByte(']')
+		return nil
 	}
-	b.body.WriteString(" " + selection + " ")
+	if err := writeLiteral(&b.body, v); err != nil {
+		return &InputError{Binding: b.r.Binding.Name(), Msg: err.Error()}
+	}
+	return nil
 }
 
-func (b *docBuilder) entities(typ, field string, reps []any, selection string) {
-	b.defs = append(b.defs, "$_representations: [_Any!]!")
-	b.vars["_representations"] = reps
-	b.body.WriteString("_entities(representations: $_representations) { ... on " + typ + " { " + field + " " + selection + " } }")
+// variable writes a reference to a new upstream variable holding v. A name that a client variable or an
+// earlier variable of the document already has gets underscores in front until it is free.
+func (b *docBuilder) variable(name, typ string, v any) {
+	name = b.free(name)
+	b.defs = append(b.defs, "$"+name+": "+typ)
+	b.vars[name] = v
+	b.body.WriteByte('$')
+	b.body.WriteString(name)
+}
+
+func (b *docBuilder) free(name string) string {
+	for {
+		_, taken := b.vars[name]
+		for i := 0; !taken && i < len(b.fw.Variables); i++ {
+			taken = b.fw.Variables[i].Name == name
+		}
+		if !taken {
+			return name
+		}
+		name = "_" + name
+	}
+}
+
+func (b *docBuilder) entities(typ, field string, reps []any, selection string) error {
+	if !IsName(typ) || !IsName(field) {
+		return fmt.Errorf("binding %s: upstream entity %q or field %q is not a GraphQL name", b.r.Binding.Name(), typ, field)
+	}
+	b.body.WriteString("_entities(representations: ")
+	b.variable("_representations", "[_Any!]!", reps)
+	b.body.WriteString(") { ... on " + typ + " { " + field + " " + selection + " } }")
+	return nil
 }
 
 func (b *docBuilder) call() upstreamCall {
@@ -490,13 +633,90 @@ func (b *docBuilder) call() upstreamCall {
 	return upstreamCall{query: q.String(), vars: b.vars}
 }
 
-func (r *Resolver) upstreamArgType(field, arg string) string {
-	if r.upstream == nil {
+// argSpec says how one argument of an upstream root field is sent: when the upstream schema is known, the
+// whole value is one variable of the upstream argument's type (typ); else node says (issue 13).
+type argSpec struct {
+	name string
+	typ  string
+	node *argNode
+}
+
+// argNode is how a binding's argument value is sent when the upstream schema is unknown. A value whose type
+// can be named from the public schema (pub: a client argument {{args.x}} or a field inside it, a parent field
+// {{parent.x}} the parent's backend fills, {{keys}} of such a key) is a variable of that type, with non-null
+// added wherever the value is non-null (VarType), so that it fits whichever nullability the upstream declares;
+// a configured object or list is printed around its parts; anything else (configured scalars, text templates,
+// {{env.*}} and {{headers.*}} values, values of a custom scalar's insides) is a literal, printed by
+// writeLiteral. The public type is the best guess there is: an upstream that names the type otherwise refuses
+// the document (a clear error, and a reason to give the source an sdl), where a literal with unchecked keys
+// would have let a client add root fields.
+type argNode struct {
+	pub    *ast.Type
+	object bool
+	fields []argField
+	list   []*argNode
+}
+
+type argField struct {
+	name string
+	node *argNode
+}
+
+// graphqlArgs are a graphql binding's argument specs, made once when the resolver is built.
+type graphqlArgs struct {
+	args, batch []argSpec
+}
+
+// newGraphQLArgs prepares how b's arguments (and its batch's) are sent to upstream (nil when unknown).
+func newGraphQLArgs(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema, mutation bool) *graphqlArgs {
+	g := &graphqlArgs{args: argSpecsFor(sg, b, upstream, mutation, b.UpstreamField, b.Args, nil)}
+	if bt := b.Batch; bt != nil {
+		args, field := b.Args, b.UpstreamField
+		if bt.Args != nil {
+			args = bt.Args
+		}
+		if bt.UpstreamField != "" {
+			field = bt.UpstreamField
+		}
+		g.batch = argSpecsFor(sg, b, upstream, mutation, field, args, bt.Key)
+	}
+	return g
+}
+
+// argSpecs returns the specs of the binding's args, or of its batch's when batch is true.
+func (r *Resolver) argSpecs(batch bool) []argSpec {
+	g := r.gql
+	if g == nil {
+		// A resolver not built by New: no public types to go by, so values the upstream types do not cover are
+		// literals.
+		g = newGraphQLArgs(nil, r.Binding, r.upstream, r.mutation)
+	}
+	if batch {
+		return g.batch
+	}
+	return g.args
+}
+
+func argSpecsFor(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema, mutation bool, field string, args []schema.ValueField, keys []*schema.Template) []argSpec {
+	out := make([]argSpec, 0, len(args))
+	for _, a := range args {
+		s := argSpec{name: a.Name, typ: upstreamArgType(upstream, mutation, field, a.Name)}
+		if s.typ == "" {
+			s.node = argNodeFor(sg, b, a.Value, keys)
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func upstreamArgType(up *ast.Schema, mutation bool, field, arg string) string {
+	if up == nil {
 		return ""
 	}
-	root := r.upstream.Query
-	if r.mutation {
-		root = r.upstream.Mutation
+	root := up.Query
+	if mutation {
+		root = up.Mutation
 	}
 	if root == nil {
 		return ""
@@ -511,31 +731,108 @@ func (r *Resolver) upstreamArgType(field, arg string) string {
 	return ""
 }
 
-// literal writes a JSON-shaped value as a GraphQL literal (only used when the upstream schema is unknown).
-func literal(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		b, _ := json.Marshal(t)
-		return string(b)
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + ": " + literal(t[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = literal(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+func argNodeFor(sg *schema.Supergraph, b *schema.Binding, v *schema.Value, keys []*schema.Template) *argNode {
+	if v == nil {
+		return nil
 	}
-	return Text(v)
+	switch v.Kind {
+	case schema.ValueTemplate:
+		if one := v.Template.Single(); one != nil {
+			if t := publicType(sg, b, one, keys); t != nil {
+				return &argNode{pub: t}
+			}
+		}
+	case schema.ValueObject:
+		n := &argNode{object: true}
+		for _, f := range v.Fields {
+			n.fields = append(n.fields, argField{name: f.Name, node: argNodeFor(sg, b, f.Value, keys)})
+		}
+		return n
+	case schema.ValueList:
+		n := &argNode{list: make([]*argNode, len(v.List))}
+		for i, e := range v.List {
+			n.list[i] = argNodeFor(sg, b, e, keys)
+		}
+		return n
+	}
+	return nil
+}
+
+// publicType is the public schema's type of a template variable's value, or nil when it cannot be named.
+func publicType(sg *schema.Supergraph, b *schema.Binding, v *schema.Var, keys []*schema.Template) *ast.Type {
+	if sg == nil || sg.Schema == nil {
+		return nil
+	}
+	parent := sg.Schema.Types[b.Type]
+	switch v.Scope {
+	case schema.ScopeArgs:
+		if parent == nil {
+			return nil
+		}
+		f := parent.Fields.ForName(b.Field)
+		if f == nil {
+			return nil
+		}
+		a := f.Arguments.ForName(v.Path[0])
+		if a == nil {
+			return nil
+		}
+		return inputPath(sg.Schema, a.Type, v.Path[1:])
+	case schema.ScopeParent:
+		// The parent object is its backend's answer: a field's key holds that field's value only when no binding
+		// fills the field some other way.
+		t := &ast.Type{NamedType: b.Type}
+		for _, p := range v.Path {
+			if t.Elem != nil {
+				if _, err := strconv.Atoi(p); err != nil {
+					return nil
+				}
+				t = t.Elem
+				continue
+			}
+			def := sg.Schema.Types[t.NamedType]
+			if def == nil || def.Kind != ast.Object || sg.Binding(def.Name, p) != nil {
+				return nil
+			}
+			f := def.Fields.ForName(p)
+			if f == nil {
+				return nil
+			}
+			t = f.Type
+		}
+		return t
+	case schema.ScopeKeys:
+		if len(keys) != 1 || keys[0].Single() == nil {
+			return nil
+		}
+		k := publicType(sg, b, keys[0].Single(), nil)
+		if k == nil {
+			return nil
+		}
+		return ast.ListType(k, nil)
+	}
+	return nil
+}
+
+// inputPath follows path (input fields, list indexes) from type t; nil where it leaves what the schema types.
+func inputPath(s *ast.Schema, t *ast.Type, path []string) *ast.Type {
+	for _, p := range path {
+		if t.Elem != nil {
+			if _, err := strconv.Atoi(p); err != nil {
+				return nil
+			}
+			t = t.Elem
+			continue
+		}
+		def := s.Types[t.NamedType]
+		if def == nil || def.Kind != ast.InputObject {
+			return nil
+		}
+		f := def.Fields.ForName(p)
+		if f == nil {
+			return nil
+		}
+		t = f.Type
+	}
+	return t
 }

@@ -26,6 +26,8 @@ type Resolver struct {
 	// upstream is a graphql source's schema (nil when unknown); mutation says the binding is on the Mutation type.
 	upstream *ast.Schema
 	mutation bool
+	// gql says how a graphql binding's arguments are sent (graphql.go).
+	gql *graphqlArgs
 }
 
 // Set holds the resolvers of one configuration version.
@@ -57,6 +59,9 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 				}
 			}
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
+			if r.GraphQL {
+				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
+			}
 		}
 		s.byBinding[b] = r
 	}
