@@ -138,18 +138,7 @@ func TestGraphQL_InjectionThroughJSONVariable(t *testing.T) {
 		t.Fatalf("no introspection warning: %s", warningsText(sg))
 	}
 	up.take()
-	rt, err := newRuntime(sg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(rt)
-	s.ready.Store(true)
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		rt.Close()
-	})
-	env := &testEnv{t: t, srv: srv, rt: rt}
+	env := serveSupergraph(t, sg, nil)
 
 	const key = `x: 1}) { id } evil: wipe(all: {y`
 	for _, tc := range []struct {

@@ -94,6 +94,12 @@ func serveConfig(t testing.TB, file string, backends map[string]*mock.Backend) *
 	if err != nil {
 		t.Fatalf("load %s: %v", file, err)
 	}
+	return serveSupergraph(t, sg, backends)
+}
+
+// serveSupergraph serves a loaded configuration over httptest until the test ends.
+func serveSupergraph(t testing.TB, sg *schema.Supergraph, backends map[string]*mock.Backend) *testEnv {
+	t.Helper()
 	rt, err := newRuntime(sg, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -781,26 +781,9 @@ func publicType(sg *schema.Supergraph, b *schema.Binding, v *schema.Var, keys []
 	case schema.ScopeParent:
 		// The parent object is its backend's answer: a field's key holds that field's value only when no binding
 		// fills the field some other way.
-		t := &ast.Type{NamedType: b.Type}
-		for _, p := range v.Path {
-			if t.Elem != nil {
-				if _, err := strconv.Atoi(p); err != nil {
-					return nil
-				}
-				t = t.Elem
-				continue
-			}
-			def := sg.Schema.Types[t.NamedType]
-			if def == nil || def.Kind != ast.Object || sg.Binding(def.Name, p) != nil {
-				return nil
-			}
-			f := def.Fields.ForName(p)
-			if f == nil {
-				return nil
-			}
-			t = f.Type
-		}
-		return t
+		return typeAt(sg.Schema, &ast.Type{NamedType: b.Type}, v.Path, ast.Object, func(def *ast.Definition, field string) bool {
+			return sg.Binding(def.Name, field) == nil
+		})
 	case schema.ScopeKeys:
 		if len(keys) != 1 || keys[0].Single() == nil {
 			return nil
@@ -816,6 +799,12 @@ func publicType(sg *schema.Supergraph, b *schema.Binding, v *schema.Var, keys []
 
 // inputPath follows path (input fields, list indexes) from type t; nil where it leaves what the schema types.
 func inputPath(s *ast.Schema, t *ast.Type, path []string) *ast.Type {
+	return typeAt(s, t, path, ast.InputObject, nil)
+}
+
+// typeAt follows path (fields of kind definitions, list indexes) from type t; nil where it leaves what the schema
+// types, or where follow (when given) refuses a field.
+func typeAt(s *ast.Schema, t *ast.Type, path []string, kind ast.DefinitionKind, follow func(def *ast.Definition, field string) bool) *ast.Type {
 	for _, p := range path {
 		if t.Elem != nil {
 			if _, err := strconv.Atoi(p); err != nil {
@@ -825,7 +814,7 @@ func inputPath(s *ast.Schema, t *ast.Type, path []string) *ast.Type {
 			continue
 		}
 		def := s.Types[t.NamedType]
-		if def == nil || def.Kind != ast.InputObject {
+		if def == nil || def.Kind != kind || (follow != nil && !follow(def, p)) {
 			return nil
 		}
 		f := def.Fields.ForName(p)
