@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
@@ -31,7 +32,10 @@ type fieldError struct {
 
 // execution runs one Plan for one client request. It owns every goroutine it starts and waits for them.
 type execution struct {
+	// ctx ends when the client leaves, at server.operationTimeout, or when the operation passes a limit (stop);
+	// context.Cause tells which. Every fetch runs with it and every wait selects on it.
 	ctx     context.Context
+	cancel  context.CancelCauseFunc
 	engine  *Engine
 	plan    *Plan
 	vars    map[string]any
@@ -41,6 +45,8 @@ type execution struct {
 	// args caches each fetch's coerced arguments; they depend only on the field and the variables.
 	argsMu sync.Mutex
 	args   map[*Field]map[string]any
+	// items counts the list items built, against server.maxItems.
+	items atomic.Int64
 }
 
 // maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
@@ -57,6 +63,10 @@ func (x *execution) run() *object {
 		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2).
 		for _, f := range x.plan.Root.Fields {
 			todo := pending{}
+			if se := x.stopped(); se != nil {
+				root.values[f.Index] = &fieldError{err: se}
+				continue
+			}
 			x.fill(root, f, todo)
 			if f.Fetch != nil {
 				x.runFetches([]*Fetch{f.Fetch}, [][]*object{{root}})
@@ -82,6 +92,15 @@ func (x *execution) run() *object {
 // together, so their keys go into one batch.
 func (x *execution) dispatch(todo pending) {
 	if len(todo) == 0 {
+		return
+	}
+	if se := x.stopped(); se != nil {
+		// Stopped: no fetch starts; the fields they would fill get the reason.
+		for f, parents := range todo {
+			for _, o := range parents {
+				o.values[f.Field.Index] = &fieldError{err: se, required: f.Binding.Required}
+			}
+		}
 		return
 	}
 	groups := map[any][]*Fetch{}
@@ -127,6 +146,15 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	}()
 	res := x.engine.resolvers.For(fetches[0].Binding)
 	todo := pending{}
+	if se := x.stopped(); se != nil {
+		// The operation stopped while these fetches waited for a goroutine: none starts.
+		for i, f := range fetches {
+			for _, o := range parents[i] {
+				x.settle(o, f.Field, nil, se, todo)
+			}
+		}
+		return
+	}
 	if fetches[0].Batched {
 		x.runBatched(res, fetches, parents, todo)
 	} else {
@@ -140,8 +168,14 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
 	fetch := func(o *object) (any, error) {
+		if se := x.stopped(); se != nil {
+			return nil, se
+		}
 		vs := res.Vars(args, o.raw, x.headers)
 		if f.Forward != nil {
+			if err := x.loaders.Start(); err != nil {
+				return nil, err
+			}
 			return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
 		}
 		return x.loaders.Fetch(x.ctx, res, vs)
@@ -160,7 +194,7 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 		select {
 		case sem <- struct{}{}:
 		case <-x.ctx.Done():
-			errs[i] = &sources.Error{Source: f.Binding.Source, Code: sources.CodeTimeout, Err: x.ctx.Err()}
+			errs[i] = x.stopped()
 			continue
 		}
 		wg.Add(1)
@@ -179,7 +213,7 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 	type share struct {
 		fetch *Fetch
 		obj   *object
-		thunk resolvers.Thunk
+		value resolvers.Pending
 	}
 	n := 0
 	for _, ps := range parents {
@@ -213,18 +247,18 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		if len(keys) == 0 {
 			continue
 		}
-		var thunks []resolvers.Thunk
+		var values []resolvers.Pending
 		if f.Forward != nil {
-			thunks = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+			values = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
 		} else {
-			thunks = x.loaders.Load(x.ctx, res, vs, keys)
+			values = x.loaders.Load(x.ctx, res, vs, keys)
 		}
 		for j, o := range objs {
-			shares = append(shares, share{fetch: f, obj: o, thunk: thunks[j]})
+			shares = append(shares, share{fetch: f, obj: o, value: values[j]})
 		}
 	}
 	for _, s := range shares {
-		v, err := s.thunk()
+		v, err := s.value.Wait(x.ctx)
 		x.settle(s.obj, s.fetch.Field, v, err, todo)
 	}
 }
@@ -233,6 +267,11 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 // failed fetch takes the binding's fallback when it has one; a required binding's failure nulls the parent.
 func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) {
 	if err != nil {
+		if err = x.stopFor(err); isStop(err) {
+			// A stopped operation takes no fallback: it stops.
+			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
+			return
+		}
 		r := res(x, f)
 		fb, ok := r.Fallback(r.Vars(x.fieldArgs(f), o.raw, x.headers))
 		if !ok {
@@ -317,6 +356,9 @@ func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
 	return x.buildIn(f, t, v, todo, nil)
 }
 
+// stopCheck is how many list items are built (or written) between two checks of the operation's context.
+const stopCheck = 1024
+
 // slab holds the objects of one list and their value slots, allocated together: a list of n items costs two
 // allocations instead of 2n.
 type slab struct {
@@ -333,12 +375,22 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		if !ok {
 			return &fieldError{err: badResponse(f, "expected a list, got %s", kindOf(v))}
 		}
+		// The limits are checked per list (and every stopCheck items), not per leaf.
+		if se := x.stopped(); se != nil {
+			return &fieldError{err: se}
+		}
+		if se := x.countItems(len(list)); se != nil {
+			return &fieldError{err: se}
+		}
 		out := make([]any, len(list))
 		var items *slab
 		if f.Object != nil && t.Elem.Elem == nil {
 			items = &slab{objs: make([]object, 0, len(list)), vals: make([]any, 0, len(list)*len(f.Object.Fields))}
 		}
 		for i, e := range list {
+			if i%stopCheck == stopCheck-1 && x.stopped() != nil {
+				return &fieldError{err: x.stopped()}
+			}
 			out[i] = x.buildIn(f, t.Elem, e, todo, items)
 		}
 		return out

@@ -55,16 +55,16 @@ func keysOf(r *Resolver, ids ...any) []Key {
 	return keys
 }
 
-// wait resolves thunks with a guard: the loader's fallback wait is a minute, so a batch that was not
-// dispatched by its capacity shows up as a failure here rather than as a slow pass.
-func wait(t *testing.T, thunks []Thunk) []any {
+// wait resolves pending values with a guard, so that a batch that was not dispatched at Load shows up as a
+// failure here rather than as a hang.
+func wait(t *testing.T, values []Pending) []any {
 	t.Helper()
-	out := make([]any, len(thunks))
+	out := make([]any, len(values))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i, th := range thunks {
-			v, err := th()
+		for i, p := range values {
+			v, err := p.Wait(context.Background())
 			if err != nil {
 				out[i] = err
 				continue
