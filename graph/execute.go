@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -204,33 +205,47 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 		}()
 	}
 	wg.Wait()
+	release := false
+	var sel *Selection
 	for i, o := range parents {
 		x.settle(o, f.Field, results[i], errs[i], todo)
+		if o.sel != sel {
+			sel = o.sel
+			release = soleFetch(sel, f)
+		}
+		if release {
+			o.raw = nil
+		}
 	}
 }
 
 func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parents [][]*object, todo pending) {
-	type share struct {
-		fetch *Fetch
-		obj   *object
-		value resolvers.Pending
+	type load struct {
+		fetch  *Fetch
+		objs   []*object
+		values []resolvers.Pending
 	}
-	n := 0
-	for _, ps := range parents {
-		n += len(ps)
-	}
-	shares := make([]share, 0, n)
+	loads := make([]load, 0, len(fetches))
 	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)
 		vs := res.Vars(args, nil, x.headers)
 		keys := make([]resolvers.Key, 0, len(parents[i]))
 		objs := make([]*object, 0, len(parents[i]))
+		var sel *Selection
+		release := false
 		for _, o := range parents[i] {
 			pv := res.Vars(args, o.raw, x.headers)
 			k, ok := res.Key(pv)
 			if f.Forward != nil {
 				k, ok = res.GraphQLKey(pv)
+			}
+			if o.sel != sel {
+				sel = o.sel
+				release = soleFetch(sel, f)
+			}
+			if release {
+				o.raw = nil
 			}
 			if !ok {
 				// A parent without a key has nothing to fetch: null, or [] for a list.
@@ -253,13 +268,33 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		} else {
 			values = x.loaders.Load(x.ctx, res, vs, keys)
 		}
-		for j, o := range objs {
-			shares = append(shares, share{fetch: f, obj: o, value: values[j]})
-		}
+		loads = append(loads, load{fetch: f, objs: objs, values: values})
 	}
-	for _, s := range shares {
-		v, err := s.value.Wait(x.ctx)
-		x.settle(s.obj, s.fetch.Field, v, err, todo)
+	for _, l := range loads {
+		f := l.fetch.Field
+		for j, o := range l.objs {
+			p := l.values[j]
+			if b, ok := p.Built(f); ok {
+				o.values[f.Index] = b
+				continue
+			}
+			v, err := p.Wait(x.ctx)
+			if _, fwd := v.(*resolvers.ForwardResult); err != nil || fwd {
+				x.settle(o, f, v, err, todo)
+				continue
+			}
+			// Parents with the same key share the value built for the first when nothing below it is fetched
+			// (it is immutable then; the writer writes it at each path).
+			below := pending{}
+			b := x.build(f, f.Def.Type, v, below)
+			o.values[f.Index] = b
+			if len(below) == 0 {
+				p.Keep(f, b)
+			}
+			for bf, objs := range below {
+				todo[bf] = append(todo[bf], objs...)
+			}
+		}
 	}
 }
 
@@ -386,6 +421,12 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		var items *slab
 		if f.Object != nil && t.Elem.Elem == nil {
 			items = &slab{objs: make([]object, 0, len(list)), vals: make([]any, 0, len(list)*len(f.Object.Fields))}
+			for _, sf := range f.Object.Fields {
+				if sf.Kind == FieldFetch {
+					// Every item is a parent of the fetch: grow its list once.
+					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], len(list))
+				}
+			}
 		}
 		for i, e := range list {
 			if i%stopCheck == stopCheck-1 && x.stopped() != nil {
@@ -417,14 +458,35 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 	} else {
 		o = &object{sel: sel, raw: v, values: make([]any, n)}
 	}
+	fetches := 0
 	for _, sf := range sel.Fields {
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
+			fetches++
 			continue
 		}
 		x.fill(o, sf, todo)
 	}
+	if fetches == 0 {
+		// Nothing reads the backend's object any more (the writer reads values): let it go before the response
+		// is written (issue 13: memory per answer item).
+		o.raw = nil
+	}
 	return o
+}
+
+// soleFetch reports whether f is the only fetch of selection s and has no fallback: once f has read a parent's
+// variables, nothing reads the parent's raw value again, and the fetch drops it.
+func soleFetch(s *Selection, f *Fetch) bool {
+	if f.Binding.Fallback != nil {
+		return false
+	}
+	for _, sf := range s.Fields {
+		if sf.Kind == FieldFetch && sf.Fetch != f {
+			return false
+		}
+	}
+	return true
 }
 
 // concreteType picks the object type of an abstract field's item: the item's __typename, else the binding's

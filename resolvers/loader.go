@@ -251,7 +251,8 @@ type batchLoader struct {
 
 // flight is one batch call; done closes when every result of its keys is set.
 type flight struct {
-	done chan struct{}
+	done   chan struct{}
+	source string
 }
 
 // result is one key's value, written by its flight before the flight's done closes.
@@ -259,12 +260,31 @@ type result struct {
 	fl  *flight
 	val any
 	err error
+	// built is what the engine made of val for one field (see Pending.Keep).
+	built atomic.Pointer[built]
 }
 
-// Pending is one key's value of a batched fetch: Wait for it.
+type built struct{ key, value any }
+
+// Pending is one key's value of a batched fetch: Wait for it. Parents with the same key get equal Pendings.
 type Pending struct {
-	res    *result
-	source string
+	res *result
+}
+
+// Keep records value as what the caller built from p's value for key (e.g. a field of the plan), so that the
+// next parent with the same key can take it with Built instead of building it again: a response where many
+// parents share few keys then holds one copy per key (issue 13: memory per answer item). The first kept wins;
+// the caller must keep only values it never changes. Safe for concurrent use.
+func (p Pending) Keep(key, value any) {
+	p.res.built.CompareAndSwap(nil, &built{key: key, value: value})
+}
+
+// Built returns the value kept for key by Keep.
+func (p Pending) Built(key any) (any, bool) {
+	if b := p.res.built.Load(); b != nil && b.key == key {
+		return b.value, true
+	}
+	return nil, false
 }
 
 // Wait returns the key's value once its batch call has returned, or an UPSTREAM_TIMEOUT error as soon as ctx
@@ -279,7 +299,7 @@ func (p Pending) Wait(ctx context.Context) (any, error) {
 	case <-p.res.fl.done:
 		return p.res.val, p.res.err
 	case <-ctx.Done():
-		return nil, &sources.Error{Source: p.source, Code: sources.CodeTimeout, Err: ctx.Err()}
+		return nil, &sources.Error{Source: p.res.fl.source, Code: sources.CodeTimeout, Err: ctx.Err()}
 	}
 }
 
@@ -287,7 +307,7 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 	out := make([]Pending, len(keys))
 	var fresh []Key
 	var results []*result
-	fl := &flight{done: make(chan struct{})}
+	fl := &flight{done: make(chan struct{}), source: bl.r.Binding.Source}
 	bl.mu.Lock()
 	for i, k := range keys {
 		res, ok := bl.known[k.Canon]
@@ -297,7 +317,7 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 			fresh = append(fresh, k)
 			results = append(results, res)
 		}
-		out[i] = Pending{res: res, source: bl.r.Binding.Source}
+		out[i] = Pending{res: res}
 	}
 	bl.mu.Unlock()
 	if len(fresh) > 0 {
