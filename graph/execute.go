@@ -138,7 +138,8 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			err := &fieldError{err: fmt.Errorf("internal error while resolving %s", fetches[0].Binding.Name())}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
-					if o.values[f.Field.Index] == nil {
+					switch o.values[f.Field.Index].(type) {
+					case nil, parentKey:
 						o.values[f.Field.Index] = err
 					}
 				}
@@ -235,10 +236,14 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		var sel *Selection
 		release := false
 		for _, o := range parents[i] {
-			pv := res.Vars(args, o.raw, x.headers)
-			k, ok := res.Key(pv)
-			if f.Forward != nil {
-				k, ok = res.GraphQLKey(pv)
+			var k resolvers.Key
+			var ok bool
+			if pk, early := o.values[f.Field.Index].(parentKey); early {
+				k, ok = pk.key, pk.ok
+			} else if f.Forward != nil {
+				k, ok = res.GraphQLKey(res.Vars(args, o.raw, x.headers))
+			} else {
+				k, ok = res.Key(res.Vars(args, o.raw, x.headers))
 			}
 			if o.sel != sel {
 				sel = o.sel
@@ -406,31 +411,46 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		return nil
 	}
 	if t.Elem != nil {
+		// A long answer comes as *resolvers.Items: each item is decoded here, built, and dropped, so that the
+		// decoded list never exists whole (issue 13: memory per answer item).
 		list, ok := v.([]any)
-		if !ok {
+		lazy, isLazy := v.(*resolvers.Items)
+		n := len(list)
+		if isLazy {
+			n = lazy.Len()
+		} else if !ok {
 			return &fieldError{err: badResponse(f, "expected a list, got %s", kindOf(v))}
 		}
 		// The limits are checked per list (and every stopCheck items), not per leaf.
 		if se := x.stopped(); se != nil {
 			return &fieldError{err: se}
 		}
-		if se := x.countItems(len(list)); se != nil {
+		if se := x.countItems(n); se != nil {
 			return &fieldError{err: se}
 		}
-		out := make([]any, len(list))
+		out := make([]any, n)
 		var items *slab
 		if f.Object != nil && t.Elem.Elem == nil {
-			items = &slab{objs: make([]object, 0, len(list)), vals: make([]any, 0, len(list)*len(f.Object.Fields))}
+			items = &slab{objs: make([]object, 0, n), vals: make([]any, 0, n*len(f.Object.Fields))}
 			for _, sf := range f.Object.Fields {
 				if sf.Kind == FieldFetch {
 					// Every item is a parent of the fetch: grow its list once.
-					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], len(list))
+					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], n)
 				}
 			}
 		}
-		for i, e := range list {
+		for i := range n {
 			if i%stopCheck == stopCheck-1 && x.stopped() != nil {
 				return &fieldError{err: x.stopped()}
+			}
+			var e any
+			if isLazy {
+				var err error
+				if e, err = lazy.Item(i); err != nil {
+					return &fieldError{err: badResponse(f, "item %d: %s", i, err.Error())}
+				}
+			} else {
+				e = list[i]
 			}
 			out[i] = x.buildIn(f, t.Elem, e, todo, items)
 		}
@@ -459,13 +479,25 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		o = &object{sel: sel, raw: v, values: make([]any, n)}
 	}
 	fetches := 0
+	keysNow := true
 	for _, sf := range sel.Fields {
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
 			fetches++
+			keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
 			continue
 		}
 		x.fill(o, sf, todo)
+	}
+	if fetches > 0 && keysNow {
+		// Every fetch of o is batched: its batch key is all it reads of o's backend object. Compute the keys now,
+		// in the slots the fetches fill, and drop the object at once rather than when the fetches start.
+		for _, sf := range sel.Fields {
+			if sf.Kind == FieldFetch {
+				o.values[sf.Index] = x.parentKey(sf.Fetch, o.raw)
+			}
+		}
+		fetches = 0
 	}
 	if fetches == 0 {
 		// Nothing reads the backend's object any more (the writer reads values): let it go before the response
@@ -473,6 +505,24 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		o.raw = nil
 	}
 	return o
+}
+
+// parentKey is a parent's batch key for a fetch, computed when the parent was built; ok is false when the parent
+// has none (nothing to fetch). It waits in the slot the fetch fills.
+type parentKey struct {
+	key resolvers.Key
+	ok  bool
+}
+
+func (x *execution) parentKey(f *Fetch, raw any) parentKey {
+	res := x.engine.resolvers.For(f.Binding)
+	pv := res.Vars(x.fieldArgs(f.Field), raw, x.headers)
+	if f.Forward != nil {
+		k, ok := res.GraphQLKey(pv)
+		return parentKey{key: k, ok: ok}
+	}
+	k, ok := res.Key(pv)
+	return parentKey{key: k, ok: ok}
 }
 
 // soleFetch reports whether f is the only fetch of selection s and has no fallback: once f has read a parent's

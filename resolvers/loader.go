@@ -96,9 +96,9 @@ type Loaders struct {
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
 var ErrCallLimit = errors.New("the operation made too many upstream requests")
 
-// memoMaxItems is the length past which an unbatched answer is shared only with the identical requests in flight
-// with it, not memoized for the rest of the client request: a long list would otherwise stay alive (and every
-// object in it) until the response is written (issue 13).
+// memoMaxItems is the length past which an unbatched list answer is shared only with the identical requests in
+// flight with it, not memoized for the rest of the client request: its bytes would otherwise stay alive until
+// the response is written (issue 13).
 const memoMaxItems = 1000
 
 type call struct {
@@ -139,7 +139,7 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 		if err := l.Start(); err != nil {
 			return nil, err
 		}
-		return r.Do(ctx, req, false)
+		return r.do(ctx, req)
 	}
 	key := r.Binding.Name() + "\x00" + sources.RequestKey(req.Method, req)
 	l.mu.Lock()
@@ -151,9 +151,9 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	l.mu.Unlock()
 	if !ok {
 		if c.err = l.Start(); c.err == nil {
-			c.val, c.err = r.Do(ctx, req, false)
+			c.val, c.err = r.do(ctx, req)
 		}
-		if list, isList := c.val.([]any); isList && len(list) > memoMaxItems {
+		if items, lazy := c.val.(*Items); lazy && items.Len() > memoMaxItems {
 			l.mu.Lock()
 			delete(l.calls, key)
 			l.mu.Unlock()
@@ -167,6 +167,24 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	case <-ctx.Done():
 		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeTimeout, Err: ctx.Err()}
 	}
+}
+
+// do is Do for an unbatched request. The answer of a list field without select that is a long JSON array comes
+// back as *Items, whose items are decoded as they are read.
+func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
+	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
+		return r.Do(ctx, req, false)
+	}
+	resp, err := r.Source.Do(ctx, req)
+	if err != nil {
+		return nil, sources.AsError(r.Binding.Source, err)
+	}
+	v, err := decodeList(resp.Body)
+	if err != nil {
+		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	return v, nil
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
