@@ -139,7 +139,7 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			for i, f := range fetches {
 				for _, o := range parents[i] {
 					switch o.values[f.Field.Index].(type) {
-					case nil, parentKey:
+					case nil, *parentKey:
 						o.values[f.Field.Index] = err
 					}
 				}
@@ -238,7 +238,7 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		for _, o := range parents[i] {
 			var k resolvers.Key
 			var ok bool
-			if pk, early := o.values[f.Field.Index].(parentKey); early {
+			if pk, early := o.values[f.Field.Index].(*parentKey); early {
 				k, ok = pk.key, pk.ok
 			} else if f.Forward != nil {
 				k, ok = res.GraphQLKey(res.Vars(args, o.raw, x.headers))
@@ -404,6 +404,8 @@ const stopCheck = 1024
 type slab struct {
 	objs []object
 	vals []any
+	// keys holds the items' batch keys (parentKey), when their fetches are all batched.
+	keys []parentKey
 }
 
 func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab) any {
@@ -432,11 +434,17 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		var items *slab
 		if f.Object != nil && t.Elem.Elem == nil {
 			items = &slab{objs: make([]object, 0, n), vals: make([]any, 0, n*len(f.Object.Fields))}
+			batched, keysNow := 0, true
 			for _, sf := range f.Object.Fields {
 				if sf.Kind == FieldFetch {
 					// Every item is a parent of the fetch: grow its list once.
 					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], n)
+					batched++
+					keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
 				}
+			}
+			if batched > 0 && keysNow {
+				items.keys = make([]parentKey, 0, n*batched)
 			}
 		}
 		for i := range n {
@@ -493,8 +501,16 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		// Every fetch of o is batched: its batch key is all it reads of o's backend object. Compute the keys now,
 		// in the slots the fetches fill, and drop the object at once rather than when the fetches start.
 		for _, sf := range sel.Fields {
-			if sf.Kind == FieldFetch {
-				o.values[sf.Index] = x.parentKey(sf.Fetch, o.raw)
+			if sf.Kind != FieldFetch {
+				continue
+			}
+			pk := x.parentKey(sf.Fetch, o.raw)
+			if s != nil && len(s.keys) < cap(s.keys) {
+				s.keys = append(s.keys, pk)
+				o.values[sf.Index] = &s.keys[len(s.keys)-1]
+			} else {
+				boxed := pk
+				o.values[sf.Index] = &boxed
 			}
 		}
 		fetches = 0
@@ -515,6 +531,7 @@ type parentKey struct {
 }
 
 func (x *execution) parentKey(f *Fetch, raw any) parentKey {
+	// The slot then holds a *parentKey: a pointer costs no allocation to store in an interface.
 	res := x.engine.resolvers.For(f.Binding)
 	pv := res.Vars(x.fieldArgs(f.Field), raw, x.headers)
 	if f.Forward != nil {

@@ -66,6 +66,9 @@ func canon(v any) string {
 	case string:
 		return t
 	case json.Number:
+		if plainInt(string(t)) {
+			return string(t) // already in shortest form: no conversion, no allocation
+		}
 		if i, err := t.Int64(); err == nil {
 			return strconv.FormatInt(i, 10)
 		}
@@ -75,6 +78,28 @@ func canon(v any) string {
 		return t.String()
 	}
 	return Text(v)
+}
+
+// plainInt reports whether s is an integer as strconv.FormatInt writes it (no sign but '-', no leading zero, not
+// "-0"), short enough to fit an int64.
+func plainInt(s string) bool {
+	n := len(s)
+	if n == 0 || n > 18 {
+		return false
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+	}
+	if i == n || s[i] == '0' {
+		return n == 1 && i == 0
+	}
+	for ; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Loaders holds one client request's batch loaders and its memo of unbatched requests. Create one per client
