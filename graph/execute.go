@@ -447,6 +447,11 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 				items.keys = make([]parentKey, 0, n*batched)
 			}
 		}
+		// Items whose object nothing keeps once they are built are all decoded into one map.
+		var scratch map[string]any
+		if isLazy && items != nil && reusable(f.Object) {
+			scratch = make(map[string]any, len(f.Object.Fields)+1)
+		}
 		for i := range n {
 			if i%stopCheck == stopCheck-1 && x.stopped() != nil {
 				return &fieldError{err: x.stopped()}
@@ -454,7 +459,12 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 			var e any
 			if isLazy {
 				var err error
-				if e, err = lazy.Item(i); err != nil {
+				if scratch != nil {
+					e, err = lazy.ItemInto(i, scratch)
+				} else {
+					e, err = lazy.Item(i)
+				}
+				if err != nil {
 					return &fieldError{err: badResponse(f, "item %d: %s", i, err.Error())}
 				}
 			} else {
@@ -521,6 +531,28 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		o.raw = nil
 	}
 	return o
+}
+
+// reusable reports whether nothing keeps an object of selection s once it is built: its fields read values out
+// of it (not the object itself), and its fetches are batched without fallback, so their keys are computed when
+// it is built (see buildIn).
+func reusable(s *Selection) bool {
+	for _, f := range s.Fields {
+		switch f.Kind {
+		case FieldTypename:
+		case FieldFetch:
+			if !f.Fetch.Batched || f.Binding.Fallback != nil {
+				return false
+			}
+		case FieldData:
+			if f.Binding != nil && f.Binding.From != nil && len(f.Binding.From) == 0 {
+				return false // reads the object itself
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parentKey is a parent's batch key for a fetch, computed when the parent was built; ok is false when the parent

@@ -67,6 +67,17 @@ func TestDecodeList(t *testing.T) {
 			if !reflect.DeepEqual(materialize(t, got), want) {
 				t.Errorf("got %v\nwant %v", materialize(t, got), want)
 			}
+			// Read through one map, each item is the same as on its own.
+			if l, lazy := got.(*Items); lazy {
+				scratch := map[string]any{}
+				for i := 0; i < l.Len(); i++ {
+					into, err1 := l.ItemInto(i, scratch)
+					alone, err2 := l.Item(i)
+					if err1 != nil || err2 != nil || !reflect.DeepEqual(into, alone) {
+						t.Fatalf("item %d: %v (%v), want %v (%v)", i, into, err1, alone, err2)
+					}
+				}
+			}
 		})
 	}
 }

@@ -42,6 +42,8 @@ type jsonParser struct {
 	keys map[string]string
 	// frozen: keys is shared (Items) and only read.
 	frozen bool
+	// into, when set, is the map the first object decoded goes into (Items.ItemInto), cleared first.
+	into map[string]any
 }
 
 // maxInternedKeys bounds the key table of one document.
@@ -101,7 +103,13 @@ func (p *jsonParser) object(depth int) (any, error) {
 		return nil, errors.New("exceeded max depth")
 	}
 	p.pos++ // {
-	m := map[string]any{}
+	m := p.into
+	if m != nil {
+		p.into = nil
+		clear(m)
+	} else {
+		m = map[string]any{}
+	}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
