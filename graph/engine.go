@@ -157,7 +157,13 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	}
 	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes}
 	if hint := cp.size.Load(); hint > 0 {
-		w.buf = make([]byte, 0, hint+hint/8)
+		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
+		// more than the cap allows.
+		hint += hint / 8
+		if w.maxBytes > 0 {
+			hint = min(hint, w.maxBytes+1)
+		}
+		w.buf = make([]byte, 0, hint)
 	}
 	data := w.write(root)
 	if w.abort == nil {

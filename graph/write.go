@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -129,8 +131,8 @@ func (w *writer) write(root *object) []byte {
 	if !ok {
 		w.buf = append(w.buf[:0], "null"...)
 	}
-	for code, n := range w.stops {
-		if n > maxStopErrors {
+	for _, code := range slices.Sorted(maps.Keys(w.stops)) {
+		if n := w.stops[code]; n > maxStopErrors {
 			w.errs = append(w.errs, &gqlerror.Error{Message: fmt.Sprintf("%d more fields were not filled for the same reason", n-maxStopErrors),
 				Extensions: map[string]any{"code": string(code)}})
 		}
