@@ -271,3 +271,34 @@ func executeResp(t *testing.T, e *graph.Engine, query string) *graphql.Response 
 	}
 	return e.Execute(context.Background(), query, doc, doc.Operations[0], nil, nil)
 }
+
+// TestEngine_DataContract pins what the HTTP layer relies on: Data is nil only for an operation refused before
+// execution; an executed one always has Data, if only null.
+func TestEngine_DataContract(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(context.Context, *sources.Request) (any, error) { return userList(3), nil }}
+	posts := &fakeSource{name: "posts", do: func(context.Context, *sources.Request) (any, error) {
+		return nil, &sources.Error{Source: "posts", Code: sources.CodeHTTPError, Status: 500}
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100)+"server: {maxAliases: 1, maxResponseBytes: 100}\n", users, posts)
+	tests := []struct {
+		name  string
+		query string
+		data  string // "" for nil
+	}{
+		{name: "refused by the planner", query: `{ a: user(id: 1) { id } b: user(id: 2) { id } }`, data: ""},
+		{name: "executed", query: `{ users(n: 3) { id } }`, data: `{"users":[{"id":"1"},{"id":"2"},{"id":"2"}]}`},
+		{name: "executed, a non-null field failed", query: `{ users(n: 3) { posts { id } } }`, data: `null`},
+		{name: "executed, too large", query: `{ users(n: 3) { id name } x: users(n: 3) { id name } }`, data: `null`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := executeResp(t, e, tc.query)
+			if (resp.Data == nil) != (tc.data == "") || resp.Data != nil && string(resp.Data) != tc.data {
+				t.Errorf("data = %q (nil: %v), want %q; errors %v", resp.Data, resp.Data == nil, tc.data, resp.Errors)
+			}
+			if tc.name != "executed" && len(resp.Errors) == 0 {
+				t.Errorf("no error")
+			}
+		})
+	}
+}
