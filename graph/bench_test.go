@@ -56,3 +56,84 @@ func BenchmarkNewPlan(b *testing.B) {
 		}
 	}
 }
+
+// bytesSource answers every request with the bytes its do func returns, so a benchmark measures the engine and
+// not encoding/json on the fake's side.
+type bytesSource struct {
+	name string
+	do   func(req *sources.Request) []byte
+}
+
+func (s *bytesSource) Name() string { return s.name }
+
+func (s *bytesSource) Do(_ context.Context, req *sources.Request) (*sources.Response, error) {
+	return &sources.Response{Status: 200, Body: s.do(req)}, nil
+}
+
+const itemsBenchSDL = `
+type Query { items(n: Int!): [Item!]! }
+type Item { id: ID! name: String! owner: Owner }
+type Owner { id: ID! name: String! }
+`
+
+const itemsBenchConfig = `
+schema: [s.graphqls]
+sources:
+  items: {http: {endpoints: [http://127.0.0.1:1]}}
+bindings:
+  Query.items: {source: items, path: /items, query: {n: "{{args.n}}"}}
+  Item.owner:
+    source: items
+    path: /owners/{{parent.ownerId}}
+    batch: {key: "{{parent.ownerId}}", path: /owners, query: {id: "{{keys}}"}, match: id, maxSize: 1000}
+`
+
+// BenchmarkEngine_ExecuteList is bench/lists.go's scenario in process: n items, ten per owner, each with its
+// batched owner. It reports the bytes allocated per item and per response byte.
+func BenchmarkEngine_ExecuteList(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprint("items=", n), func(b *testing.B) {
+			var list []byte
+			list = append(list, '[')
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					list = append(list, ',')
+				}
+				list = fmt.Appendf(list, `{"id":%d,"name":"item %d","ownerId":%d}`, i, i, i/10)
+			}
+			list = append(list, ']')
+			src := &bytesSource{name: "items", do: func(req *sources.Request) []byte {
+				if req.Path == "/items" {
+					return list
+				}
+				out := []byte{'['}
+				for i, id := range req.Query["id"] {
+					if i > 0 {
+						out = append(out, ',')
+					}
+					out = fmt.Appendf(out, `{"id":%s,"name":"owner %s"}`, id, id)
+				}
+				return append(out, ']')
+			}}
+			e := newEngine(b, itemsBenchSDL, itemsBenchConfig, map[string]sources.Source{"items": src})
+			q := fmt.Sprintf(`{ items(n: %d) { id name owner { id name } } }`, n)
+			doc, errs := gqlparser.LoadQuery(e.Schema(), q)
+			if errs != nil {
+				b.Fatal(errs)
+			}
+			resp := e.Execute(context.Background(), q, doc, doc.Operations[0], nil, nil)
+			want := fmt.Sprintf(`"owner":{"id":"%d","name":"owner %d"}}]}`, (n-1)/10, (n-1)/10)
+			if len(resp.Errors) > 0 || !strings.HasSuffix(string(resp.Data), want) {
+				b.Fatalf("bad response: %.200s %v", resp.Data, resp.Errors)
+			}
+			size := len(resp.Data)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e.Execute(context.Background(), q, doc, doc.Operations[0], nil, nil)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+			b.ReportMetric(float64(size), "resp-bytes")
+		})
+	}
+}

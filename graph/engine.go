@@ -9,6 +9,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,9 +20,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/conflux-gql/conflux/cache"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"golang.org/x/sync/singleflight"
@@ -33,7 +34,7 @@ type Engine struct {
 	sg            *schema.Supergraph
 	resolvers     *resolvers.Set
 	introspection *introspection.Schema
-	plans         *lru.Cache[string, *cachedPlan]
+	plans         *cache.LRU[string, *cachedPlan]
 	planning      singleflight.Group
 }
 
@@ -42,6 +43,9 @@ var _ graphql.ExecutableSchema = (*Engine)(nil)
 type cachedPlan struct {
 	plan *Plan
 	err  error
+	// key is the plan's cache key and bytes its estimated size without a static response (planBytes).
+	key   string
+	bytes int64
 	// static holds the response of a Static plan after its first execution.
 	static atomic.Pointer[graphql.Response]
 	// size is the length of the plan's last response: the next one's buffer starts that big (plus slack), so
@@ -49,13 +53,14 @@ type cachedPlan struct {
 	size atomic.Int64
 }
 
-// New builds the engine of sg, fetching through set.
+// New builds the engine of sg, fetching through set. Its plan cache holds at most server.planCacheSize plans and
+// about server.planCacheBytes bytes (plans, their keys and their cached static responses).
 func New(sg *schema.Supergraph, set *resolvers.Set) (*Engine, error) {
 	size := sg.Settings.PlanCacheSize
 	if size <= 0 {
 		size = 1000
 	}
-	plans, err := lru.New[string, *cachedPlan](size)
+	plans, err := cache.New[string, *cachedPlan](size, sg.Settings.PlanCacheBytes)
 	if err != nil {
 		return nil, fmt.Errorf("plan cache: %w", err)
 	}
@@ -93,13 +98,26 @@ func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 }
 
 // Execute runs one validated operation and returns its response. It recovers panics into an error response.
+//
+// The response's Data is nil only when the operation was refused before execution (it could not be planned);
+// an executed operation always has Data, the JSON null at least (the HTTP layer relies on this).
+//
+// Execution ends with ctx (the client left: nothing more is fetched, built or written), at
+// server.operationTimeout (the fields not filled yet are null with OPERATION_TIMEOUT errors), or at a limit:
+// server.maxFetches and server.maxItems stop the operation the same way (FETCH_LIMIT_EXCEEDED,
+// ITEM_LIMIT_EXCEEDED), server.maxResponseBytes makes the answer data null with one RESPONSE_TOO_LARGE error.
+// No goroutine it started outlives it.
 func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition,
 	vars map[string]any, headers map[string][]string) (resp *graphql.Response) {
+	executing := false
 	defer func() {
 		if p := recover(); p != nil {
 			slog.Error("panic while executing", "panic", p, "stack", string(debug.Stack()))
 			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
 				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
+			if executing {
+				resp.Data = json.RawMessage("null")
+			}
 		}
 	}()
 	if op == nil {
@@ -118,17 +136,50 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 		c.Errors = slices.Clip(r.Errors)
 		return &c
 	}
-	x := &execution{ctx: ctx, engine: e, plan: cp.plan, vars: vars, headers: headers,
+	executing = true
+	client := ctx
+	settings := &e.sg.Settings
+	if d := settings.OperationTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errTimeout(d))
+		defer cancel()
+	}
+	x := &execution{engine: e, plan: cp.plan, vars: vars, headers: headers,
 		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
+	x.ctx, x.cancel = context.WithCancelCause(ctx)
+	x.loaders.MaxCalls = int64(settings.MaxFetches)
 	root := x.run()
-	w := &writer{schema: e.sg.Schema, buf: make([]byte, 0, max(1024, cp.size.Load()*9/8))}
+	stopped := x.stopped() != nil
+	// Every fetch has settled; a batch call whose waiters gave up when the operation stopped ends with x.ctx.
+	x.cancel(nil)
+	x.loaders.Wait()
+	if client.Err() != nil {
+		// Nobody reads the answer: do not write it.
+		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: errCancelled.msg,
+			Extensions: map[string]any{"code": string(errCancelled.code)}}}}
+	}
+	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes}
+	if hint := cp.size.Load(); hint > 0 {
+		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
+		// more than the cap allows.
+		hint += hint / 8
+		if w.maxBytes > 0 {
+			hint = min(hint, w.maxBytes+1)
+		}
+		w.buf = make([]byte, 0, hint)
+	}
 	data := w.write(root)
-	cp.size.Store(int64(len(data)))
+	if w.abort == nil {
+		cp.size.Store(int64(len(data)))
+	}
 	resp = &graphql.Response{Data: data, Errors: w.errs}
-	if cp.plan.Static {
+	if cp.plan.Static && !stopped && w.abort == nil {
 		c := *resp
 		c.Errors = slices.Clip(resp.Errors)
-		cp.static.Store(&c)
+		if cp.static.CompareAndSwap(nil, &c) {
+			// The cached answer counts against the plan cache's bytes, with its plan.
+			e.plans.Resize(cp.key, cp.bytes+staticBytes(&c))
+		}
 	}
 	return resp
 }
@@ -169,8 +220,8 @@ func (e *Engine) plan(query string, doc *ast.QueryDocument, op *ast.OperationDef
 			return cp, nil
 		}
 		p, err := NewPlan(e.sg, doc, op, vars)
-		cp := &cachedPlan{plan: p, err: err}
-		e.plans.Add(key, cp)
+		cp := &cachedPlan{plan: p, err: err, key: key, bytes: planBytes(key, p)}
+		e.plans.Add(key, cp, cp.bytes)
 		return cp, nil
 	})
 	return v.(*cachedPlan)

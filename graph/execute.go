@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
@@ -31,7 +33,10 @@ type fieldError struct {
 
 // execution runs one Plan for one client request. It owns every goroutine it starts and waits for them.
 type execution struct {
+	// ctx ends when the client leaves, at server.operationTimeout, or when the operation passes a limit (stop);
+	// context.Cause tells which. Every fetch runs with it and every wait selects on it.
 	ctx     context.Context
+	cancel  context.CancelCauseFunc
 	engine  *Engine
 	plan    *Plan
 	vars    map[string]any
@@ -41,6 +46,8 @@ type execution struct {
 	// args caches each fetch's coerced arguments; they depend only on the field and the variables.
 	argsMu sync.Mutex
 	args   map[*Field]map[string]any
+	// items counts the list items built, against server.maxItems.
+	items atomic.Int64
 }
 
 // maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
@@ -57,6 +64,10 @@ func (x *execution) run() *object {
 		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2).
 		for _, f := range x.plan.Root.Fields {
 			todo := pending{}
+			if se := x.stopped(); se != nil {
+				root.values[f.Index] = &fieldError{err: se}
+				continue
+			}
 			x.fill(root, f, todo)
 			if f.Fetch != nil {
 				x.runFetches([]*Fetch{f.Fetch}, [][]*object{{root}})
@@ -82,6 +93,15 @@ func (x *execution) run() *object {
 // together, so their keys go into one batch.
 func (x *execution) dispatch(todo pending) {
 	if len(todo) == 0 {
+		return
+	}
+	if se := x.stopped(); se != nil {
+		// Stopped: no fetch starts; the fields they would fill get the reason.
+		for f, parents := range todo {
+			for _, o := range parents {
+				o.values[f.Field.Index] = &fieldError{err: se, required: f.Binding.Required}
+			}
+		}
 		return
 	}
 	groups := map[any][]*Fetch{}
@@ -118,7 +138,8 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			err := &fieldError{err: fmt.Errorf("internal error while resolving %s", fetches[0].Binding.Name())}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
-					if o.values[f.Field.Index] == nil {
+					switch o.values[f.Field.Index].(type) {
+					case nil, *parentKey:
 						o.values[f.Field.Index] = err
 					}
 				}
@@ -127,6 +148,15 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	}()
 	res := x.engine.resolvers.For(fetches[0].Binding)
 	todo := pending{}
+	if se := x.stopped(); se != nil {
+		// The operation stopped while these fetches waited for a goroutine: none starts.
+		for i, f := range fetches {
+			for _, o := range parents[i] {
+				x.settle(o, f.Field, nil, se, todo)
+			}
+		}
+		return
+	}
 	if fetches[0].Batched {
 		x.runBatched(res, fetches, parents, todo)
 	} else {
@@ -140,8 +170,14 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
 	fetch := func(o *object) (any, error) {
+		if se := x.stopped(); se != nil {
+			return nil, se
+		}
 		vs := res.Vars(args, o.raw, x.headers)
 		if f.Forward != nil {
+			if err := x.loaders.Start(); err != nil {
+				return nil, err
+			}
 			return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
 		}
 		return x.loaders.Fetch(x.ctx, res, vs)
@@ -160,7 +196,7 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 		select {
 		case sem <- struct{}{}:
 		case <-x.ctx.Done():
-			errs[i] = &sources.Error{Source: f.Binding.Source, Code: sources.CodeTimeout, Err: x.ctx.Err()}
+			errs[i] = x.stopped()
 			continue
 		}
 		wg.Add(1)
@@ -170,33 +206,51 @@ func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*obje
 		}()
 	}
 	wg.Wait()
+	release := false
+	var sel *Selection
 	for i, o := range parents {
 		x.settle(o, f.Field, results[i], errs[i], todo)
+		if o.sel != sel {
+			sel = o.sel
+			release = soleFetch(sel, f)
+		}
+		if release {
+			o.raw = nil
+		}
 	}
 }
 
 func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parents [][]*object, todo pending) {
-	type share struct {
-		fetch *Fetch
-		obj   *object
-		thunk resolvers.Thunk
+	type load struct {
+		fetch  *Fetch
+		objs   []*object
+		values []resolvers.Pending
 	}
-	n := 0
-	for _, ps := range parents {
-		n += len(ps)
-	}
-	shares := make([]share, 0, n)
+	loads := make([]load, 0, len(fetches))
 	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)
 		vs := res.Vars(args, nil, x.headers)
 		keys := make([]resolvers.Key, 0, len(parents[i]))
 		objs := make([]*object, 0, len(parents[i]))
+		var sel *Selection
+		release := false
 		for _, o := range parents[i] {
-			pv := res.Vars(args, o.raw, x.headers)
-			k, ok := res.Key(pv)
-			if f.Forward != nil {
-				k, ok = res.GraphQLKey(pv)
+			var k resolvers.Key
+			var ok bool
+			if pk, early := o.values[f.Field.Index].(*parentKey); early {
+				k, ok = pk.key, pk.ok
+			} else if f.Forward != nil {
+				k, ok = res.GraphQLKey(res.Vars(args, o.raw, x.headers))
+			} else {
+				k, ok = res.Key(res.Vars(args, o.raw, x.headers))
+			}
+			if o.sel != sel {
+				sel = o.sel
+				release = soleFetch(sel, f)
+			}
+			if release {
+				o.raw = nil
 			}
 			if !ok {
 				// A parent without a key has nothing to fetch: null, or [] for a list.
@@ -213,19 +267,39 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		if len(keys) == 0 {
 			continue
 		}
-		var thunks []resolvers.Thunk
+		var values []resolvers.Pending
 		if f.Forward != nil {
-			thunks = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+			values = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
 		} else {
-			thunks = x.loaders.Load(x.ctx, res, vs, keys)
+			values = x.loaders.Load(x.ctx, res, vs, keys)
 		}
-		for j, o := range objs {
-			shares = append(shares, share{fetch: f, obj: o, thunk: thunks[j]})
-		}
+		loads = append(loads, load{fetch: f, objs: objs, values: values})
 	}
-	for _, s := range shares {
-		v, err := s.thunk()
-		x.settle(s.obj, s.fetch.Field, v, err, todo)
+	for _, l := range loads {
+		f := l.fetch.Field
+		for j, o := range l.objs {
+			p := l.values[j]
+			if b, ok := p.Built(f); ok {
+				o.values[f.Index] = b
+				continue
+			}
+			v, err := p.Wait(x.ctx)
+			if _, fwd := v.(*resolvers.ForwardResult); err != nil || fwd {
+				x.settle(o, f, v, err, todo)
+				continue
+			}
+			// Parents with the same key share the value built for the first when nothing below it is fetched
+			// (it is immutable then; the writer writes it at each path).
+			below := pending{}
+			b := x.build(f, f.Def.Type, v, below)
+			o.values[f.Index] = b
+			if len(below) == 0 {
+				p.Keep(f, b)
+			}
+			for bf, objs := range below {
+				todo[bf] = append(todo[bf], objs...)
+			}
+		}
 	}
 }
 
@@ -233,6 +307,11 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 // failed fetch takes the binding's fallback when it has one; a required binding's failure nulls the parent.
 func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) {
 	if err != nil {
+		if err = x.stopFor(err); isStop(err) {
+			// A stopped operation takes no fallback: it stops.
+			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
+			return
+		}
 		r := res(x, f)
 		fb, ok := r.Fallback(r.Vars(x.fieldArgs(f), o.raw, x.headers))
 		if !ok {
@@ -317,11 +396,16 @@ func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
 	return x.buildIn(f, t, v, todo, nil)
 }
 
+// stopCheck is how many list items are built (or written) between two checks of the operation's context.
+const stopCheck = 1024
+
 // slab holds the objects of one list and their value slots, allocated together: a list of n items costs two
 // allocations instead of 2n.
 type slab struct {
 	objs []object
 	vals []any
+	// keys holds the items' batch keys (parentKey), when their fetches are all batched.
+	keys []parentKey
 }
 
 func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab) any {
@@ -329,16 +413,63 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		return nil
 	}
 	if t.Elem != nil {
+		// A long answer comes as *resolvers.Items: each item is decoded here, built, and dropped, so that the
+		// decoded list never exists whole (issue 13: memory per answer item).
 		list, ok := v.([]any)
-		if !ok {
+		lazy, isLazy := v.(*resolvers.Items)
+		n := len(list)
+		if isLazy {
+			n = lazy.Len()
+		} else if !ok {
 			return &fieldError{err: badResponse(f, "expected a list, got %s", kindOf(v))}
 		}
-		out := make([]any, len(list))
+		// The limits are checked per list (and every stopCheck items), not per leaf.
+		if se := x.stopped(); se != nil {
+			return &fieldError{err: se}
+		}
+		if se := x.countItems(n); se != nil {
+			return &fieldError{err: se}
+		}
+		out := make([]any, n)
 		var items *slab
 		if f.Object != nil && t.Elem.Elem == nil {
-			items = &slab{objs: make([]object, 0, len(list)), vals: make([]any, 0, len(list)*len(f.Object.Fields))}
+			items = &slab{objs: make([]object, 0, n), vals: make([]any, 0, n*len(f.Object.Fields))}
+			batched, keysNow := 0, true
+			for _, sf := range f.Object.Fields {
+				if sf.Kind == FieldFetch {
+					// Every item is a parent of the fetch: grow its list once.
+					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], n)
+					batched++
+					keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
+				}
+			}
+			if batched > 0 && keysNow {
+				items.keys = make([]parentKey, 0, n*batched)
+			}
 		}
-		for i, e := range list {
+		// Items whose object nothing keeps once they are built are all decoded into one map.
+		var scratch map[string]any
+		if isLazy && items != nil && reusable(f.Object) {
+			scratch = make(map[string]any, len(f.Object.Fields)+1)
+		}
+		for i := range n {
+			if i%stopCheck == stopCheck-1 && x.stopped() != nil {
+				return &fieldError{err: x.stopped()}
+			}
+			var e any
+			if isLazy {
+				var err error
+				if scratch != nil {
+					e, err = lazy.ItemInto(i, scratch)
+				} else {
+					e, err = lazy.Item(i)
+				}
+				if err != nil {
+					return &fieldError{err: badResponse(f, "item %d: %s", i, err.Error())}
+				}
+			} else {
+				e = list[i]
+			}
 			out[i] = x.buildIn(f, t.Elem, e, todo, items)
 		}
 		return out
@@ -365,14 +496,96 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 	} else {
 		o = &object{sel: sel, raw: v, values: make([]any, n)}
 	}
+	fetches := 0
+	keysNow := true
 	for _, sf := range sel.Fields {
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
+			fetches++
+			keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
 			continue
 		}
 		x.fill(o, sf, todo)
 	}
+	if fetches > 0 && keysNow {
+		// Every fetch of o is batched: its batch key is all it reads of o's backend object. Compute the keys now,
+		// in the slots the fetches fill, and drop the object at once rather than when the fetches start.
+		for _, sf := range sel.Fields {
+			if sf.Kind != FieldFetch {
+				continue
+			}
+			pk := x.parentKey(sf.Fetch, o.raw)
+			if s != nil && len(s.keys) < cap(s.keys) {
+				s.keys = append(s.keys, pk)
+				o.values[sf.Index] = &s.keys[len(s.keys)-1]
+			} else {
+				boxed := pk
+				o.values[sf.Index] = &boxed
+			}
+		}
+		fetches = 0
+	}
+	if fetches == 0 {
+		// Nothing reads the backend's object any more (the writer reads values): let it go before the response
+		// is written (issue 13: memory per answer item).
+		o.raw = nil
+	}
 	return o
+}
+
+// reusable reports whether nothing keeps an object of selection s once it is built: its fields read values out
+// of it (not the object itself), and its fetches are batched without fallback, so their keys are computed when
+// it is built (see buildIn).
+func reusable(s *Selection) bool {
+	for _, f := range s.Fields {
+		switch f.Kind {
+		case FieldTypename:
+		case FieldFetch:
+			if !f.Fetch.Batched || f.Binding.Fallback != nil {
+				return false
+			}
+		case FieldData:
+			if f.Binding != nil && f.Binding.From != nil && len(f.Binding.From) == 0 {
+				return false // reads the object itself
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parentKey is a parent's batch key for a fetch, computed when the parent was built; ok is false when the parent
+// has none (nothing to fetch). It waits in the slot the fetch fills.
+type parentKey struct {
+	key resolvers.Key
+	ok  bool
+}
+
+func (x *execution) parentKey(f *Fetch, raw any) parentKey {
+	// The slot then holds a *parentKey: a pointer costs no allocation to store in an interface.
+	res := x.engine.resolvers.For(f.Binding)
+	pv := res.Vars(x.fieldArgs(f.Field), raw, x.headers)
+	if f.Forward != nil {
+		k, ok := res.GraphQLKey(pv)
+		return parentKey{key: k, ok: ok}
+	}
+	k, ok := res.Key(pv)
+	return parentKey{key: k, ok: ok}
+}
+
+// soleFetch reports whether f is the only fetch of selection s and has no fallback: once f has read a parent's
+// variables, nothing reads the parent's raw value again, and the fetch drops it.
+func soleFetch(s *Selection, f *Fetch) bool {
+	if f.Binding.Fallback != nil {
+		return false
+	}
+	for _, sf := range s.Fields {
+		if sf.Kind == FieldFetch && sf.Fetch != f {
+			return false
+		}
+	}
+	return true
 }
 
 // concreteType picks the object type of an abstract field's item: the item's __typename, else the binding's

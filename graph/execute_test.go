@@ -241,3 +241,56 @@ func TestEngine_PanicBecomesError(t *testing.T) {
 }
 
 var _ = http.MethodGet
+
+// TestEngine_LongList: a list long enough to be decoded item by item (and read through one map) answers exactly
+// as a short one does, batched children included.
+func TestEngine_LongList(t *testing.T) {
+	for _, n := range []int{10, 300, 800} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			users := &fakeSource{name: "users", do: func(_ context.Context, req *sources.Request) (any, error) {
+				if req.Path != "/users" {
+					// A friend: read from each parent's own backend object when its fetch starts.
+					return map[string]any{"id": strings.TrimPrefix(req.Path, "/users/")}, nil
+				}
+				list := userList(n)
+				for _, u := range list {
+					u.(map[string]any)["friendId"] = "f" + u.(map[string]any)["id"].(string)
+				}
+				list[5] = map[string]any{"id": "99999", "name": map[string]any{"nested": true}, "friendId": "f99999"}
+				return list, nil
+			}}
+			posts := &fakeSource{name: "posts", do: func(_ context.Context, req *sources.Request) (any, error) { return postsFor(req), nil }}
+			e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, posts)
+			got := execute(t, e, fmt.Sprintf(`{ users(n: %d) { id name posts { id } } a: users(n: %d) { friend { id } } }`, n, n), nil)
+			var want strings.Builder
+			want.WriteString(`{"errors":[{"message":"expected a String, got an object","path":["users",5,"name"],"locations":[{"line":1,"column":%d}],"extensions":{"code":"BAD_UPSTREAM_RESPONSE"}}],"data":{"users":[`)
+			for i, u := range userList(n) {
+				id := u.(map[string]any)["id"].(string)
+				name := `"u` + id + `"`
+				if i == 5 {
+					id, name = "99999", "null"
+				}
+				if i > 0 {
+					want.WriteByte(',')
+				}
+				fmt.Fprintf(&want, `{"id":"%s","name":%s,"posts":[{"id":"p%s"},{"id":"q%s"}]}`, id, name, id, id)
+			}
+			want.WriteString(`],"a":[`)
+			for i, u := range userList(n) {
+				id := u.(map[string]any)["id"].(string)
+				if i == 5 {
+					id = "99999"
+				}
+				if i > 0 {
+					want.WriteByte(',')
+				}
+				fmt.Fprintf(&want, `{"friend":{"id":"f%s"}}`, id)
+			}
+			want.WriteString(`]}}`)
+			w := strings.Replace(want.String(), "%d", fmt.Sprint(len(fmt.Sprintf(`{ users(n: %d) { id `, n))+1), 1)
+			if got != w {
+				t.Errorf("got  %.300s\nwant %.300s", got, w)
+			}
+		})
+	}
+}

@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -25,6 +28,15 @@ type writer struct {
 	path   ast.Path
 	// located holds the paths of upstream GraphQL errors already reported.
 	located map[string]bool
+
+	// client ends when the client leaves: writing stops (checked per list and every stopCheck items).
+	client context.Context
+	// maxBytes caps len(buf) (server.maxResponseBytes; 0: no cap), checked per object and list item.
+	maxBytes int64
+	// abort is why writing stopped early; the answer is then data null with this one error.
+	abort *stopError
+	// stops counts the located errors of a stopped operation, of which the first maxStopErrors are reported.
+	stops map[sources.Code]int
 }
 
 // upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
@@ -106,12 +118,40 @@ func toPath(p []any) ast.Path {
 
 func pathKey(p ast.Path) string { return p.String() }
 
-// write serializes the root object; it returns the data bytes ("null" when a non-null root field failed).
+// write serializes the root object; it returns the data bytes ("null" when a non-null root field failed). When
+// writing was aborted (w.abort: the response passed maxBytes or the client left) it returns "null" and the
+// abort's error is the only one.
 func (w *writer) write(root *object) []byte {
-	if !w.object(root) {
+	ok := w.object(root)
+	if w.abort != nil {
+		w.buf = nil // drop what was written at once: it may be large
+		w.errs = gqlerror.List{{Message: w.abort.msg, Extensions: map[string]any{"code": string(w.abort.code)}}}
+		return []byte("null")
+	}
+	if !ok {
 		w.buf = append(w.buf[:0], "null"...)
 	}
+	for _, code := range slices.Sorted(maps.Keys(w.stops)) {
+		if n := w.stops[code]; n > maxStopErrors {
+			w.errs = append(w.errs, &gqlerror.Error{Message: fmt.Sprintf("%d more fields were not filled for the same reason", n-maxStopErrors),
+				Extensions: map[string]any{"code": string(code)}})
+		}
+	}
 	return w.buf
+}
+
+// aborted reports whether writing must stop, deciding it when the response has passed its size cap or the
+// client has gone.
+func (w *writer) aborted() bool {
+	if w.abort != nil {
+		return true
+	}
+	if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes {
+		w.abort = errResponseTooLarge(w.maxBytes)
+	} else if w.client != nil && w.client.Err() != nil {
+		w.abort = errCancelled
+	}
+	return w.abort != nil
 }
 
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.
@@ -139,6 +179,9 @@ func (w *writer) object(o *object) bool {
 		w.path = w.path[:len(w.path)-1]
 		// A failed non-null field dooms o, but its siblings are still written so that their errors are reported.
 		failed = failed || !ok
+		if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes && w.aborted() {
+			return false
+		}
 	}
 	if failed {
 		w.buf = w.buf[:start]
@@ -191,8 +234,14 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 			return true, true
 		}
 		failed := false
+		if w.aborted() {
+			return true, true
+		}
 		w.buf = append(w.buf, '[')
 		for i, e := range list {
+			if i%stopCheck == stopCheck-1 && w.aborted() {
+				return true, true
+			}
 			if i > 0 {
 				w.buf = append(w.buf, ',')
 			}
@@ -327,6 +376,15 @@ func (w *writer) fieldName(f *Field) string {
 
 // fail records a field error at the current path with the field's location and a code.
 func (w *writer) fail(f *Field, err error) {
+	var stop *stopError
+	if errors.As(err, &stop) {
+		if w.stops == nil {
+			w.stops = map[sources.Code]int{}
+		}
+		if w.stops[stop.code]++; w.stops[stop.code] > maxStopErrors {
+			return
+		}
+	}
 	e := &gqlerror.Error{
 		Message:    err.Error(),
 		Path:       append(ast.Path(nil), w.path...),
@@ -339,6 +397,8 @@ func (w *writer) fail(f *Field, err error) {
 	var ce *codedError
 	var ie *resolvers.InputError
 	switch {
+	case stop != nil:
+		e.Extensions["code"] = string(stop.code)
 	case errors.As(err, &se):
 		e.Extensions["code"] = string(se.Code)
 		if se.Source != "" {

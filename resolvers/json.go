@@ -40,6 +40,10 @@ type jsonParser struct {
 	// keys interns object keys: a list's items repeat the same few, and a lookup by a byte slice costs no
 	// allocation.
 	keys map[string]string
+	// frozen: keys is shared (Items) and only read.
+	frozen bool
+	// into, when set, is the map the first object decoded goes into (Items.ItemInto), cleared first.
+	into map[string]any
 }
 
 // maxInternedKeys bounds the key table of one document.
@@ -99,7 +103,13 @@ func (p *jsonParser) object(depth int) (any, error) {
 		return nil, errors.New("exceeded max depth")
 	}
 	p.pos++ // {
-	m := map[string]any{}
+	m := p.into
+	if m != nil {
+		p.into = nil
+		clear(m)
+	} else {
+		m = map[string]any{}
+	}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -176,6 +186,14 @@ func (p *jsonParser) array(depth int) (any, error) {
 // number checks the JSON number grammar, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and keeps the text.
 func (p *jsonParser) number() (any, error) {
 	start := p.pos
+	if err := p.skipNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(p.data[start:p.pos]), nil
+}
+
+// skipNumber moves past a number, checking its grammar.
+func (p *jsonParser) skipNumber() error {
 	d := p.data
 	if d[p.pos] == '-' {
 		p.pos++
@@ -186,12 +204,12 @@ func (p *jsonParser) number() (any, error) {
 	case p.pos < len(d) && d[p.pos] >= '1' && d[p.pos] <= '9':
 		p.digits()
 	default:
-		return nil, p.fail("in a number")
+		return p.fail("in a number")
 	}
 	if p.pos < len(d) && d[p.pos] == '.' {
 		p.pos++
 		if p.digits() == 0 {
-			return nil, p.fail("after a decimal point")
+			return p.fail("after a decimal point")
 		}
 	}
 	if p.pos < len(d) && (d[p.pos] == 'e' || d[p.pos] == 'E') {
@@ -200,10 +218,10 @@ func (p *jsonParser) number() (any, error) {
 			p.pos++
 		}
 		if p.digits() == 0 {
-			return nil, p.fail("in an exponent")
+			return p.fail("in an exponent")
 		}
 	}
-	return json.Number(d[start:p.pos]), nil
+	return nil
 }
 
 func (p *jsonParser) digits() int {
@@ -229,6 +247,9 @@ func (p *jsonParser) key() (string, error) {
 		return k, nil
 	}
 	k := string(p.data[start:end])
+	if p.frozen {
+		return k, nil
+	}
 	if p.keys == nil {
 		p.keys = map[string]string{}
 	}

@@ -3,20 +3,17 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
-	"github.com/graph-gophers/dataloader/v7"
 )
-
-// Thunk waits for one parent's value of a batched fetch.
-type Thunk func() (any, error)
 
 // Key is one parent's batch key: its canonical text (keys compare by value, so 1 and "1" are the same key) and
 // the value sent to the backend.
@@ -69,6 +66,9 @@ func canon(v any) string {
 	case string:
 		return t
 	case json.Number:
+		if plainInt(string(t)) {
+			return string(t) // already in shortest form: no conversion, no allocation
+		}
 		if i, err := t.Int64(); err == nil {
 			return strconv.FormatInt(i, 10)
 		}
@@ -80,13 +80,51 @@ func canon(v any) string {
 	return Text(v)
 }
 
+// plainInt reports whether s is an integer as strconv.FormatInt writes it (no sign but '-', no leading zero, not
+// "-0"), short enough to fit an int64.
+func plainInt(s string) bool {
+	n := len(s)
+	if n == 0 || n > 18 {
+		return false
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+	}
+	if i == n || s[i] == '0' {
+		return n == 1 && i == 0
+	}
+	for ; i < n; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Loaders holds one client request's batch loaders and its memo of unbatched requests. Create one per client
-// request with NewLoaders; it is safe for concurrent use by that request's fetches and is dropped with it.
+// request with NewLoaders; it is safe for concurrent use by that request's fetches and is dropped with it. The
+// goroutines it starts (one per batch call) end when their call returns, which a source does when its ctx ends;
+// the request's owner waits for them with Wait before it returns (issue 13: no goroutine outlives a request).
 type Loaders struct {
+	// MaxCalls caps the upstream calls started through these loaders (each batch call and each unbatched call
+	// actually sent, after deduplication, counts one); 0 means no cap. Set it before the first use.
+	MaxCalls int64
+	started  atomic.Int64
+
 	mu      sync.Mutex
 	batches map[string]*batchLoader
 	calls   map[string]*call
+	wg      sync.WaitGroup
 }
+
+// ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
+var ErrCallLimit = errors.New("the operation made too many upstream requests")
+
+// memoMaxItems is the length past which an unbatched list answer is shared only with the identical requests in
+// flight with it, not memoized for the rest of the client request: its bytes would otherwise stay alive until
+// the response is written (issue 13).
+const memoMaxItems = 1000
 
 type call struct {
 	done chan struct{}
@@ -99,15 +137,34 @@ func NewLoaders() *Loaders {
 	return &Loaders{batches: map[string]*batchLoader{}, calls: map[string]*call{}}
 }
 
+// Start counts one upstream call about to be sent for this client request. It returns ErrCallLimit, and the
+// call must not be sent, when MaxCalls calls have been started already.
+func (l *Loaders) Start() error {
+	if n := l.started.Add(1); l.MaxCalls > 0 && n > l.MaxCalls {
+		return ErrCallLimit
+	}
+	return nil
+}
+
+// Started returns the number of upstream calls counted by Start, refused ones included.
+func (l *Loaders) Started() int64 { return l.started.Load() }
+
+// Wait blocks until every batch call started by Load has returned. Cancel the ctx given to Load first to make
+// it quick.
+func (l *Loaders) Wait() { l.wg.Wait() }
+
 // Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
-// once and share the answer.
+// once and share the answer. Waiting for another caller's answer ends with ctx.
 func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) {
 	req, err := r.Build(vs, false)
 	if err != nil {
 		return nil, err
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return r.Do(ctx, req, false)
+		if err := l.Start(); err != nil {
+			return nil, err
+		}
+		return r.do(ctx, req)
 	}
 	key := r.Binding.Name() + "\x00" + sources.RequestKey(req.Method, req)
 	l.mu.Lock()
@@ -118,7 +175,14 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	}
 	l.mu.Unlock()
 	if !ok {
-		c.val, c.err = r.Do(ctx, req, false)
+		if c.err = l.Start(); c.err == nil {
+			c.val, c.err = r.do(ctx, req)
+		}
+		if items, lazy := c.val.(*Items); lazy && items.Len() > memoMaxItems {
+			l.mu.Lock()
+			delete(l.calls, key)
+			l.mu.Unlock()
+		}
 		close(c.done)
 		return c.val, c.err
 	}
@@ -130,16 +194,34 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	}
 }
 
+// do is Do for an unbatched request. The answer of a list field without select that is a long JSON array comes
+// back as *Items, whose items are decoded as they are read.
+func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
+	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
+		return r.Do(ctx, req, false)
+	}
+	resp, err := r.Source.Do(ctx, req)
+	if err != nil {
+		return nil, sources.AsError(r.Binding.Source, err)
+	}
+	v, err := decodeList(resp.Body)
+	if err != nil {
+		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	return v, nil
+}
+
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
-// every key not loaded before is fetched in one batch (split by maxSize), each distinct key once. It returns
-// one thunk per key, in order. Parents whose batch request renders differently (other args or headers) go to
-// different loaders.
-func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Thunk {
+// every key not loaded before is fetched in one batch (split by maxSize), each distinct key once, by a call that
+// starts now. It returns one Pending per key, in order. Parents whose batch request renders differently (other
+// args or headers) go to different loaders.
+func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
 	l.mu.Lock()
 	bl, ok := l.batches[id]
 	if !ok {
-		bl = &batchLoader{r: r, vs: vs, thunks: map[string]dataloader.Thunk[any]{}}
+		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}}
 		l.batches[id] = bl
 	}
 	l.mu.Unlock()
@@ -147,8 +229,8 @@ func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []
 }
 
 // LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
-// client variables) go to different loaders. Each thunk's value is a *ForwardResult.
-func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Thunk {
+// client variables) go to different loaders. Each value is a *ForwardResult.
+func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
 	var id strings.Builder
 	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
 	for _, v := range fw.Variables {
@@ -170,7 +252,7 @@ func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *For
 	l.mu.Lock()
 	bl, ok := l.batches[id.String()]
 	if !ok {
-		bl = &batchLoader{r: r, vs: vs, thunks: map[string]dataloader.Thunk[any]{}, fw: fw, clientVars: clientVars}
+		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}, fw: fw, clientVars: clientVars}
 		l.batches[id.String()] = bl
 	}
 	l.mu.Unlock()
@@ -193,11 +275,12 @@ func loaderID(bt *schema.Batch, vs *Vars) string {
 	return b.String()
 }
 
-// batchLoader is one (binding, client request) loader. The dataloader v7.1.0 release has no Flush, so each
-// flush is a fresh dataloader.Loader whose batch capacity is exactly the number of new keys: the last Load
-// dispatches the batch, with no wait window. thunks memoizes every key ever loaded, so a key is fetched once per
-// client request whichever path asks for it.
+// batchLoader is one (binding, client request) loader: Load, then flush, as dataloader does, without its wait
+// window. Each load with keys not seen before starts one flight, a goroutine that makes the batch call (split by
+// maxSize) for exactly those keys. known memoizes every key ever loaded, so a key is fetched once per client
+// request whichever path asks for it.
 type batchLoader struct {
+	l  *Loaders
 	r  *Resolver
 	vs Vars
 
@@ -205,71 +288,118 @@ type batchLoader struct {
 	fw         *Forward
 	clientVars map[string]any
 
-	mu     sync.Mutex
-	thunks map[string]dataloader.Thunk[any]
+	mu    sync.Mutex
+	known map[string]*result
 }
 
-func (bl *batchLoader) load(ctx context.Context, keys []Key) []Thunk {
-	out := make([]Thunk, len(keys))
-	bl.mu.Lock()
+// flight is one batch call; done closes when every result of its keys is set.
+type flight struct {
+	done   chan struct{}
+	source string
+}
+
+// result is one key's value, written by its flight before the flight's done closes.
+type result struct {
+	fl  *flight
+	val any
+	err error
+	// built is what the engine made of val for one field (see Pending.Keep).
+	built atomic.Pointer[built]
+}
+
+type built struct{ key, value any }
+
+// Pending is one key's value of a batched fetch: Wait for it. Parents with the same key get equal Pendings.
+type Pending struct {
+	res *result
+}
+
+// Keep records value as what the caller built from p's value for key (e.g. a field of the plan), so that the
+// next parent with the same key can take it with Built instead of building it again: a response where many
+// parents share few keys then holds one copy per key (issue 13: memory per answer item). The first kept wins;
+// the caller must keep only values it never changes. Safe for concurrent use.
+func (p Pending) Keep(key, value any) {
+	p.res.built.CompareAndSwap(nil, &built{key: key, value: value})
+}
+
+// Built returns the value kept for key by Keep.
+func (p Pending) Built(key any) (any, bool) {
+	if b := p.res.built.Load(); b != nil && b.key == key {
+		return b.value, true
+	}
+	return nil, false
+}
+
+// Wait returns the key's value once its batch call has returned, or an UPSTREAM_TIMEOUT error as soon as ctx
+// ends.
+func (p Pending) Wait(ctx context.Context) (any, error) {
+	select {
+	case <-p.res.fl.done:
+		return p.res.val, p.res.err
+	default:
+	}
+	select {
+	case <-p.res.fl.done:
+		return p.res.val, p.res.err
+	case <-ctx.Done():
+		return nil, &sources.Error{Source: p.res.fl.source, Code: sources.CodeTimeout, Err: ctx.Err()}
+	}
+}
+
+func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
+	out := make([]Pending, len(keys))
 	var fresh []Key
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if _, ok := bl.thunks[k.Canon]; !ok && !seen[k.Canon] {
-			seen[k.Canon] = true
-			fresh = append(fresh, k)
-		}
-	}
-	if len(fresh) > 0 {
-		values := make(map[string]any, len(fresh))
-		for _, k := range fresh {
-			values[k.Canon] = k.Value
-		}
-		dl := dataloader.NewBatchedLoader(bl.batchFunc(values),
-			dataloader.WithBatchCapacity[string, any](len(fresh)),
-			dataloader.WithInputCapacity[string, any](len(fresh)),
-			// The capacity dispatches the batch; the wait only bounds a loader that could not fill it.
-			dataloader.WithWait[string, any](time.Minute))
-		for _, k := range fresh {
-			bl.thunks[k.Canon] = dl.Load(ctx, k.Canon)
-		}
-	}
+	var results []*result
+	fl := &flight{done: make(chan struct{}), source: bl.r.Binding.Source}
+	bl.mu.Lock()
 	for i, k := range keys {
-		t := bl.thunks[k.Canon]
-		out[i] = Thunk(t)
+		res, ok := bl.known[k.Canon]
+		if !ok {
+			res = &result{fl: fl}
+			bl.known[k.Canon] = res
+			fresh = append(fresh, k)
+			results = append(results, res)
+		}
+		out[i] = Pending{res: res}
 	}
 	bl.mu.Unlock()
+	if len(fresh) > 0 {
+		bl.l.wg.Add(1)
+		go func() {
+			defer bl.l.wg.Done()
+			defer close(fl.done)
+			bl.fetch(ctx, fresh, results)
+		}()
+	}
 	return out
 }
 
-// batchFunc fetches values for keys, splitting them into calls of at most maxSize keys run in parallel.
-func (bl *batchLoader) batchFunc(values map[string]any) dataloader.BatchFunc[string, any] {
-	return func(ctx context.Context, canons []string) []*dataloader.Result[any] {
-		results := make([]*dataloader.Result[any], len(canons))
-		size := bl.r.Binding.Batch.MaxSize
-		if size <= 0 || size >= len(canons) {
-			// One call: made on this goroutine, without starting another and waiting for it.
-			bl.fetchChunk(ctx, canons, values, results)
-			return results
-		}
-		var wg sync.WaitGroup
-		for start := 0; start < len(canons); start += size {
-			end := min(start+size, len(canons))
-			wg.Add(1)
-			go func(chunk []string, out []*dataloader.Result[any]) {
-				defer wg.Done()
-				bl.fetchChunk(ctx, chunk, values, out)
-			}(canons[start:end], results[start:end])
-		}
-		wg.Wait()
-		return results
+// fetch fetches the values of keys into results, splitting them into calls of at most maxSize keys run in
+// parallel.
+func (bl *batchLoader) fetch(ctx context.Context, keys []Key, results []*result) {
+	size := bl.r.Binding.Batch.MaxSize
+	if size <= 0 || size >= len(keys) {
+		// One call: made on this goroutine, without starting another and waiting for it.
+		bl.fetchChunk(ctx, keys, results)
+		return
 	}
+	var wg sync.WaitGroup
+	for start := 0; start < len(keys); start += size {
+		end := min(start+size, len(keys))
+		wg.Add(1)
+		go func(chunk []Key, out []*result) {
+			defer wg.Done()
+			bl.fetchChunk(ctx, chunk, out)
+		}(keys[start:end], results[start:end])
+	}
+	// The chunks' calls end with ctx, as every source call does.
+	wg.Wait()
 }
 
-func (bl *batchLoader) fetchChunk(ctx context.Context, canons []string, values map[string]any, out []*dataloader.Result[any]) {
+func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result) {
 	fail := func(err error) {
-		for i := range out {
-			out[i] = &dataloader.Result[any]{Error: err}
+		for _, r := range out {
+			r.val, r.err = nil, err
 		}
 	}
 	defer func() {
@@ -277,25 +407,30 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, canons []string, values m
 			fail(fmt.Errorf("batch %s panicked: %v", bl.r.Binding.Name(), p))
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		fail(&sources.Error{Source: bl.r.Binding.Source, Code: sources.CodeTimeout, Err: err})
+		return
+	}
+	if err := bl.l.Start(); err != nil {
+		fail(err)
+		return
+	}
 	if bl.fw != nil {
-		keys := make([]Key, len(canons))
-		for i, c := range canons {
-			keys[i] = Key{Canon: c, Value: values[c]}
-		}
-		results, err := bl.r.graphqlBatch(ctx, bl.vs, bl.fw, bl.clientVars, keys)
+		vals, err := bl.r.graphqlBatch(ctx, bl.vs, bl.fw, bl.clientVars, keys)
 		if err != nil {
 			fail(err)
 			return
 		}
-		for i := range out {
-			out[i] = &dataloader.Result[any]{Data: results[i]}
+		for i, r := range out {
+			r.val = vals[i]
 		}
 		return
 	}
 	vs := bl.vs
-	vs.Keys = make([]any, len(canons))
-	for i, c := range canons {
-		vs.Keys[i] = values[c]
+	vs.Keys = make([]any, len(keys))
+	canons := make([]string, len(keys))
+	for i, k := range keys {
+		vs.Keys[i], canons[i] = k.Value, k.Canon
 	}
 	req, err := bl.r.Build(vs, true)
 	if err != nil {
@@ -312,8 +447,8 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, canons []string, values m
 		fail(&sources.Error{Source: bl.r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err})
 		return
 	}
-	for i := range out {
-		out[i] = &dataloader.Result[any]{Data: vals[i]}
+	for i, r := range out {
+		r.val = vals[i]
 	}
 }
 

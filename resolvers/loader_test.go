@@ -3,13 +3,16 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
+	"go.uber.org/goleak"
 )
 
 // recordingSource answers GET /items?id=… with one item per id and records each call's ids.
@@ -55,16 +58,16 @@ func keysOf(r *Resolver, ids ...any) []Key {
 	return keys
 }
 
-// wait resolves thunks with a guard: the loader's fallback wait is a minute, so a batch that was not
-// dispatched by its capacity shows up as a failure here rather than as a slow pass.
-func wait(t *testing.T, thunks []Thunk) []any {
+// wait resolves pending values with a guard, so that a batch that was not dispatched at Load shows up as a
+// failure here rather than as a hang.
+func wait(t *testing.T, values []Pending) []any {
 	t.Helper()
-	out := make([]any, len(thunks))
+	out := make([]any, len(values))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i, th := range thunks {
-			v, err := th()
+		for i, p := range values {
+			v, err := p.Wait(context.Background())
 			if err != nil {
 				out[i] = err
 				continue
@@ -145,5 +148,84 @@ func TestLoaders_LoadConcurrent(t *testing.T) {
 	}
 	if len(fetched) != 22 {
 		t.Errorf("fetched %d distinct keys, want 22", len(fetched))
+	}
+}
+
+// blockingItems blocks every call until its context ends, counting the calls that started.
+type blockingItems struct {
+	started chan struct{}
+	calls   atomic.Int32
+}
+
+func (s *blockingItems) Name() string { return "items" }
+
+func (s *blockingItems) Do(ctx context.Context, _ *sources.Request) (*sources.Response, error) {
+	s.calls.Add(1)
+	s.started <- struct{}{}
+	<-ctx.Done()
+	return nil, &sources.Error{Source: "items", Code: sources.CodeTimeout, Err: ctx.Err()}
+}
+
+// TestLoaders_WaitEndsWithContext: a wait for a batch ends as soon as its context does, the batch call sees
+// the cancellation, and Loaders.Wait returns once the call has ended (no goroutine outlives the request).
+func TestLoaders_WaitEndsWithContext(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	src := &blockingItems{started: make(chan struct{}, 10)}
+	r := itemResolver(t, src, 2)
+	l := NewLoaders()
+	ctx, cancel := context.WithCancel(context.Background())
+	values := l.Load(ctx, r, Vars{}, keysOf(r, "1", "2", "3"))
+	<-src.started
+	<-src.started // both chunks (2+1 keys) are in flight
+	cancel()
+	for i, p := range values {
+		_, err := p.Wait(ctx)
+		var se *sources.Error
+		if !errors.As(err, &se) || se.Code != sources.CodeTimeout {
+			t.Errorf("value %d: err = %v, want an UPSTREAM_TIMEOUT error", i, err)
+		}
+	}
+	l.Wait()
+	if n := src.calls.Load(); n != 2 {
+		t.Errorf("%d calls, want 2", n)
+	}
+}
+
+// TestLoaders_MaxCalls: the calls actually sent count (a duplicate key or an identical request is not a call);
+// past MaxCalls no call is sent and the values fail with ErrCallLimit.
+func TestLoaders_MaxCalls(t *testing.T) {
+	tests := []struct {
+		name      string
+		maxCalls  int64
+		loads     [][]any // each Load's keys, one after the other
+		wantCalls int
+		wantLimit int // values failing with ErrCallLimit
+	}{
+		{name: "no cap", loads: [][]any{{"1", "2"}, {"3"}}, wantCalls: 2},
+		{name: "duplicates are not calls", maxCalls: 1, loads: [][]any{{"1", "1", "2"}, {"2", "1"}}, wantCalls: 1},
+		{name: "past the cap", maxCalls: 1, loads: [][]any{{"1"}, {"2", "3"}}, wantCalls: 1, wantLimit: 2},
+		{name: "chunks count", maxCalls: 1, loads: [][]any{{"1", "2", "3", "4"}}, wantCalls: 1, wantLimit: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &recordingSource{}
+			r := itemResolver(t, src, 2)
+			l := NewLoaders()
+			l.MaxCalls = tc.maxCalls
+			limited := 0
+			for _, keys := range tc.loads {
+				for _, p := range l.Load(context.Background(), r, Vars{}, keysOf(r, keys...)) {
+					if _, err := p.Wait(context.Background()); errors.Is(err, ErrCallLimit) {
+						limited++
+					} else if err != nil {
+						t.Errorf("err = %v", err)
+					}
+				}
+			}
+			l.Wait()
+			if len(src.calls) != tc.wantCalls || limited != tc.wantLimit {
+				t.Errorf("calls %v (want %d), %d values over the limit (want %d)", src.calls, tc.wantCalls, limited, tc.wantLimit)
+			}
+		})
 	}
 }

@@ -1,0 +1,146 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2"
+)
+
+const cacheSDL = `
+type Query { user(id: ID!): User }
+type User { id: ID! name: String friend: User posts: [Post!]! }
+type Post { id: ID! title: String author: User }
+`
+
+func cacheEngine(t *testing.T, server string) *Engine {
+	t.Helper()
+	config := "schema: [s.graphqls]\nbindings:\n  Query.user: {value: {id: 1, name: a}}\nserver: " + server + "\n"
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(cacheSDL)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := resolvers.New(sg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(sg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// aliasDocument is a document of n aliased fields, distinct for each i.
+func aliasDocument(i, n int, field string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "query Q%d {", i)
+	for j := 0; j < n; j++ {
+		fmt.Fprintf(&b, " a%d_%d: %s", i, j, field)
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestPlanBytes measures the heap cached plans keep alive (their documents dropped, as gqlgen's query cache
+// drops them) against planBytes, which the plan cache charges for them: the estimate must not undercount.
+func TestPlanBytes(t *testing.T) {
+	e := cacheEngine(t, "{maxAliases: 0, maxDepth: 0}")
+	for _, tc := range []struct {
+		name  string
+		field string
+		n     int
+	}{
+		{"flat", "user(id: 1) { id name }", 100},
+		{"deep", "user(id: 1) { id friend { name posts { id title author { id name friend { id } } } } }", 40},
+		{"introspection", "__schema { types { name fields { name type { name kind ofType { name } } } } }", 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const plans = 50
+			queries := make([]string, plans)
+			for i := range queries {
+				queries[i] = aliasDocument(i, tc.n, tc.field)
+			}
+			keep := make([]*Plan, plans)
+			var estimate int64
+			nodes := 0
+			before := heap()
+			for i, q := range queries {
+				doc, errs := gqlparser.LoadQuery(e.Schema(), q)
+				if errs != nil {
+					t.Fatal(errs)
+				}
+				p, err := NewPlan(e.sg, doc, doc.Operations[0], nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keep[i] = p
+				key := planKey(q, doc.Operations[0], nil)
+				// The cache holds the key; the plan's positions hold the document's text (queries[i]).
+				estimate += planBytes(key, p)
+				nodes += p.nodes()
+			}
+			grown := int64(heap() - before)
+			runtime.KeepAlive(keep)
+			t.Logf("%d nodes: %d bytes kept, %d per node, estimated %d", nodes, grown, grown/int64(nodes), estimate)
+			if grown > estimate {
+				t.Errorf("plans keep %d bytes, planBytes says %d: raise planNodeBytes", grown, estimate)
+			}
+		})
+	}
+}
+
+// TestEngine_PlanCacheBytes: many large distinct alias-heavy introspection documents, whose static answers the
+// engine caches, leave the plan cache, and the heap, within server.planCacheBytes.
+func TestEngine_PlanCacheBytes(t *testing.T) {
+	const bound = 2 << 20
+	e := cacheEngine(t, fmt.Sprintf("{maxAliases: 0, planCacheBytes: %d}", bound))
+	before := heap()
+	var answered int64
+	for i := 0; i < 40; i++ {
+		q := aliasDocument(i, 150, "__schema { types { name kind fields { name } } }")
+		doc, errs := gqlparser.LoadQuery(e.Schema(), q)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		resp := e.Execute(context.Background(), q, doc, doc.Operations[0], nil, nil)
+		if len(resp.Errors) > 0 {
+			t.Fatal(resp.Errors)
+		}
+		answered += int64(len(resp.Data))
+		if got := e.plans.Bytes(); got > bound {
+			t.Fatalf("after %d documents the plan cache holds %d bytes, over its bound %d", i+1, got, bound)
+		}
+	}
+	grown := int64(heap() - before)
+	t.Logf("%d plans kept of 40, %d bytes counted, heap grew %d bytes; answers totalled %d bytes", e.plans.Len(), e.plans.Bytes(), grown, answered)
+	if answered < 4*bound {
+		t.Fatalf("the answers (%d bytes) are too small to test the bound", answered)
+	}
+	if e.plans.Len() >= 40 {
+		t.Errorf("no plan was evicted")
+	}
+	if grown > 2*bound {
+		t.Errorf("the heap grew by %d bytes, more than twice the cache's bound %d", grown, bound)
+	}
+	// A cached static answer is still served.
+	q := aliasDocument(39, 150, "__schema { types { name kind fields { name } } }")
+	doc, _ := gqlparser.LoadQuery(e.Schema(), q)
+	if cp := e.plan(q, doc, doc.Operations[0], nil); cp.static.Load() == nil {
+		t.Errorf("the last document's answer is not cached")
+	}
+}
