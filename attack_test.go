@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -100,4 +101,28 @@ func firstCode(body map[string]any) string {
 	ext, _ := e["extensions"].(map[string]any)
 	code, _ := ext["code"].(string)
 	return code
+}
+
+// TestAttack_UpstreamDetails: a failing backend's method and path reach the client only with
+// server.exposeUpstreamDetails; by default the message names the source and what failed.
+func TestAttack_UpstreamDetails(t *testing.T) {
+	for _, expose := range []bool{false, true} {
+		t.Run(fmt.Sprint("expose=", expose), func(t *testing.T) {
+			env := newCustomer360(t, customer360.Options{})
+			env.rt.sg.Settings.ExposeUpstreamDetails = expose
+			_, body := env.post(`{ customer(id: "999") { name } }`, nil)
+			errs, _ := body["errors"].([]any)
+			if len(errs) != 1 {
+				t.Fatalf("errors = %v", body["errors"])
+			}
+			msg, _ := errs[0].(map[string]any)["message"].(string)
+			detailed := strings.Contains(msg, "/customers/999") || strings.Contains(msg, "GET")
+			if detailed != expose {
+				t.Errorf("message %q: shows the backend's method and path = %v, want %v", msg, detailed, expose)
+			}
+			if !strings.Contains(msg, "crm") || !strings.Contains(msg, "404") {
+				t.Errorf("message %q does not say which source failed and how", msg)
+			}
+		})
+	}
 }

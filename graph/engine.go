@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/conflux-gql/conflux/cache"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
@@ -31,11 +30,10 @@ import (
 // Engine executes operations against one Supergraph version. It is safe for concurrent use and immutable apart
 // from its plan cache; a new configuration version gets a new Engine, so plans never cross versions.
 type Engine struct {
-	sg            *schema.Supergraph
-	resolvers     *resolvers.Set
-	introspection *introspection.Schema
-	plans         *cache.LRU[string, *cachedPlan]
-	planning      singleflight.Group
+	sg        *schema.Supergraph
+	resolvers *resolvers.Set
+	plans     *cache.LRU[string, *cachedPlan]
+	planning  singleflight.Group
 }
 
 var _ graphql.ExecutableSchema = (*Engine)(nil)
@@ -64,7 +62,7 @@ func New(sg *schema.Supergraph, set *resolvers.Set) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan cache: %w", err)
 	}
-	return &Engine{sg: sg, resolvers: set, introspection: introspection.WrapSchema(sg.Schema), plans: plans}, nil
+	return &Engine{sg: sg, resolvers: set, plans: plans}, nil
 }
 
 // Supergraph returns the configuration version the engine serves.
@@ -158,7 +156,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: errCancelled.msg,
 			Extensions: map[string]any{"code": string(errCancelled.code)}}}}
 	}
-	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes}
+	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails}
 	if hint := cp.size.Load(); hint > 0 {
 		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
 		// more than the cap allows.

@@ -188,8 +188,8 @@ func TestEngine_PartialFailure(t *testing.T) {
 	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, posts)
 	got := execute(t, e, `{ users(n: 2) { id best { id } } }`, nil)
 	want := `{"errors":[` +
-		`{"message":"GET posts /posts: status 503","path":["users",0,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}},` +
-		`{"message":"GET posts /posts: status 503","path":["users",1,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}}],` +
+		`{"message":"posts: upstream answered HTTP 503","path":["users",0,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}},` +
+		`{"message":"posts: upstream answered HTTP 503","path":["users",1,"best"],"locations":[{"line":1,"column":20}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}}],` +
 		`"data":{"users":[{"id":"1","best":null},{"id":"2","best":null}]}}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)

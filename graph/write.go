@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -37,6 +38,10 @@ type writer struct {
 	abort *stopError
 	// stops counts the located errors of a stopped operation, of which the first maxStopErrors are reported.
 	stops map[sources.Code]int
+	// expose keeps backend methods, paths and hosts in client error messages (server.exposeUpstreamDetails);
+	// otherwise they get sources.Error.PublicMessage and the detail goes to the log, once per response.
+	expose bool
+	logged bool
 }
 
 // upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
@@ -401,6 +406,13 @@ func (w *writer) fail(f *Field, err error) {
 		e.Extensions["code"] = string(stop.code)
 	case errors.As(err, &se):
 		e.Extensions["code"] = string(se.Code)
+		if !w.expose {
+			e.Message = se.PublicMessage()
+			if !w.logged {
+				w.logged = true
+				slog.Warn("upstream request failed", "field", w.fieldName(f), "path", e.Path.String(), "error", err.Error())
+			}
+		}
 		if se.Source != "" {
 			e.Extensions["source"] = se.Source
 		}
