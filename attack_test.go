@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/conflux-gql/conflux/examples/customer360"
 )
@@ -124,5 +129,77 @@ func TestAttack_UpstreamDetails(t *testing.T) {
 				t.Errorf("message %q does not say which source failed and how", msg)
 			}
 		})
+	}
+}
+
+// hangBackend makes the named backend hold every request until its client goes away, and reports each request's
+// arrival and its cancellation.
+func hangBackend(env *testEnv, name string) (arrived, cancelled chan struct{}) {
+	arrived, cancelled = make(chan struct{}, 100), make(chan struct{}, 100)
+	env.backends[name].SetMiddleware(func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			<-r.Context().Done()
+			cancelled <- struct{}{}
+		})
+	})
+	return arrived, cancelled
+}
+
+// TestAttack_ClientLeaves: when the client disconnects mid-request, the fetch it was waiting for is cancelled at
+// once (the backend sees its request end), and another client is served meanwhile. goleak (TestMain) checks that
+// nothing of the abandoned request lives on.
+func TestAttack_ClientLeaves(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{})
+	arrived, cancelled := hangBackend(env, "billing")
+	defer env.backends["billing"].SetMiddleware(nil)
+
+	ctx, leave := context.WithCancel(context.Background())
+	body, _ := json.Marshal(map[string]any{"query": `{ customers(limit: 3) { name invoices { status } } }`})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, env.srv.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := env.srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitOn(t, arrived, "the billing request to arrive")
+	assertOrdinaryQuery(t, env)
+	leave()
+	waitOn(t, cancelled, "Conflux to cancel the billing request after its client left")
+	if err := <-done; err == nil {
+		t.Error("the abandoned request got an answer")
+	}
+}
+
+// TestAttack_OperationTimeout: server.operationTimeout bounds an operation whose backend never answers; the
+// fields it would fill are null with located OPERATION_TIMEOUT errors and the rest is answered.
+func TestAttack_OperationTimeout(t *testing.T) {
+	env := newCustomer360(t, customer360.Options{})
+	env.rt.sg.Settings.OperationTimeout = 300 * time.Millisecond
+	_, cancelled := hangBackend(env, "loyalty")
+	defer env.backends["loyalty"].SetMiddleware(nil)
+
+	status, body := env.post(`{ customers(limit: 2) { name loyalty { points } } }`, nil)
+	if status != 200 || firstCode(body) != "OPERATION_TIMEOUT" {
+		t.Fatalf("status %d, body %v: want 200 with OPERATION_TIMEOUT", status, body)
+	}
+	customers, _ := body["data"].(map[string]any)["customers"].([]any)
+	if len(customers) != 2 || customers[0].(map[string]any)["name"] == nil {
+		t.Errorf("the customers fetched before the timeout are missing: %v", body["data"])
+	}
+	waitOn(t, cancelled, "the loyalty request to be cancelled")
+}
+
+// waitOn waits for one event on ch, failing the test after 5 s.
+func waitOn(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
