@@ -358,6 +358,28 @@ func (p Pending) Wait(ctx context.Context) (any, error) {
 // noCache is the dataloaders' cache: known is the memo, and each dataloader serves one flush of distinct keys.
 var noCache = &dataloader.NoCache[int, any]{}
 
+// quiet is the dataloaders' Tracer: it traces nothing, like dataloader.NoopTracer, without that tracer's
+// allocation per Load.
+type quiet struct{}
+
+func (quiet) TraceLoad(ctx context.Context, _ int) (context.Context, dataloader.TraceLoadFinishFunc[any]) {
+	return ctx, noTraceLoad
+}
+
+func (quiet) TraceLoadMany(ctx context.Context, _ []int) (context.Context, dataloader.TraceLoadManyFinishFunc[any]) {
+	return ctx, noTraceLoadMany
+}
+
+func (quiet) TraceBatch(ctx context.Context, _ []int) (context.Context, dataloader.TraceBatchFinishFunc[any]) {
+	return ctx, noTraceBatch
+}
+
+var (
+	noTraceLoad     = func(dataloader.Thunk[any]) {}
+	noTraceLoadMany = func(dataloader.ThunkMany[any]) {}
+	noTraceBatch    = func([]*dataloader.Result[any]) {}
+)
+
 // noWindow is the dataloaders' wait window: long enough never to end a batch, which its capacity dispatches.
 const noWindow = time.Duration(math.MaxInt64)
 
@@ -387,7 +409,8 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 		dataloader.WithBatchCapacity[int, any](len(fresh)),
 		dataloader.WithInputCapacity[int, any](len(fresh)),
 		dataloader.WithWait[int, any](noWindow),
-		dataloader.WithCache[int, any](noCache))
+		dataloader.WithCache[int, any](noCache),
+		dataloader.WithTracer[int, any](quiet{}))
 	bl.l.wg.Add(1)
 	for i := range fresh {
 		dl.Load(ctx, i) // the thunk is not kept: Pending.Wait reads the result the BatchFunc stores

@@ -37,7 +37,7 @@ func (s *recordingSource) Do(_ context.Context, req *sources.Request) (*sources.
 	return &sources.Response{Status: 200, Body: b}, nil
 }
 
-func itemResolver(t *testing.T, src sources.Source, maxSize int) *Resolver {
+func itemResolver(t testing.TB, src sources.Source, maxSize int) *Resolver {
 	t.Helper()
 	b := &schema.Binding{Type: "P", Field: "item", Source: "items"}
 	b.Batch = &schema.Batch{
