@@ -108,10 +108,10 @@ func plainInt(s string) bool {
 
 // Loaders holds one client request's batch loaders and its memo of unbatched requests. Create one per client
 // request with NewLoaders; it is safe for concurrent use by that request's fetches and is dropped with it. Each
-// batch call runs on the goroutine of a dataloader.Loader (which also starts a timer goroutine that ends at the
-// flush's last Load); the call ends when the source returns, which it does when its ctx ends. The request's
-// owner waits for every batch call with Wait before it returns (issue 13: no goroutine outlives a request; the
-// dataloader's goroutine then only hands the already-stored results to its thunks' buffered channels).
+// batch call runs on the batch goroutine of a dataloader.Loader (which also starts a timer goroutine that
+// returns at the flush's last Load); the call ends when the source returns, which it does when its ctx ends.
+// The request's owner waits with Wait, before it returns, until every batch goroutine has done its last work
+// (issue 13: no goroutine outlives a request).
 type Loaders struct {
 	// MaxCalls caps the upstream calls started through these loaders (each batch call and each unbatched call
 	// actually sent, after deduplication, counts one); 0 means no cap. Set it before the first use.
@@ -121,7 +121,7 @@ type Loaders struct {
 	mu      sync.Mutex
 	batches map[string]*batchLoader
 	calls   map[string]*call
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // one per flush whose batch has not ended
 }
 
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
@@ -155,8 +155,8 @@ func (l *Loaders) Start() error {
 // Started returns the number of upstream calls counted by Start, refused ones included.
 func (l *Loaders) Started() int64 { return l.started.Load() }
 
-// Wait blocks until the BatchFunc of every flush made by Load and LoadGraphQL has returned. Cancel the ctx given
-// to them first to make it quick.
+// Wait blocks until the batch of every flush made by Load and LoadGraphQL has ended: its BatchFunc has returned
+// and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
 
 // Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
@@ -227,7 +227,7 @@ func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []
 	l.mu.Lock()
 	bl, ok := l.batches[id]
 	if !ok {
-		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}}
+		bl = newBatchLoader(l, r, vs, nil, nil)
 		l.batches[id] = bl
 	}
 	l.mu.Unlock()
@@ -258,7 +258,7 @@ func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *For
 	l.mu.Lock()
 	bl, ok := l.batches[id.String()]
 	if !ok {
-		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}, fw: fw, clientVars: clientVars}
+		bl = newBatchLoader(l, r, vs, fw, clientVars)
 		l.batches[id.String()] = bl
 	}
 	l.mu.Unlock()
@@ -298,6 +298,14 @@ type batchLoader struct {
 
 	mu    sync.Mutex
 	known map[string]*result
+
+	// batchDone is the finish func of each batch's trace (see tracer): it tells l.Wait the batch has ended.
+	batchDone dataloader.TraceBatchFinishFunc[any]
+}
+
+func newBatchLoader(l *Loaders, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
+	return &batchLoader{l: l, r: r, vs: vs, fw: fw, clientVars: clientVars, known: map[string]*result{},
+		batchDone: func([]*dataloader.Result[any]) { l.wg.Done() }}
 }
 
 // flight is one flush's batch call; done closes when its BatchFunc has set every result of its keys.
@@ -358,26 +366,27 @@ func (p Pending) Wait(ctx context.Context) (any, error) {
 // noCache is the dataloaders' cache: known is the memo, and each dataloader serves one flush of distinct keys.
 var noCache = &dataloader.NoCache[int, any]{}
 
-// quiet is the dataloaders' Tracer: it traces nothing, like dataloader.NoopTracer, without that tracer's
-// allocation per Load.
-type quiet struct{}
+// tracer is the dataloaders' Tracer. It traces nothing (like dataloader.NoopTracer, without that tracer's
+// allocation per Load) but ends each batch for Loaders.Wait: the dataloader calls the finish func TraceBatch
+// returns as the last thing its batch goroutine does, after the BatchFunc has returned and the results have been
+// handed to the thunks' channels.
+type tracer struct{ bl *batchLoader }
 
-func (quiet) TraceLoad(ctx context.Context, _ int) (context.Context, dataloader.TraceLoadFinishFunc[any]) {
+func (tracer) TraceLoad(ctx context.Context, _ int) (context.Context, dataloader.TraceLoadFinishFunc[any]) {
 	return ctx, noTraceLoad
 }
 
-func (quiet) TraceLoadMany(ctx context.Context, _ []int) (context.Context, dataloader.TraceLoadManyFinishFunc[any]) {
+func (tracer) TraceLoadMany(ctx context.Context, _ []int) (context.Context, dataloader.TraceLoadManyFinishFunc[any]) {
 	return ctx, noTraceLoadMany
 }
 
-func (quiet) TraceBatch(ctx context.Context, _ []int) (context.Context, dataloader.TraceBatchFinishFunc[any]) {
-	return ctx, noTraceBatch
+func (t tracer) TraceBatch(ctx context.Context, _ []int) (context.Context, dataloader.TraceBatchFinishFunc[any]) {
+	return ctx, t.bl.batchDone
 }
 
 var (
 	noTraceLoad     = func(dataloader.Thunk[any]) {}
 	noTraceLoadMany = func(dataloader.ThunkMany[any]) {}
-	noTraceBatch    = func([]*dataloader.Result[any]) {}
 )
 
 // noWindow is the dataloaders' wait window: long enough never to end a batch, which its capacity dispatches.
@@ -404,14 +413,14 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 		return out
 	}
 	// The dataloader's key is the index of a new key in fresh. Its capacity makes the last Load dispatch all of
-	// them as one batch: one BatchFunc call per flush, which Wait waits for (hence Add before the first Load).
+	// them as one batch: one BatchFunc call per flush, and one batch end for Wait (hence Add before the Loads).
 	dl := dataloader.NewBatchedLoader(bl.batchFunc(fl, fresh, results),
 		dataloader.WithBatchCapacity[int, any](len(fresh)),
 		dataloader.WithInputCapacity[int, any](len(fresh)),
 		dataloader.WithWait[int, any](noWindow),
 		dataloader.WithCache[int, any](noCache),
-		dataloader.WithTracer[int, any](quiet{}))
-	bl.l.wg.Add(1)
+		dataloader.WithTracer[int, any](tracer{bl}))
+	bl.l.wg.Add(1) // Done by the batch's end (tracer)
 	for i := range fresh {
 		dl.Load(ctx, i) // the thunk is not kept: Pending.Wait reads the result the BatchFunc stores
 	}
@@ -419,10 +428,9 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 }
 
 // batchFunc is the BatchFunc of one flush of the keys fresh, whose values go to results (same order). It
-// fetches them, then closes fl.done and tells Loaders.Wait, however the fetch ends.
+// fetches them, then closes fl.done, however the fetch ends.
 func (bl *batchLoader) batchFunc(fl *flight, fresh []Key, results []*result) dataloader.BatchFunc[int, any] {
 	return func(ctx context.Context, idx []int) []*dataloader.Result[any] {
-		defer bl.l.wg.Done()
 		defer close(fl.done)
 		// idx is 0…len(fresh)-1 in order: the capacity dispatched every Load of the flush in one batch.
 		bl.fetch(ctx, fresh, results)
