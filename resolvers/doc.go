@@ -7,7 +7,7 @@
 // number of new keys, so the last Load dispatches with no wait window), fetches each distinct key once per
 // client request, splits key sets larger than maxSize into parallel calls, and matches the returned items back
 // to keys by a field or by position. Waiting for a key's value ends with the caller's ctx, and Loaders.Wait
-// returns once every batch call has.
+// returns once every batch has ended.
 //
 // Resolvers are built once per configuration version and are safe for concurrent use; Loaders belongs to one
 // client request.
