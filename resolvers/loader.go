@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -103,9 +107,11 @@ func plainInt(s string) bool {
 }
 
 // Loaders holds one client request's batch loaders and its memo of unbatched requests. Create one per client
-// request with NewLoaders; it is safe for concurrent use by that request's fetches and is dropped with it. The
-// goroutines it starts (one per batch call) end when their call returns, which a source does when its ctx ends;
-// the request's owner waits for them with Wait before it returns (issue 13: no goroutine outlives a request).
+// request with NewLoaders; it is safe for concurrent use by that request's fetches and is dropped with it. Each
+// batch call runs on the batch goroutine of a dataloader.Loader (which also starts a timer goroutine that
+// returns at the flush's last Load); the call ends when the source returns, which it does when its ctx ends.
+// The request's owner waits with Wait, before it returns, until every batch goroutine has done its last work
+// (issue 13: no goroutine outlives a request).
 type Loaders struct {
 	// MaxCalls caps the upstream calls started through these loaders (each batch call and each unbatched call
 	// actually sent, after deduplication, counts one); 0 means no cap. Set it before the first use.
@@ -115,7 +121,7 @@ type Loaders struct {
 	mu      sync.Mutex
 	batches map[string]*batchLoader
 	calls   map[string]*call
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // one per flush whose batch has not ended
 }
 
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
@@ -149,8 +155,8 @@ func (l *Loaders) Start() error {
 // Started returns the number of upstream calls counted by Start, refused ones included.
 func (l *Loaders) Started() int64 { return l.started.Load() }
 
-// Wait blocks until every batch call started by Load has returned. Cancel the ctx given to Load first to make
-// it quick.
+// Wait blocks until the batch of every flush made by Load and LoadGraphQL has ended: its BatchFunc has returned
+// and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
 
 // Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
@@ -213,15 +219,15 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
-// every key not loaded before is fetched in one batch (split by maxSize), each distinct key once, by a call that
-// starts now. It returns one Pending per key, in order. Parents whose batch request renders differently (other
+// every key not loaded before is fetched in one dataloader batch (split by maxSize), each distinct key once, by a
+// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request renders differently (other
 // args or headers) go to different loaders.
 func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
 	l.mu.Lock()
 	bl, ok := l.batches[id]
 	if !ok {
-		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}}
+		bl = newBatchLoader(l, r, vs, nil, nil)
 		l.batches[id] = bl
 	}
 	l.mu.Unlock()
@@ -252,7 +258,7 @@ func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *For
 	l.mu.Lock()
 	bl, ok := l.batches[id.String()]
 	if !ok {
-		bl = &batchLoader{l: l, r: r, vs: vs, known: map[string]*result{}, fw: fw, clientVars: clientVars}
+		bl = newBatchLoader(l, r, vs, fw, clientVars)
 		l.batches[id.String()] = bl
 	}
 	l.mu.Unlock()
@@ -275,10 +281,12 @@ func loaderID(bt *schema.Batch, vs *Vars) string {
 	return b.String()
 }
 
-// batchLoader is one (binding, client request) loader: Load, then flush, as dataloader does, without its wait
-// window. Each load with keys not seen before starts one flight, a goroutine that makes the batch call (split by
-// maxSize) for exactly those keys. known memoizes every key ever loaded, so a key is fetched once per client
-// request whichever path asks for it.
+// batchLoader is one (binding, client request) loader. Each load with keys not seen before is one flush: a
+// fresh dataloader.Loader whose batch capacity is exactly the number of new keys gets one Load per key, so the
+// last Load dispatches the batch at once, with no wait window, and its BatchFunc (run on the dataloader's
+// goroutine, with the first Load's ctx) makes the batch call, split by maxSize. known memoizes every key ever
+// loaded, so a key is fetched once per client request whichever path asks for it; the dataloader itself keeps
+// no cache.
 type batchLoader struct {
 	l  *Loaders
 	r  *Resolver
@@ -290,20 +298,28 @@ type batchLoader struct {
 
 	mu    sync.Mutex
 	known map[string]*result
+
+	// batchDone is the finish func of each batch's trace (see tracer): it tells l.Wait the batch has ended.
+	batchDone dataloader.TraceBatchFinishFunc[any]
 }
 
-// flight is one batch call; done closes when every result of its keys is set.
+func newBatchLoader(l *Loaders, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
+	return &batchLoader{l: l, r: r, vs: vs, fw: fw, clientVars: clientVars, known: map[string]*result{},
+		batchDone: func([]*dataloader.Result[any]) { l.wg.Done() }}
+}
+
+// flight is one flush's batch call; done closes when its BatchFunc has set every result of its keys.
 type flight struct {
 	done   chan struct{}
 	source string
 }
 
-// result is one key's value, written by its flight before the flight's done closes.
+// result is one key's value, written by its flight's BatchFunc before the flight's done closes. The BatchFunc
+// also hands it to the dataloader as the key's Result, so the dataloader's thunk would read the same value.
 type result struct {
-	fl  *flight
-	val any
-	err error
-	// built is what the engine made of val for one field (see Pending.Keep).
+	fl *flight
+	dataloader.Result[any]
+	// built is what the engine made of the value for one field (see Pending.Keep).
 	built atomic.Pointer[built]
 }
 
@@ -331,20 +347,50 @@ func (p Pending) Built(key any) (any, bool) {
 }
 
 // Wait returns the key's value once its batch call has returned, or an UPSTREAM_TIMEOUT error as soon as ctx
-// ends.
+// ends. It reads the value the flush's BatchFunc stored rather than the dataloader's thunk, which cannot be
+// abandoned when ctx ends.
 func (p Pending) Wait(ctx context.Context) (any, error) {
 	select {
 	case <-p.res.fl.done:
-		return p.res.val, p.res.err
+		return p.res.Data, p.res.Error
 	default:
 	}
 	select {
 	case <-p.res.fl.done:
-		return p.res.val, p.res.err
+		return p.res.Data, p.res.Error
 	case <-ctx.Done():
 		return nil, &sources.Error{Source: p.res.fl.source, Code: sources.CodeTimeout, Err: ctx.Err()}
 	}
 }
+
+// noCache is the dataloaders' cache: known is the memo, and each dataloader serves one flush of distinct keys.
+var noCache = &dataloader.NoCache[int, any]{}
+
+// tracer is the dataloaders' Tracer. It traces nothing (like dataloader.NoopTracer, without that tracer's
+// allocation per Load) but ends each batch for Loaders.Wait: the dataloader calls the finish func TraceBatch
+// returns as the last thing its batch goroutine does, after the BatchFunc has returned and the results have been
+// handed to the thunks' channels.
+type tracer struct{ bl *batchLoader }
+
+func (tracer) TraceLoad(ctx context.Context, _ int) (context.Context, dataloader.TraceLoadFinishFunc[any]) {
+	return ctx, noTraceLoad
+}
+
+func (tracer) TraceLoadMany(ctx context.Context, _ []int) (context.Context, dataloader.TraceLoadManyFinishFunc[any]) {
+	return ctx, noTraceLoadMany
+}
+
+func (t tracer) TraceBatch(ctx context.Context, _ []int) (context.Context, dataloader.TraceBatchFinishFunc[any]) {
+	return ctx, t.bl.batchDone
+}
+
+var (
+	noTraceLoad     = func(dataloader.Thunk[any]) {}
+	noTraceLoadMany = func(dataloader.ThunkMany[any]) {}
+)
+
+// noWindow is the dataloaders' wait window: long enough never to end a batch, which its capacity dispatches.
+const noWindow = time.Duration(math.MaxInt64)
 
 func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 	out := make([]Pending, len(keys))
@@ -352,6 +398,7 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 	var results []*result
 	fl := &flight{done: make(chan struct{}), source: bl.r.Binding.Source}
 	bl.mu.Lock()
+	defer bl.mu.Unlock()
 	for i, k := range keys {
 		res, ok := bl.known[k.Canon]
 		if !ok {
@@ -362,16 +409,37 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 		}
 		out[i] = Pending{res: res}
 	}
-	bl.mu.Unlock()
-	if len(fresh) > 0 {
-		bl.l.wg.Add(1)
-		go func() {
-			defer bl.l.wg.Done()
-			defer close(fl.done)
-			bl.fetch(ctx, fresh, results)
-		}()
+	if len(fresh) == 0 {
+		return out
+	}
+	// The dataloader's key is the index of a new key in fresh. Its capacity makes the last Load dispatch all of
+	// them as one batch: one BatchFunc call per flush, and one batch end for Wait (hence Add before the Loads).
+	dl := dataloader.NewBatchedLoader(bl.batchFunc(fl, fresh, results),
+		dataloader.WithBatchCapacity[int, any](len(fresh)),
+		dataloader.WithInputCapacity[int, any](len(fresh)),
+		dataloader.WithWait[int, any](noWindow),
+		dataloader.WithCache[int, any](noCache),
+		dataloader.WithTracer[int, any](tracer{bl}))
+	bl.l.wg.Add(1) // Done by the batch's end (tracer)
+	for i := range fresh {
+		dl.Load(ctx, i) // the thunk is not kept: Pending.Wait reads the result the BatchFunc stores
 	}
 	return out
+}
+
+// batchFunc is the BatchFunc of one flush of the keys fresh, whose values go to results (same order). It
+// fetches them, then closes fl.done, however the fetch ends.
+func (bl *batchLoader) batchFunc(fl *flight, fresh []Key, results []*result) dataloader.BatchFunc[int, any] {
+	return func(ctx context.Context, idx []int) []*dataloader.Result[any] {
+		defer close(fl.done)
+		// idx is 0…len(fresh)-1 in order: the capacity dispatched every Load of the flush in one batch.
+		bl.fetch(ctx, fresh, results)
+		out := make([]*dataloader.Result[any], len(idx))
+		for j, i := range idx {
+			out[j] = &results[i].Result
+		}
+		return out
+	}
 }
 
 // fetch fetches the values of keys into results, splitting them into calls of at most maxSize keys run in
@@ -399,7 +467,7 @@ func (bl *batchLoader) fetch(ctx context.Context, keys []Key, results []*result)
 func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result) {
 	fail := func(err error) {
 		for _, r := range out {
-			r.val, r.err = nil, err
+			r.Data, r.Error = nil, err
 		}
 	}
 	defer func() {
@@ -422,7 +490,7 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 			return
 		}
 		for i, r := range out {
-			r.val = vals[i]
+			r.Data = vals[i]
 		}
 		return
 	}
@@ -448,7 +516,7 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 		return
 	}
 	for i, r := range out {
-		r.val = vals[i]
+		r.Data = vals[i]
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,7 @@ func (s *recordingSource) Do(_ context.Context, req *sources.Request) (*sources.
 	return &sources.Response{Status: 200, Body: b}, nil
 }
 
-func itemResolver(t *testing.T, src sources.Source, maxSize int) *Resolver {
+func itemResolver(t testing.TB, src sources.Source, maxSize int) *Resolver {
 	t.Helper()
 	b := &schema.Binding{Type: "P", Field: "item", Source: "items"}
 	b.Batch = &schema.Batch{
@@ -225,6 +226,90 @@ func TestLoaders_MaxCalls(t *testing.T) {
 			l.Wait()
 			if len(src.calls) != tc.wantCalls || limited != tc.wantLimit {
 				t.Errorf("calls %v (want %d), %d values over the limit (want %d)", src.calls, tc.wantCalls, limited, tc.wantLimit)
+			}
+		})
+	}
+}
+
+type ctxKey struct{}
+
+// ctxSource is recordingSource that also records the ctxKey value of each call's ctx, and panics on id "boom".
+type ctxSource struct {
+	recordingSource
+	seen []any
+}
+
+func (s *ctxSource) Do(ctx context.Context, req *sources.Request) (*sources.Response, error) {
+	s.mu.Lock()
+	s.seen = append(s.seen, ctx.Value(ctxKey{}))
+	s.mu.Unlock()
+	for _, id := range req.Query["id"] {
+		if id == "boom" {
+			panic("boom")
+		}
+	}
+	return s.recordingSource.Do(ctx, req)
+}
+
+// TestLoaders_Flush: each flush of new keys is one dataloader batch dispatched by its last Load (no wait window,
+// however many keys, past the dataloader's default input capacity of 1000 too), made with the Load's ctx; a
+// panicking batch fails its keys only; Loaders.Wait leaves no goroutine behind.
+func TestLoaders_Flush(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ids := func(from, n int) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = fmt.Sprint(from + i)
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		maxSize   int
+		loads     [][]any
+		wantCalls []int // keys per call, in order (chunks of one flush are sorted)
+		wantErrs  int
+	}{
+		{name: "one key", loads: [][]any{{"1"}}, wantCalls: []int{1}},
+		{name: "many keys", loads: [][]any{ids(0, 2500)}, wantCalls: []int{2500}},
+		{name: "flushes", loads: [][]any{ids(0, 3), append(ids(0, 3), ids(3, 2)...), ids(0, 5)}, wantCalls: []int{3, 2}},
+		{name: "maxSize", maxSize: 1000, loads: [][]any{ids(0, 2500)}, wantCalls: []int{500, 1000, 1000}},
+		{name: "panic", loads: [][]any{{"1", "boom"}, {"2"}}, wantCalls: []int{1}, wantErrs: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &ctxSource{}
+			r := itemResolver(t, src, tc.maxSize)
+			l := NewLoaders()
+			errs := 0
+			for i, keys := range tc.loads {
+				ctx := context.WithValue(context.Background(), ctxKey{}, i)
+				for j, v := range wait(t, l.Load(ctx, r, Vars{}, keysOf(r, keys...))) {
+					if _, ok := v.(error); ok {
+						errs++
+						continue
+					}
+					if m, _ := v.(map[string]any); m == nil || m["v"] != "item-"+keys[j].(string) {
+						t.Fatalf("load %d value %d = %v", i, j, v)
+					}
+				}
+			}
+			l.Wait()
+			var sizes []int
+			for _, c := range src.calls {
+				sizes = append(sizes, len(c))
+			}
+			if len(tc.wantCalls) > 1 && tc.maxSize > 0 {
+				slices.Sort(sizes)
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tc.wantCalls) || errs != tc.wantErrs {
+				t.Errorf("calls of %v keys (want %v), %d errors (want %d)", sizes, tc.wantCalls, errs, tc.wantErrs)
+			}
+			// Each call carries the ctx of the Load that flushed it.
+			for i, v := range src.seen {
+				if v == nil {
+					t.Errorf("call %d: the Load's ctx did not reach the batch call", i)
+				}
 			}
 		})
 	}
