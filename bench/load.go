@@ -66,8 +66,13 @@ func (l load) attack(url string, d time.Duration, m *vegeta.Metrics, o *outcome)
 		targets[i] = vegeta.Target{Method: http.MethodPost, URL: url + "/graphql", Body: b, Header: header}
 	}
 	n := uint64(l.clients)
-	atk := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(l.clients),
-		vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.Redirects(vegeta.NoFollow))
+	// Our own transport, so that its keep-alive connections are closed when the window ends: the interleaved
+	// windows of -compare would otherwise leave every earlier window's connections open against the server, as
+	// a client that leaks its connection pool does (Conflux's server.maxConnectionsPerClient then refuses it).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: tr}), vegeta.Workers(n), vegeta.MaxWorkers(n),
+		vegeta.Connections(l.clients), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.Redirects(vegeta.NoFollow))
 	began := time.Now()
 	// Frequency 0 with a fixed number of workers is vegeta's closed loop: each worker fires when it is free.
 	for res := range atk.Attack(vegeta.NewStaticTargeter(targets...), vegeta.Rate{Freq: 0}, d, "bench") {
