@@ -99,7 +99,7 @@ func (b *breaker) set(s BreakerState) {
 }
 
 // Allow reports whether a request may go to the endpoint now; in half-open it admits one trial at a time.
-// A caller that was allowed must report the outcome with Record.
+// A caller that was allowed must report the outcome with Record, or call Cancel when there is none.
 func (b *breaker) Allow() bool {
 	if !b.enabled() {
 		return true
@@ -119,8 +119,8 @@ func (b *breaker) Allow() bool {
 	return true
 }
 
-// Cancel reports that an allowed request was not sent after all (refused on this side): it records no outcome,
-// and in half-open it gives the trial back.
+// Cancel reports that an allowed request says nothing about the endpoint (refused on this side before it was sent,
+// or cancelled by its client): it records no outcome, and in half-open it gives the trial back.
 func (b *breaker) Cancel() {
 	if !b.enabled() {
 		return

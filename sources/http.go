@@ -411,27 +411,25 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 	ep := a.ep
 	a.ep, a.last = nil, ep
 	ep.inFlight.Add(-1)
+	if m := h.metrics; m != nil {
+		m.inFlight.WithLabelValues(h.cfg.Name, ep.name).Dec()
+	}
 	if asLocal(err) != nil {
 		// Refused on this side before anything was sent (issue 13): the endpoint did nothing, so neither its
 		// health, breaker nor latency hears of it, and a half-open breaker gets its trial back.
 		ep.breaker.Cancel()
-		if m := h.metrics; m != nil {
-			m.inFlight.WithLabelValues(h.cfg.Name, ep.name).Dec()
-		}
 		h.reject("bad_request")
 		return
 	}
 	latency := time.Since(a.start)
 	outcome, failed, text := "ok", false, ""
 	switch {
+	case errors.Is(err, context.Canceled):
+		outcome = "cancelled"
 	case err != nil:
 		outcome, failed, text = "unavailable", true, describe(err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			outcome, text = "timeout", "timeout"
-		}
-		if errors.Is(err, context.Canceled) {
-			// The client went away: the endpoint did nothing wrong.
-			outcome, failed = "cancelled", false
 		}
 	case resp.StatusCode == http.StatusTooManyRequests:
 		outcome = "rate_limited"
@@ -441,9 +439,16 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 		// 4xx, and a 3xx whose redirect was not followed: the endpoint answered, so it did not fail.
 		outcome = "http_error"
 	}
-	ep.record(latency, failed, text, time.Now())
+	if outcome == "cancelled" {
+		// The client went away: the attempt says nothing about the endpoint, so like a local refusal it gives a
+		// half-open breaker's trial back and leaves the endpoint's health alone. Recorded as a success, it would
+		// end a run of failures and pass a half-open trial: clients that close their requests early could keep
+		// a failing endpoint's breaker closed for everyone (issue 13).
+		ep.breaker.Cancel()
+	} else {
+		ep.record(latency, failed, text, time.Now())
+	}
 	if m := h.metrics; m != nil {
-		m.inFlight.WithLabelValues(h.cfg.Name, ep.name).Dec()
 		m.requests.WithLabelValues(h.cfg.Name, ep.name, outcome).Inc()
 		m.latency.WithLabelValues(h.cfg.Name, ep.name).Observe(latency.Seconds())
 	}

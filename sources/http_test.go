@@ -311,6 +311,53 @@ func TestHTTP_DoCancel(t *testing.T) {
 	}
 }
 
+// TestHTTP_DoCancelIsNoOutcome: an attempt its client cancelled says nothing about the endpoint. It neither
+// breaks a run of failures (or one client closing its requests early would keep a dead endpoint's breaker closed
+// for everyone) nor passes a half-open breaker's trial, which it gives back.
+func TestHTTP_DoCancelIsNoOutcome(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, NoDedup: true, Breaker: BreakerConfig{Failures: 2, Cooldown: time.Hour}})
+	cancelled := func() {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-arrived; cancel() }()
+		if _, err := h.Do(ctx, &Request{Path: "/hang"}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	}
+	ep := h.pool.endpoints[0]
+
+	h.Do(context.Background(), &Request{Path: "/fail"})
+	cancelled()
+	h.Do(context.Background(), &Request{Path: "/fail"})
+	if st := ep.status(); st.Breaker != BreakerOpen || st.Successes != 0 || st.Failures != 2 || st.InFlight != 0 {
+		t.Fatalf("after fail, cancel, fail: status = %+v, want the breaker open, 0 successes, 2 failures", st)
+	}
+
+	ep.breaker.mu.Lock()
+	ep.breaker.state = BreakerHalfOpen
+	ep.breaker.mu.Unlock()
+	cancelled()
+	if st := ep.breaker.State(); st != BreakerHalfOpen {
+		t.Fatalf("a cancelled trial left the breaker %s, want half_open", st)
+	}
+	// The trial was given back: the next request is the trial, and its failure reopens the breaker.
+	if _, err := h.Do(context.Background(), &Request{Path: "/fail"}); err == nil {
+		t.Fatal("want the trial's 500")
+	}
+	if st := ep.breaker.State(); st != BreakerOpen {
+		t.Errorf("breaker = %s after the failed trial, want open", st)
+	}
+}
+
 // TestHTTP_DoBackoffHonoursContext: a wait between attempts ends with the request's deadline.
 func TestHTTP_DoBackoffHonoursContext(t *testing.T) {
 	b := newBackend(t, status(503))
