@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
 )
 
 // Vars is what templates read while rendering one request. It is read-only during rendering.
@@ -254,18 +255,18 @@ func dotSegment(name string) bool {
 	}
 }
 
-// appendLiteral writes the literal text of a path template, escaping the bytes a path cannot carry as they are
-// (a space, "?", "#", "|", a control character, a "%" that starts no escape…), as net/url would have escaped them
-// when sending; an escape the configuration wrote stays. Most literals have none and are copied as they are.
+// appendLiteral writes the literal text of a path template (without "/"), escaping the bytes a path cannot carry
+// as they are (a space, "?", "#", "|", a control character, a "%" that starts no escape…: whatever
+// sources.PathByte refuses), as net/url would have escaped them when sending; an escape the configuration wrote
+// stays. Most literals have none and are copied as they are.
 func appendLiteral(b *strings.Builder, lit string) {
 	const hex = "0123456789ABCDEF"
 	start := 0
 	for i := 0; i < len(lit); i++ {
-		c := lit[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@[]", c) >= 0 ||
-			c == '%' && i+2 < len(lit) && isHex(lit[i+1]) && isHex(lit[i+2]) {
+		if sources.PathByte(lit, i) {
 			continue
 		}
+		c := lit[i]
 		b.WriteString(lit[start:i])
 		b.WriteByte('%')
 		b.WriteByte(hex[c>>4])
@@ -273,10 +274,6 @@ func appendLiteral(b *strings.Builder, lit string) {
 		start = i + 1
 	}
 	b.WriteString(lit[start:])
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // appendEscaped writes s escaped for one path segment (RFC 3986 pchar), escaping "," too so that a comma-joined

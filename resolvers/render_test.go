@@ -107,6 +107,35 @@ func TestRenderPath(t *testing.T) {
 	}
 }
 
+// TestAppendLiteral_Sendable: whatever bytes a path template's literal text holds, appendLiteral writes only what
+// sources.PathByte accepts, so HTTP.Do never refuses a path for text the operator wrote, and an escape already
+// written stays as it is.
+func TestAppendLiteral_Sendable(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		if c == '/' {
+			continue // a literal reaches appendLiteral split on "/"
+		}
+		for _, lit := range []string{"a" + string(rune(c)) + "b", string([]byte{byte(c)}), "%" + string([]byte{byte(c)}), "x%2" + string([]byte{byte(c)})} {
+			var b strings.Builder
+			appendLiteral(&b, lit)
+			out := b.String()
+			for i := 0; i < len(out); i++ {
+				if !sources.PathByte(out, i) {
+					t.Fatalf("appendLiteral(%q) = %q: byte %d cannot be sent", lit, out, i)
+				}
+			}
+			if un, err := url.PathUnescape(out); err != nil || (un != lit && !strings.Contains(lit, "%")) {
+				t.Fatalf("appendLiteral(%q) = %q, which decodes to %q (%v)", lit, out, un, err)
+			}
+		}
+	}
+	var b strings.Builder
+	appendLiteral(&b, "v1%2Fx")
+	if got := b.String(); got != "v1%2Fx" {
+		t.Errorf("appendLiteral kept %q as %q, want the escape as written", "v1%2Fx", got)
+	}
+}
+
 func TestDotSegment(t *testing.T) {
 	for _, seg := range []string{".", "..", "%2E", "%2e", "%2E%2E", "%2e%2E", ".%2E", "%2e.", "%252E", "%252e%252E", "%25252e"} {
 		if !dotSegment(seg) {

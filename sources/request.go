@@ -47,9 +47,9 @@ func checkHeader(h http.Header) string {
 }
 
 // checkPath returns why p is not a request path as Request.Path documents it, or "" when it is: empty, or
-// starting with "/" and made of RFC 3986 path characters (and "[", "]", as net/url allows) and well-formed
-// percent escapes. Such a path is sent exactly as it is: no query, fragment, space or control character slips
-// in, and net/url does not re-escape it from its decoded form, which would turn an escaped "/" into a real one.
+// starting with "/" and made only of bytes PathByte accepts. Such a path is sent exactly as it is: no query,
+// fragment, space or control character slips in, and net/url does not re-escape it from its decoded form, which
+// would turn an escaped "/" into a real one.
 func checkPath(p string) string {
 	if p == "" {
 		return ""
@@ -58,20 +58,30 @@ func checkPath(p string) string {
 		return "the request path does not start with /"
 	}
 	for i := 0; i < len(p); i++ {
-		c := p[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '%':
-			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return "the request path has a malformed percent escape"
-			}
-			i += 2
-		case strings.IndexByte("/-._~!$&'()*+,;=:@[]", c) >= 0:
+		case PathByte(p, i):
+		case p[i] == '%':
+			return "the request path has a malformed percent escape"
 		default:
 			return "the request path has a character that must be escaped"
 		}
 	}
 	return ""
+}
+
+// PathByte reports whether p[i] may stand as it is in a Request.Path: an RFC 3986 path character (a letter, a
+// digit, one of "/-._~!$&'()*+,;=:@", or "[" and "]" as net/url allows), or a "%" that starts a well-formed
+// escape. It is the one rule for both sides: HTTP.Do refuses a path with any other byte, and the resolvers
+// package escapes every other byte of a path template's literal text, so that a refusal is always the client's.
+func PathByte(p string, i int) bool {
+	c := p[i]
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	case c == '%':
+		return i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2])
+	}
+	return strings.IndexByte("/-._~!$&'()*+,;=:@[]", c) >= 0
 }
 
 func isHex(c byte) bool {
