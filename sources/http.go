@@ -506,9 +506,10 @@ func (h *HTTP) prepareRetry(req *http.Request) error {
 
 // Do implements Source: it picks an endpoint by the strategy, sends req with the source's headers and retries
 // as RetryConfig says. A request that cannot be sent (an invalid method, path or header) fails at once with
-// BAD_USER_INPUT and is never counted against the source's limits, retry budget or endpoints. It returns when ctx is done at the latest. Identical GET and HEAD requests in flight at the
-// same time (same method, path, query, headers and body — so never across different credentials) are sent once
-// and share the answer: the Response may be shared, callers must not modify it.
+// BAD_USER_INPUT and is never counted against the source's limits, retry budget or endpoints. It returns when
+// ctx is done at the latest. Identical GET and HEAD requests in flight at the same time (same method, path,
+// query, headers and body — so never across different credentials) are sent once and share the answer: the
+// Response may be shared, callers must not modify it.
 func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	method := req.Method
 	if method == "" {

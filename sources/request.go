@@ -114,9 +114,10 @@ func asLocal(err error) *localError {
 }
 
 // refusedLocally reports why the transport refused r without sending it, or "" when err is something else.
-// It runs only after an attempt failed, so it costs nothing on the hot path. The request is checked again by
-// the transport's own rules (Do checked the request's headers, but not the source's or those net/http adds);
-// the messages matched last are those of net/http's HTTP/2 header encoding, which has no typed error.
+// It runs only after an attempt failed, so it costs nothing on the hot path. Do and NewHTTP have checked the
+// request's and the source's headers, so the structural checks below are a last line; what does reach here is
+// matched by net/http's messages (the HTTP/1 transport's "net/http: invalid …", and the HTTP/2 header encoding's,
+// such as a Connection header HTTP/2 forbids), which have no typed error.
 func refusedLocally(r *http.Request, err error) string {
 	switch {
 	case r.URL == nil || r.URL.Host == "":
