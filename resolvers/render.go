@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -233,26 +232,34 @@ func checkSegment(seg string, first *schema.Var, binding string) error {
 
 // dotSegment reports whether the escaped segment name is "." or ".." once percent-decoded, however many times:
 // ".", "..", "%2E", "%2e%2E", ".%2E" (which WHATWG parsers such as Node's resolve as dot segments, RFC 3986 ones
-// not), and "%252E" for a backend that decodes twice. A name with another character cannot be one, so most
-// names cost one scan and no allocation.
+// not), and "%252E" for a backend that decodes twice. It decides in one scan without decoding, so a long value
+// costs linear time (decoding round after round took quadratic time on "%2525…252E": seconds for one 100 KB
+// argument). Decoding can only make a "." (from "%2E") or a "%" (from "%25"), so such a name is one or two dots,
+// each "." or "%" ("25")* "2E" in either case of E; anything else keeps a byte that never decodes away.
 func dotSegment(name string) bool {
-	for i := 0; i < len(name); i++ {
+	dots := 0
+	for i := 0; i < len(name); dots++ {
+		if dots == 2 {
+			return false
+		}
 		switch name[i] {
-		case '.', '%', '2', '5', 'e', 'E':
+		case '.':
+			i++
+			continue
+		case '%':
 		default:
 			return false
 		}
-	}
-	for {
-		if name == "." || name == ".." {
-			return true
+		i++
+		for i+1 < len(name) && name[i] == '2' && name[i+1] == '5' {
+			i += 2
 		}
-		dec, err := url.PathUnescape(name)
-		if err != nil || dec == name {
+		if i+1 >= len(name) || name[i] != '2' || (name[i+1] != 'E' && name[i+1] != 'e') {
 			return false
 		}
-		name = dec
+		i += 2
 	}
+	return dots > 0
 }
 
 // appendLiteral writes the literal text of a path template (without "/"), escaping the bytes a path cannot carry

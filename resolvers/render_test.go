@@ -149,6 +149,56 @@ func TestDotSegment(t *testing.T) {
 	}
 }
 
+// TestDotSegment_Decoding: dotSegment agrees with decoding until nothing changes on every name of up to seven
+// bytes from the bytes that can spell a dot, and decides a megabyte-long name without allocating (it used to
+// decode round after round: quadratic time, seconds of CPU for one long argument).
+func TestDotSegment_Decoding(t *testing.T) {
+	decoded := func(s string) bool {
+		for s != "." && s != ".." {
+			dec, err := url.PathUnescape(s)
+			if err != nil || dec == s {
+				return false
+			}
+			s = dec
+		}
+		return true
+	}
+	const alphabet = ".%25eE"
+	var walk func(prefix []byte)
+	walk = func(prefix []byte) {
+		if got, want := dotSegment(string(prefix)), decoded(string(prefix)); got != want {
+			t.Fatalf("dotSegment(%q) = %v, decoding says %v", prefix, got, want)
+		}
+		if len(prefix) == 7 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			walk(append(prefix, alphabet[i]))
+		}
+	}
+	walk(nil)
+
+	deep := "%" + strings.Repeat("25", 1<<19) + "2E"
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{deep, true}, {deep + deep, true}, {deep + "e", false}, {deep + deep + deep, false}, {deep[:len(deep)-1] + "5", false}} {
+		var got bool
+		if allocs := testing.AllocsPerRun(1, func() { got = dotSegment(tc.name) }); allocs != 0 || got != tc.want {
+			t.Errorf("dotSegment of a %d-byte name = %v with %v allocations, want %v with none", len(tc.name), got, allocs, tc.want)
+		}
+	}
+	// Through renderPath: the client's megabyte of "%2525…2E" is refused, and another client's value renders.
+	tpl := mustTemplate(t, "/files/{{args.a}}")
+	var ie *InputError
+	if _, err := renderPath(tpl, &Vars{Args: map[string]any{"a": "%" + strings.Repeat("25", 1<<19) + "2E"}}, "T.f"); !errors.As(err, &ie) {
+		t.Errorf("deeply escaped dot: err = %v, want an InputError", err)
+	}
+	if got, err := renderPath(tpl, &Vars{Args: map[string]any{"a": "report.pdf"}}, "T.f"); err != nil || got != "/files/report.pdf" {
+		t.Errorf("another client's path = %q, %v", got, err)
+	}
+}
+
 func TestRenderParam(t *testing.T) {
 	vs := &Vars{
 		Args:    map[string]any{"id": "7", "ids": []any{"1", json.Number("2")}, "none": nil, "flag": true},
