@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"net"
@@ -186,10 +187,14 @@ func (e *edge) OpenConnections() int {
 	return e.conns.open
 }
 
-// handler wraps h with the write deadline and the in-flight cap.
+// handler wraps h with the write deadline and the in-flight cap. A request takes its in-flight slot once its body
+// is in (receive): a client that sends its body slowly holds a connection, which the connection caps and
+// server.readTimeout bound, but never a slot, so that a few slow uploads cannot get every other client's
+// requests shed.
 func (e *edge) handler(h http.Handler) http.Handler {
 	max := int64(e.cfg.Settings.MaxInFlight)
 	wt := e.cfg.Settings.WriteTimeout
+	maxBody := e.cfg.Settings.MaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
@@ -198,6 +203,13 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		if max > 0 && e.inFlight.Load() >= max {
+			// Full already: shed before reading a body that would be thrown away.
+			inc(e.shed)
+			serverBusy(w)
+			return
+		}
+		receive(r, maxBody)
 		if n := e.inFlight.Add(1); max > 0 && n > max {
 			e.inFlight.Add(-1)
 			inc(e.shed)
@@ -212,6 +224,40 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// receive reads r's body into memory (a receivedBody) before the request takes an in-flight slot. It reads no
+// more than limit+1 bytes, and nothing of a body whose Content-Length is over limit, so that limitBody still
+// refuses a body over server.maxBodyBytes at once (413); the body it hands on yields the bytes read and then
+// the rest, or the read error, as the original would have. The limit is the one the listener opened with: after
+// a reload that raises server.maxBodyBytes, the part of a body past the old limit is read with the slot held.
+func receive(r *http.Request, limit int64) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > limit {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	switch {
+	case err != nil:
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), r.Body}
+	case int64(len(data)) > limit:
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+	default:
+		r.Body = receivedBody{bytes.NewReader(data)}
+	}
+}
+
+// receivedBody is a request body read in full into memory; limitBody takes it as it is.
+type receivedBody struct{ *bytes.Reader }
+
+func (receivedBody) Close() error { return nil }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // unshed reports whether a path is served whatever the load: a load balancer or orchestrator that reads a busy
 // server as dead (failed /healthz) would restart it, and /metrics is how the operator sees the load.

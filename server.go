@@ -413,6 +413,11 @@ func limitBody(next http.Handler, max int64) http.Handler {
 			tooLarge(w, max)
 			return
 		}
+		if b, ok := r.Body.(receivedBody); ok && int64(b.Len()) <= max {
+			// The edge read it already (edge.go, receive).
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
