@@ -27,7 +27,8 @@ import (
 //     connectionCap) and per client address (server.maxConnectionsPerClient): the listener closes a connection
 //     over either cap the moment it accepts it, so refused clients neither queue in the kernel's backlog nor hold
 //     a descriptor;
-//   - requests being served at once (server.maxInFlight): more are answered at once with 503 and Retry-After.
+//   - requests being served at once (server.maxInFlight), counted from the moment their body is in: more are
+//     answered at once with 503 and Retry-After.
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
 
