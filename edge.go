@@ -105,7 +105,7 @@ type edgeConfig struct {
 	Settings schema.Settings
 	// MaxConnections is the cap on open connections, normally connectionCap of Settings.MaxConnections.
 	MaxConnections int
-	// Metrics receives the edge's series; nil for none.
+	// Metrics receives the edge's series; nil for none (they go to a registry of their own).
 	Metrics *edgeMetrics
 }
 
@@ -126,13 +126,15 @@ type edge struct {
 func newEdge(cfg edgeConfig) *edge {
 	e := &edge{cfg: cfg, conns: connLimiter{max: cfg.MaxConnections, perClient: cfg.Settings.MaxConnectionsPerClient,
 		clients: map[netip.Addr]int{}}}
-	if m := cfg.Metrics; m != nil {
-		e.open = m.open.WithLabelValues(cfg.Name)
-		e.inFlightGauge = m.inFlight.WithLabelValues(cfg.Name)
-		e.refusedAll = m.refused.WithLabelValues(cfg.Name, refusedMaxConnections)
-		e.refusedClient = m.refused.WithLabelValues(cfg.Name, refusedMaxConnectionsPerClient)
-		e.shed = m.shed.WithLabelValues(cfg.Name)
+	m := cfg.Metrics
+	if m == nil {
+		m, _ = newEdgeMetrics(prometheus.NewRegistry()) // a new registry refuses nothing
 	}
+	e.open = m.open.WithLabelValues(cfg.Name)
+	e.inFlightGauge = m.inFlight.WithLabelValues(cfg.Name)
+	e.refusedAll = m.refused.WithLabelValues(cfg.Name, refusedMaxConnections)
+	e.refusedClient = m.refused.WithLabelValues(cfg.Name, refusedMaxConnectionsPerClient)
+	e.shed = m.shed.WithLabelValues(cfg.Name)
 	return e
 }
 
@@ -206,21 +208,17 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		}
 		if max > 0 && e.inFlight.Load() >= max {
 			// Full already: shed before reading a body that would be thrown away.
-			inc(e.shed)
-			serverBusy(w)
+			e.serverBusy(w)
 			return
 		}
 		receive(r, maxBody)
 		if n := e.inFlight.Add(1); max > 0 && n > max {
 			e.inFlight.Add(-1)
-			inc(e.shed)
-			serverBusy(w)
+			e.serverBusy(w)
 			return
 		}
-		if e.inFlightGauge != nil {
-			e.inFlightGauge.Inc()
-			defer e.inFlightGauge.Dec()
-		}
+		e.inFlightGauge.Inc()
+		defer e.inFlightGauge.Dec()
 		defer e.inFlight.Add(-1)
 		h.ServeHTTP(w, r)
 	})
@@ -269,20 +267,15 @@ func unshed(path string) bool {
 // busyBody is the answer to a request shed by server.maxInFlight.
 const busyBody = `{"errors":[{"message":"the server is busy: too many requests in flight; retry later","extensions":{"code":"SERVER_BUSY"}}]}` + "\n"
 
-// serverBusy answers a request shed by server.maxInFlight: 503 Service Unavailable (what GraphQL over HTTP allows
-// for a request the server cannot take now) with Retry-After, without reading its body.
-func serverBusy(w http.ResponseWriter) {
+// serverBusy answers a request shed by server.maxInFlight, and counts it: 503 Service Unavailable (what GraphQL
+// over HTTP allows for a request the server cannot take now) with Retry-After.
+func (e *edge) serverBusy(w http.ResponseWriter) {
+	e.shed.Inc()
 	h := w.Header()
 	h.Set("Content-Type", mediaJSON)
 	h.Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = io.WriteString(w, busyBody)
-}
-
-func inc(c prometheus.Counter) {
-	if c != nil {
-		c.Inc()
-	}
 }
 
 // writeDeadline gives the writing of an answer server.writeTimeout from the moment the handler starts it (its
@@ -412,14 +405,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		client := clientOf(c.RemoteAddr())
 		switch l.e.conns.acquire(client) {
 		case "":
-			if l.e.open != nil {
-				l.e.open.Inc()
-			}
+			l.e.open.Inc()
 			return &limitConn{Conn: c, e: l.e, client: client}, nil
 		case refusedMaxConnections:
-			inc(l.e.refusedAll)
+			l.e.refusedAll.Inc()
 		case refusedMaxConnectionsPerClient:
-			inc(l.e.refusedClient)
+			l.e.refusedClient.Inc()
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
@@ -440,9 +431,7 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.e.conns.release(c.client)
-		if c.e.open != nil {
-			c.e.open.Dec()
-		}
+		c.e.open.Dec()
 	})
 	return err
 }
