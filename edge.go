@@ -101,7 +101,8 @@ func newEdgeMetrics(reg prometheus.Registerer) (*edgeMetrics, error) {
 type edgeConfig struct {
 	// Name labels the listener in metrics: edgeMain or edgeAdmin.
 	Name string
-	// Settings gives the timeouts, MaxConnectionsPerClient and MaxInFlight; MaxConnections is ignored.
+	// Settings gives the timeouts, MaxConnectionsPerClient, MaxInFlight and MaxBodyBytes (how much of a body is
+	// read before the request takes an in-flight slot); MaxConnections is ignored.
 	Settings schema.Settings
 	// MaxConnections is the cap on open connections, normally connectionCap of Settings.MaxConnections.
 	MaxConnections int
