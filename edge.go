@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"net"
@@ -26,7 +27,8 @@ import (
 //     connectionCap) and per client address (server.maxConnectionsPerClient): the listener closes a connection
 //     over either cap the moment it accepts it, so refused clients neither queue in the kernel's backlog nor hold
 //     a descriptor;
-//   - requests being served at once (server.maxInFlight): more are answered at once with 503 and Retry-After.
+//   - requests being served at once (server.maxInFlight), counted from the moment their body is in: more are
+//     answered at once with 503 and Retry-After.
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
 
@@ -99,11 +101,12 @@ func newEdgeMetrics(reg prometheus.Registerer) (*edgeMetrics, error) {
 type edgeConfig struct {
 	// Name labels the listener in metrics: edgeMain or edgeAdmin.
 	Name string
-	// Settings gives the timeouts, MaxConnectionsPerClient and MaxInFlight; MaxConnections is ignored.
+	// Settings gives the timeouts, MaxConnectionsPerClient, MaxInFlight and MaxBodyBytes (how much of a body is
+	// read before the request takes an in-flight slot); MaxConnections is ignored.
 	Settings schema.Settings
 	// MaxConnections is the cap on open connections, normally connectionCap of Settings.MaxConnections.
 	MaxConnections int
-	// Metrics receives the edge's series; nil for none.
+	// Metrics receives the edge's series; nil for none (they go to a registry of their own).
 	Metrics *edgeMetrics
 }
 
@@ -124,13 +127,15 @@ type edge struct {
 func newEdge(cfg edgeConfig) *edge {
 	e := &edge{cfg: cfg, conns: connLimiter{max: cfg.MaxConnections, perClient: cfg.Settings.MaxConnectionsPerClient,
 		clients: map[netip.Addr]int{}}}
-	if m := cfg.Metrics; m != nil {
-		e.open = m.open.WithLabelValues(cfg.Name)
-		e.inFlightGauge = m.inFlight.WithLabelValues(cfg.Name)
-		e.refusedAll = m.refused.WithLabelValues(cfg.Name, refusedMaxConnections)
-		e.refusedClient = m.refused.WithLabelValues(cfg.Name, refusedMaxConnectionsPerClient)
-		e.shed = m.shed.WithLabelValues(cfg.Name)
+	m := cfg.Metrics
+	if m == nil {
+		m, _ = newEdgeMetrics(prometheus.NewRegistry()) // a new registry refuses nothing
 	}
+	e.open = m.open.WithLabelValues(cfg.Name)
+	e.inFlightGauge = m.inFlight.WithLabelValues(cfg.Name)
+	e.refusedAll = m.refused.WithLabelValues(cfg.Name, refusedMaxConnections)
+	e.refusedClient = m.refused.WithLabelValues(cfg.Name, refusedMaxConnectionsPerClient)
+	e.shed = m.shed.WithLabelValues(cfg.Name)
 	return e
 }
 
@@ -186,10 +191,14 @@ func (e *edge) OpenConnections() int {
 	return e.conns.open
 }
 
-// handler wraps h with the write deadline and the in-flight cap.
+// handler wraps h with the write deadline and the in-flight cap. A request takes its in-flight slot once its body
+// is in (receive): a client that sends its body slowly holds a connection, which the connection caps and
+// server.readTimeout bound, but never a slot, so that a few slow uploads cannot get every other client's
+// requests shed.
 func (e *edge) handler(h http.Handler) http.Handler {
 	max := int64(e.cfg.Settings.MaxInFlight)
 	wt := e.cfg.Settings.WriteTimeout
+	maxBody := e.cfg.Settings.MaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
@@ -198,20 +207,57 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if n := e.inFlight.Add(1); max > 0 && n > max {
-			e.inFlight.Add(-1)
-			inc(e.shed)
-			serverBusy(w)
+		if max > 0 && e.inFlight.Load() >= max {
+			// Full already: shed before reading a body that would be thrown away.
+			e.serverBusy(w)
 			return
 		}
-		if e.inFlightGauge != nil {
-			e.inFlightGauge.Inc()
-			defer e.inFlightGauge.Dec()
+		receive(r, maxBody)
+		if n := e.inFlight.Add(1); max > 0 && n > max {
+			e.inFlight.Add(-1)
+			e.serverBusy(w)
+			return
 		}
+		e.inFlightGauge.Inc()
+		defer e.inFlightGauge.Dec()
 		defer e.inFlight.Add(-1)
 		h.ServeHTTP(w, r)
 	})
 }
+
+// receive reads r's body into memory (a receivedBody) before the request takes an in-flight slot. It reads no
+// more than limit+1 bytes, and nothing of a body whose Content-Length is over limit, so that limitBody still
+// refuses a body over server.maxBodyBytes at once (413); the body it hands on yields the bytes read and then
+// the rest, or the read error, as the original would have. The limit is the one the listener opened with: after
+// a reload that raises server.maxBodyBytes, the part of a body past the old limit is read with the slot held.
+func receive(r *http.Request, limit int64) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > limit {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	switch {
+	case err != nil:
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), r.Body}
+	case int64(len(data)) > limit:
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+	default:
+		r.Body = receivedBody{bytes.NewReader(data)}
+	}
+}
+
+// receivedBody is a request body read in full into memory; limitBody takes it as it is.
+type receivedBody struct{ *bytes.Reader }
+
+func (receivedBody) Close() error { return nil }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // unshed reports whether a path is served whatever the load: a load balancer or orchestrator that reads a busy
 // server as dead (failed /healthz) would restart it, and /metrics is how the operator sees the load.
@@ -222,20 +268,15 @@ func unshed(path string) bool {
 // busyBody is the answer to a request shed by server.maxInFlight.
 const busyBody = `{"errors":[{"message":"the server is busy: too many requests in flight; retry later","extensions":{"code":"SERVER_BUSY"}}]}` + "\n"
 
-// serverBusy answers a request shed by server.maxInFlight: 503 Service Unavailable (what GraphQL over HTTP allows
-// for a request the server cannot take now) with Retry-After, without reading its body.
-func serverBusy(w http.ResponseWriter) {
+// serverBusy answers a request shed by server.maxInFlight, and counts it: 503 Service Unavailable (what GraphQL
+// over HTTP allows for a request the server cannot take now) with Retry-After.
+func (e *edge) serverBusy(w http.ResponseWriter) {
+	e.shed.Inc()
 	h := w.Header()
 	h.Set("Content-Type", mediaJSON)
 	h.Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = io.WriteString(w, busyBody)
-}
-
-func inc(c prometheus.Counter) {
-	if c != nil {
-		c.Inc()
-	}
 }
 
 // writeDeadline gives the writing of an answer server.writeTimeout from the moment the handler starts it (its
@@ -365,14 +406,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		client := clientOf(c.RemoteAddr())
 		switch l.e.conns.acquire(client) {
 		case "":
-			if l.e.open != nil {
-				l.e.open.Inc()
-			}
+			l.e.open.Inc()
 			return &limitConn{Conn: c, e: l.e, client: client}, nil
 		case refusedMaxConnections:
-			inc(l.e.refusedAll)
+			l.e.refusedAll.Inc()
 		case refusedMaxConnectionsPerClient:
-			inc(l.e.refusedClient)
+			l.e.refusedClient.Inc()
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
@@ -393,9 +432,7 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.e.conns.release(c.client)
-		if c.e.open != nil {
-			c.e.open.Dec()
-		}
+		c.e.open.Dec()
 	})
 	return err
 }

@@ -19,28 +19,31 @@ const bytesPerNode = 256
 // entryOverhead approximates the bytes of one cache entry besides its key and value (list element, map slot).
 const entryOverhead = 128
 
-// documentCache is gqlgen's query-document cache (the parsed and validated documents by query text) over a
-// cache.LRU bounded by entries and by bytes: server.queryCacheSize and server.queryCacheBytes. Safe for
-// concurrent use.
-type documentCache struct {
-	lru *cache.LRU[string, *ast.QueryDocument]
+// lruCache is one of gqlgen's caches (graphql.Cache) over a cache.LRU bounded by entries and by bytes, each
+// entry sized by size. Safe for concurrent use.
+type lruCache[V any] struct {
+	lru  *cache.LRU[string, V]
+	size func(key string, value V) int64
 }
 
-var _ graphql.Cache[*ast.QueryDocument] = documentCache{}
-
-func newDocumentCache(entries int, bytes int64) (documentCache, error) {
-	lru, err := cache.New[string, *ast.QueryDocument](entries, bytes)
-	return documentCache{lru: lru}, err
-}
+var (
+	_ graphql.Cache[*ast.QueryDocument] = lruCache[*ast.QueryDocument]{}
+	_ graphql.Cache[string]             = lruCache[string]{}
+)
 
 // Get implements graphql.Cache.
-func (c documentCache) Get(_ context.Context, query string) (*ast.QueryDocument, bool) {
-	return c.lru.Get(query)
-}
+func (c lruCache[V]) Get(_ context.Context, key string) (V, bool) { return c.lru.Get(key) }
 
 // Add implements graphql.Cache.
-func (c documentCache) Add(_ context.Context, query string, doc *ast.QueryDocument) {
-	c.lru.Add(query, doc, documentSize(query, doc))
+func (c lruCache[V]) Add(_ context.Context, key string, value V) {
+	c.lru.Add(key, value, c.size(key, value))
+}
+
+// newDocumentCache returns gqlgen's query-document cache (the parsed and validated documents by query text),
+// bounded by server.queryCacheSize entries and server.queryCacheBytes bytes.
+func newDocumentCache(entries int, bytes int64) (lruCache[*ast.QueryDocument], error) {
+	lru, err := cache.New[string, *ast.QueryDocument](entries, bytes)
+	return lruCache[*ast.QueryDocument]{lru: lru, size: documentSize}, err
 }
 
 // documentSize estimates the heap a cached document of query holds: the query text (the cache's key, which the
@@ -110,26 +113,14 @@ func countNodes(doc *ast.QueryDocument) int {
 	return n
 }
 
-// apqCache is the Automatic Persisted Queries cache (query text by SHA-256 hash) over a cache.LRU bounded by
-// entries and by the bytes of the hashes and queries: server.apqCacheBytes. Safe for concurrent use.
-type apqCache struct {
-	lru *cache.LRU[string, string]
-}
-
-var _ graphql.Cache[string] = apqCache{}
-
 // apqCacheEntries caps the number of persisted queries kept.
 const apqCacheEntries = 1000
 
-func newAPQCache(bytes int64) (apqCache, error) {
+// newAPQCache returns the Automatic Persisted Queries cache (query text by SHA-256 hash), bounded by
+// apqCacheEntries entries and by the bytes of the hashes and queries: server.apqCacheBytes.
+func newAPQCache(bytes int64) (lruCache[string], error) {
 	lru, err := cache.New[string, string](apqCacheEntries, bytes)
-	return apqCache{lru: lru}, err
-}
-
-// Get implements graphql.Cache.
-func (c apqCache) Get(_ context.Context, hash string) (string, bool) { return c.lru.Get(hash) }
-
-// Add implements graphql.Cache.
-func (c apqCache) Add(_ context.Context, hash, query string) {
-	c.lru.Add(hash, query, int64(len(hash)+len(query)+entryOverhead))
+	return lruCache[string]{lru: lru, size: func(hash, query string) int64 {
+		return int64(len(hash) + len(query) + entryOverhead)
+	}}, err
 }

@@ -402,36 +402,45 @@ func newServer(rt *runtime) *server {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// limitBody refuses request bodies over max bytes with HTTP 413 and a GraphQL error.
+// limitBody refuses request bodies over max bytes with HTTP 413 and a GraphQL error, and reads the others into
+// memory (a receivedBody) before next runs.
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
 			return
 		}
+		refuse := func(status int, code, msg string) {
+			w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
+			writeRequestError(w, status, code, msg)
+		}
+		tooLarge := func() {
+			refuse(http.StatusRequestEntityTooLarge, codeRequestTooLarge, fmt.Sprintf("request body is larger than %d bytes", max))
+		}
 		if r.ContentLength > max {
-			tooLarge(w, max)
+			tooLarge()
+			return
+		}
+		if b, ok := r.Body.(receivedBody); ok && int64(b.Len()) <= max {
+			// The edge read it already (edge.go, receive).
+			next.ServeHTTP(w, r)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			tooLarge(w, max)
+			tooLarge()
 			return
 		}
 		if err != nil {
-			w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
-			badRequest(w, "could not read the request body")
+			refuse(http.StatusBadRequest, codeBadRequest, "could not read the request body")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = receivedBody{bytes.NewReader(body)}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// tooLarge answers 413 with a GraphQL error (no "data": the request was refused before execution).
-func tooLarge(w http.ResponseWriter, max int64) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"REQUEST_TOO_LARGE"}}]}`+"\n", max)
-}
+// codeRequestTooLarge: the request body is over server.maxBodyBytes (413; no "data": the request was refused
+// before execution).
+const codeRequestTooLarge = "REQUEST_TOO_LARGE"

@@ -226,7 +226,6 @@ type conflictMessageContainer struct {
 type ConflictMessage struct {
 	Message      string
 	ResponseName string
-	Names        []string
 	SubMessage   []*ConflictMessage
 	Position     *ast.Position
 }

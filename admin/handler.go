@@ -109,7 +109,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !g.allowedHost(r.Host) {
-			deny(w, http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf("Host %q is not a loopback name: without a token (CONFLUX_ADMIN_TOKEN) the admin API answers only requests addressed to localhost, 127.0.0.1 or [::1]", r.Host))
+			deny(w, http.StatusForbidden, CodeHostNotAllowed, fmt.Sprintf("Host %.100q is not a loopback name: without a token (CONFLUX_ADMIN_TOKEN) the admin API answers only requests addressed to localhost, 127.0.0.1 or [::1]", r.Host))
 			return
 		}
 	} else {

@@ -63,13 +63,13 @@ func (c *LRU[K, V]) Resize(key K, size int64) {
 
 // add is Add with c.mu held.
 func (c *LRU[K, V]) add(key K, value V, size int64) {
+	if c.maxBytes > 0 && size > c.maxBytes {
+		c.lru.Remove(key) // the eviction callback takes the old entry's size off
+		return
+	}
 	// Replacing an entry does not call the eviction callback: take the old size off first.
 	if old, ok := c.lru.Peek(key); ok {
 		c.bytes -= old.size
-	}
-	if c.maxBytes > 0 && size > c.maxBytes {
-		c.lru.Remove(key)
-		return
 	}
 	c.lru.Add(key, entry[V]{value: value, size: size})
 	c.bytes += size

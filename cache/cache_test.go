@@ -62,3 +62,34 @@ func TestLRU_ReplaceAndResize(t *testing.T) {
 		t.Errorf("Resize of a missing key added it")
 	}
 }
+
+// TestLRU_GrowPastBound: an entry that grows (Add again, or Resize) past the whole byte bound is dropped, and its
+// old size leaves the count once: counted twice, Bytes would go below the true sum and the bound would no longer
+// hold.
+func TestLRU_GrowPastBound(t *testing.T) {
+	for _, grow := range []struct {
+		name string
+		do   func(c *LRU[string, int])
+	}{
+		{"Resize", func(c *LRU[string, int]) { c.Resize("a", 200) }},
+		{"Add", func(c *LRU[string, int]) { c.Add("a", 2, 200) }},
+	} {
+		t.Run(grow.name, func(t *testing.T) {
+			c, _ := New[string, int](10, 100)
+			c.Add("a", 1, 40)
+			c.Add("b", 1, 40)
+			grow.do(c)
+			if _, ok := c.Get("a"); ok {
+				t.Error("a is still cached although it is larger than the whole bound")
+			}
+			if c.Len() != 1 || c.Bytes() != 40 {
+				t.Fatalf("Len = %d, Bytes = %d; want 1, 40 (b alone)", c.Len(), c.Bytes())
+			}
+			// The bound still holds: 40 + 70 > 100 evicts b.
+			c.Add("c", 1, 70)
+			if _, ok := c.Get("b"); ok || c.Bytes() != 70 {
+				t.Errorf("after adding 70 bytes: b cached %v, Bytes = %d; want false, 70", ok, c.Bytes())
+			}
+		})
+	}
+}

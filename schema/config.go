@@ -454,13 +454,13 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 // besides the endpoint's own host.
 func (d *decoder) redirects(n *yaml.Node, path string, h *HTTPSource) {
 	if r := resolve(n); r.Kind == yaml.SequenceNode {
-		hosts, ok := d.strings(n, path)
+		hosts, ok := d.strings(r, path)
 		if !ok {
 			return
 		}
-		for _, host := range hosts {
+		for i, host := range hosts {
 			if host == "" || strings.ContainsAny(host, "/:@ ") {
-				d.errorf(d.pos(n), path, "%q is not a host name: list names such as api.example.com", host)
+				d.errorf(d.pos(r.Content[i]), path, "%q is not a host name: list names such as api.example.com", host)
 				continue
 			}
 			h.RedirectHosts = append(h.RedirectHosts, strings.ToLower(host))

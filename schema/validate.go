@@ -43,8 +43,11 @@ func (v *validator) binding(b *Binding) bool {
 			v.errorf(ls.Pos, path+".listSize", "%s is not a list field: listSize sizes lists", b.Name())
 		}
 		for _, a := range ls.SlicingArguments {
-			if arg := field.Arguments.ForName(a); arg == nil || arg.Type.Elem != nil || arg.Type.NamedType != "Int" {
-				v.errorf(ls.Pos, path+".listSize.slicingArguments", "%q is not an Int argument of %s%s", a, b.Name(), suggestAs(a, argNames(field), "arguments"))
+			switch arg := field.Arguments.ForName(a); {
+			case arg == nil:
+				v.errorf(ls.Pos, path+".listSize.slicingArguments", "%q is not an argument of %s%s", a, b.Name(), suggestAs(a, argNames(field), "arguments"))
+			case arg.Type.Elem != nil || arg.Type.NamedType != "Int":
+				v.errorf(ls.Pos, path+".listSize.slicingArguments", "argument %q of %s is %s: a slicing argument is an Int", a, b.Name(), arg.Type)
 			}
 		}
 	}
