@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -117,6 +118,9 @@ type edge struct {
 	conns connLimiter
 
 	inFlight atomic.Int64
+	// bodies is the bytes of request bodies held in memory, by requests being received and being served; see
+	// bodyBudget.
+	bodies atomic.Int64
 
 	open, inFlightGauge prometheus.Gauge
 	refusedAll          prometheus.Counter
@@ -199,6 +203,7 @@ func (e *edge) handler(h http.Handler) http.Handler {
 	max := int64(e.cfg.Settings.MaxInFlight)
 	wt := e.cfg.Settings.WriteTimeout
 	maxBody := e.cfg.Settings.MaxBodyBytes
+	budget := bodyBudget(e.cfg.Settings.MaxInFlight, maxBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
@@ -212,7 +217,12 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			e.serverBusy(w)
 			return
 		}
-		receive(r, maxBody)
+		held, ok := e.receive(r, maxBody, budget)
+		defer e.bodies.Add(-held)
+		if !ok {
+			e.serverBusy(w)
+			return
+		}
 		if n := e.inFlight.Add(1); max > 0 && n > max {
 			e.inFlight.Add(-1)
 			e.serverBusy(w)
@@ -230,12 +240,17 @@ func (e *edge) handler(h http.Handler) http.Handler {
 // refuses a body over server.maxBodyBytes at once (413); the body it hands on yields the bytes read and then
 // the rest, or the read error, as the original would have. The limit is the one the listener opened with: after
 // a reload that raises server.maxBodyBytes, the part of a body past the old limit is read with the slot held.
-func receive(r *http.Request, limit int64) {
+// What it reads counts against budget (bodyBudget): it returns the bytes it holds, which the caller gives back
+// when the request is done, and ok false when the budget ran out, for the caller to shed the request.
+func (e *edge) receive(r *http.Request, limit, budget int64) (held int64, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > limit {
-		return
+		return 0, true
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body := &budgeted{r: r.Body, held: &e.bodies, budget: budget}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
 	switch {
+	case errors.Is(err, errBodyBudget):
+		return body.n, false
 	case err != nil:
 		r.Body = readCloser{io.MultiReader(bytes.NewReader(data), errReader{err}), r.Body}
 	case int64(len(data)) > limit:
@@ -243,6 +258,41 @@ func receive(r *http.Request, limit int64) {
 	default:
 		r.Body = receivedBody{bytes.NewReader(data)}
 	}
+	return body.n, true
+}
+
+// bodyBudget is how many bytes of request bodies may be held in memory at once: as many as maxInFlight requests
+// of maxBodyBytes, the bound there was when bodies were read inside an in-flight slot. Receiving bodies before
+// taking a slot (so that slow uploads hold no slot) must not raise it to maxConnections × maxBodyBytes: a body
+// that would pass it is shed with 503 like a request over maxInFlight. 0 means no budget.
+func bodyBudget(maxInFlight int, maxBodyBytes int64) int64 {
+	if maxInFlight <= 0 || maxBodyBytes <= 0 {
+		return 0
+	}
+	return int64(maxInFlight) * maxBodyBytes
+}
+
+// errBodyBudget ends the reading of a body that would take the bodies held past bodyBudget.
+var errBodyBudget = errors.New("request bodies in memory are over their budget")
+
+// budgeted counts the bytes read from r into held, failing a read that takes held past budget (0: none); n is
+// what this body added, which its request gives back when it is done.
+type budgeted struct {
+	r      io.Reader
+	held   *atomic.Int64
+	budget int64
+	n      int64
+}
+
+func (b *budgeted) Read(p []byte) (int, error) {
+	k, err := b.r.Read(p)
+	if k > 0 {
+		b.n += int64(k)
+		if total := b.held.Add(int64(k)); b.budget > 0 && total > b.budget {
+			return k, errBodyBudget
+		}
+	}
+	return k, err
 }
 
 // receivedBody is a request body read in full into memory; limitBody takes it as it is.

@@ -71,3 +71,43 @@ func TestEdge_BodyAfterSlot(t *testing.T) {
 	}
 	env.served("127.0.0.2")
 }
+
+// TestEdge_BodyBudget: bodies received before their request takes a slot count against one budget,
+// maxInFlight × maxBodyBytes, so that many slow uploads cannot hold more request bytes in memory than the
+// in-flight cap allowed before; a body that would pass it is shed with SERVER_BUSY, and the bytes come back when
+// their requests end.
+func TestEdge_BodyBudget(t *testing.T) {
+	env := newEdgeEnv(t, `{maxInFlight: 2, maxBodyBytes: 1000}`) // budget 2000 bytes
+	var slow []io.Closer
+	for i := range 2 {
+		c := env.dial(fmt.Sprintf("127.0.0.%d", 10+i))
+		slow = append(slow, c)
+		if _, err := io.WriteString(c, "POST /graphql HTTP/1.1\r\nHost: conflux\r\nContent-Type: application/json\r\n"+
+			"Content-Length: 1000\r\n\r\n"+strings.Repeat(" ", 900)); err != nil { // and the last 100 never come
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the slow bodies to be held", func() bool { return env.e.bodies.Load() == 1800 })
+
+	c := env.dial("127.0.0.20")
+	if _, err := io.WriteString(c, "POST /graphql HTTP/1.1\r\nHost: conflux\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 1000\r\n\r\n"+strings.Repeat(" ", 1000)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "SERVER_BUSY") {
+		t.Errorf("a body past the budget: status %d %s, want 503 SERVER_BUSY", resp.StatusCode, body)
+	}
+	env.served("127.0.0.3") // a small request still fits
+
+	for _, c := range slow {
+		c.Close()
+	}
+	waitFor(t, "the slow bodies' bytes to be given back", func() bool { return env.e.bodies.Load() == 0 })
+}
