@@ -152,9 +152,6 @@ func (l *Loaders) Start() error {
 	return nil
 }
 
-// Started returns the number of upstream calls counted by Start, refused ones included.
-func (l *Loaders) Started() int64 { return l.started.Load() }
-
 // Wait blocks until the batch of every flush made by Load and LoadGraphQL has ended: its BatchFunc has returned
 // and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
