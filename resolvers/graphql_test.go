@@ -34,6 +34,12 @@ func TestWriteLiteral(t *testing.T) {
 		{"key starting with a digit", map[string]any{"1a": 1}, ""},
 		{"nested bad key", []any{map[string]any{"ok": map[string]any{"no way": 1}}}, ""},
 		{"not a number", json.Number("1 } x"), ""},
+		{"number with exponent sign", json.Number("-0.5E+3"), `-0.5E+3`},
+		{"empty number", json.Number(""), ""},
+		{"lone minus", json.Number("-"), ""},
+		{"leading zero", json.Number("01"), ""},
+		{"bare decimal point", json.Number("1."), ""},
+		{"bare exponent", json.Number("1e+"), ""},
 		{"NaN", math.NaN(), ""},
 		{"Inf", math.Inf(1), ""},
 	} {
