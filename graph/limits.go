@@ -124,25 +124,9 @@ func planBytes(key string, p *Plan) int64 {
 	return n
 }
 
-// nodes counts the plan's fields (of every selection, abstract types' included) and fetches.
-func (p *Plan) nodes() int {
-	n := len(p.Fetches)
-	var walk func(s *Selection)
-	walk = func(s *Selection) {
-		if s == nil {
-			return
-		}
-		n += len(s.Fields)
-		for _, f := range s.Fields {
-			walk(f.Object)
-			for _, bt := range f.ByType {
-				walk(bt)
-			}
-		}
-	}
-	walk(p.Root)
-	return n
-}
+// nodes counts the plan's fields (every field the planner made: each possible type's of an abstract field) and
+// fetches.
+func (p *Plan) nodes() int { return p.Fields + len(p.Fetches) }
 
 // staticBytes estimates the heap of a cached static response: its data and its errors' messages and paths.
 func staticBytes(r *graphql.Response) int64 {

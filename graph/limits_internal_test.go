@@ -144,3 +144,57 @@ func TestEngine_PlanCacheBytes(t *testing.T) {
 		t.Errorf("the last document's answer is not cached")
 	}
 }
+
+// TestPlan_nodes: the plan's node count, which planBytes charges, is the planner's own count of what it made:
+// every field of every selection (an abstract field's once per possible type, __typename included) and fetch.
+func TestPlan_nodes(t *testing.T) {
+	const sdl = `
+type Query { user(id: ID!): User node: Node any: Any }
+interface Node { id: ID! }
+type User implements Node { id: ID! name: String friend: User posts: [Post!]! }
+type Post implements Node { id: ID! title: String author: User }
+union Any = User | Post
+`
+	config := "schema: [s.graphqls]\nbindings:\n  Query.user: {value: {id: 1, name: a}}\n" +
+		"  Query.node: {value: {__typename: User, id: 1}}\n  Query.any: {value: {__typename: Post, id: 2}}\n"
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := func(p *Plan) int {
+		n := len(p.Fetches)
+		var sel func(s *Selection)
+		sel = func(s *Selection) {
+			n += len(s.Fields)
+			for _, f := range s.Fields {
+				if f.Object != nil {
+					sel(f.Object)
+				}
+				for _, bt := range f.ByType {
+					sel(bt)
+				}
+			}
+		}
+		sel(p.Root)
+		return n
+	}
+	for _, q := range []string{
+		`{ user(id: 1) { id name friend { name posts { id title author { id } } } } }`,
+		`{ node { __typename id ... on User { name friend { id } } ... on Post { title } } }`,
+		`{ any { __typename ... on User { id posts { id } } ... on Post { id author { name } } } }`,
+		`{ a: user(id: 1) { ...U } b: user(id: 2) { ...U friend { ...U } } } fragment U on User { id name }`,
+		`{ __schema { types { name fields { name type { name kind ofType { name } } } } } }`,
+	} {
+		doc, errs := gqlparser.LoadQuery(sg.Schema, q)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		p, err := NewPlan(sg, doc, doc.Operations[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := p.nodes(), walk(p); got != want {
+			t.Errorf("%s: nodes() = %d, the plan holds %d", q, got, want)
+		}
+	}
+}
