@@ -61,7 +61,7 @@ func keyPart(t *schema.Template, vs *Vars) (any, bool) {
 		}
 		return v, true
 	}
-	return renderText(t, vs, identity), true
+	return renderText(t, vs), true
 }
 
 // canon is the comparable text of a key value: numbers in shortest form, so that 1, 1.0 and "1" agree.

@@ -115,8 +115,8 @@ func Text(v any) string {
 	return string(b)
 }
 
-// renderText renders t as text with each variable's text passed through escape.
-func renderText(t *schema.Template, vs *Vars, escape func(string) string) string {
+// renderText renders t as text, each variable as its Text.
+func renderText(t *schema.Template, vs *Vars) string {
 	if len(t.Segments) == 1 && t.Segments[0].Var == nil {
 		return t.Segments[0].Literal
 	}
@@ -127,7 +127,7 @@ func renderText(t *schema.Template, vs *Vars, escape func(string) string) string
 			continue
 		}
 		v, _ := vs.lookup(s.Var)
-		b.WriteString(escape(Text(v)))
+		b.WriteString(Text(v))
 	}
 	return b.String()
 }
@@ -297,7 +297,7 @@ func appendEscaped(b *strings.Builder, s string) {
 
 // renderParam renders a query parameter or header to its values. A single-variable template whose value is a
 // list repeats the parameter; one whose value is absent or null leaves the parameter out.
-func renderParam(p schema.Param, vs *Vars, clean func(string) string) []string {
+func renderParam(p schema.Param, vs *Vars) []string {
 	var out []string
 	for _, t := range p.Values {
 		if v := t.Single(); v != nil {
@@ -307,19 +307,17 @@ func renderParam(p schema.Param, vs *Vars, clean func(string) string) []string {
 			}
 			if list, isList := val.([]any); isList {
 				for _, e := range list {
-					out = append(out, clean(Text(e)))
+					out = append(out, Text(e))
 				}
 				continue
 			}
-			out = append(out, clean(Text(val)))
+			out = append(out, Text(val))
 			continue
 		}
-		out = append(out, renderText(t, vs, clean))
+		out = append(out, renderText(t, vs))
 	}
 	return out
 }
-
-func identity(s string) string { return s }
 
 // renderValue renders a Value to a JSON-shaped Go value. A template that is exactly one variable inserts the
 // variable's value as it is; any other template renders to a string.
@@ -335,7 +333,7 @@ func renderValue(v *schema.Value, vs *Vars) any {
 			val, _ := vs.lookup(one)
 			return val
 		}
-		return renderText(v.Template, vs, identity)
+		return renderText(v.Template, vs)
 	case schema.ValueList:
 		out := make([]any, len(v.List))
 		for i, e := range v.List {

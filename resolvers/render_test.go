@@ -129,7 +129,6 @@ func TestRenderParam(t *testing.T) {
 	tests := []struct {
 		name  string
 		param schema.Param
-		clean func(string) string
 		want  []string
 	}{
 		{name: "scalar", param: param(t, "id", "{{args.id}}"), want: []string{"7"}},
@@ -143,11 +142,7 @@ func TestRenderParam(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clean := tc.clean
-			if clean == nil {
-				clean = identity
-			}
-			got := renderParam(tc.param, vs, clean)
+			got := renderParam(tc.param, vs)
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}

@@ -111,7 +111,7 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 	if len(req.Query) > 0 {
 		out.Query = url.Values{}
 		for _, p := range req.Query {
-			if vals := renderParam(p, &vs, identity); len(vals) > 0 {
+			if vals := renderParam(p, &vs); len(vals) > 0 {
 				out.Query[p.Name] = vals
 			}
 		}
@@ -122,7 +122,7 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 			out.Header = http.Header{}
 		}
 		for _, p := range req.Headers {
-			for _, v := range renderParam(p, &vs, identity) {
+			for _, v := range renderParam(p, &vs) {
 				// A value a header cannot carry (a control character from the client's input) is the client's
 				// error, refused here rather than sent, or stripped into another value (issue 13).
 				if !httpguts.ValidHeaderFieldValue(v) {
