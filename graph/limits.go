@@ -22,10 +22,10 @@ const (
 	CodeFetchLimit sources.Code = "FETCH_LIMIT_EXCEEDED"
 	// CodeItemLimit: the operation would build more than server.maxItems list items.
 	CodeItemLimit sources.Code = "ITEM_LIMIT_EXCEEDED"
-	// CodeResponseTooLarge: the response's data would pass server.maxResponseBytes. The writer stops at the cap
-	// (checked per object and list item) and drops what it wrote, and the answer is data null with this one
-	// error: a cut JSON text cannot be sent, and choosing fields to null until the rest fits would mean writing
-	// (and holding) past the cap first. So memory stays within the cap plus one item.
+	// CodeResponseTooLarge: the response's data, with its errors, would pass server.maxResponseBytes. The writer
+	// stops at the cap (checked per object and list item) and drops what it wrote, and the answer is data null
+	// with this one error: a cut JSON text cannot be sent, and choosing fields to null until the rest fits would
+	// mean writing (and holding) past the cap first. So memory stays within the cap plus one item.
 	CodeResponseTooLarge sources.Code = "RESPONSE_TOO_LARGE"
 )
 

@@ -32,8 +32,12 @@ type writer struct {
 
 	// client ends when the client leaves: writing stops (checked per list and every stopCheck items).
 	client context.Context
-	// maxBytes caps len(buf) (server.maxResponseBytes; 0: no cap), checked per object and list item.
+	// maxBytes caps len(buf) plus errBytes (server.maxResponseBytes; 0: no cap), checked per object and list
+	// item. The errors count because a backend can make one per item: a long list whose items all have a field of
+	// the wrong type would otherwise answer a small data and errors many times its size.
 	maxBytes int64
+	// errBytes estimates the JSON size of errs (errorBytes).
+	errBytes int64
 	// abort is why writing stopped early; the answer is then data null with this one error.
 	abort *stopError
 	// stops counts the located errors of a stopped operation, of which the first maxStopErrors are reported.
@@ -52,7 +56,7 @@ func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
 		if loc := locate(f, ue.Path); loc != nil {
 			e.Locations = []gqlerror.Location{{Line: loc.Line, Column: loc.Column}}
 		}
-		w.errs = append(w.errs, e)
+		w.report(e)
 		if w.located == nil {
 			w.located = map[string]bool{}
 		}
@@ -151,12 +155,17 @@ func (w *writer) aborted() bool {
 	if w.abort != nil {
 		return true
 	}
-	if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes {
+	if w.tooLarge() {
 		w.abort = errResponseTooLarge(w.maxBytes)
 	} else if w.client != nil && w.client.Err() != nil {
 		w.abort = errCancelled
 	}
 	return w.abort != nil
+}
+
+// tooLarge reports whether the data written and the errors recorded have passed maxBytes.
+func (w *writer) tooLarge() bool {
+	return w.maxBytes > 0 && int64(len(w.buf))+w.errBytes > w.maxBytes
 }
 
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.
@@ -184,7 +193,7 @@ func (w *writer) object(o *object) bool {
 		w.path = w.path[:len(w.path)-1]
 		// A failed non-null field dooms o, but its siblings are still written so that their errors are reported.
 		failed = failed || !ok
-		if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes && w.aborted() {
+		if w.tooLarge() && w.aborted() {
 			return false
 		}
 	}
@@ -429,7 +438,35 @@ func (w *writer) fail(f *Field, err error) {
 	default:
 		e.Extensions["code"] = "INTERNAL_SERVER_ERROR"
 	}
+	w.report(e)
+}
+
+// report records a located error and counts its size against maxBytes.
+func (w *writer) report(e *gqlerror.Error) {
 	w.errs = append(w.errs, e)
+	w.errBytes += errorBytes(e)
+}
+
+// errorBytes estimates the length of e's JSON: its message, path and extensions' keys and strings, plus the
+// punctuation and locations around them.
+func errorBytes(e *gqlerror.Error) int64 {
+	n := int64(len(e.Message)) + 80
+	for _, p := range e.Path {
+		if name, ok := p.(ast.PathName); ok {
+			n += int64(len(name)) + 3
+		} else {
+			n += 8
+		}
+	}
+	for k, v := range e.Extensions {
+		n += int64(len(k)) + 4
+		if s, ok := v.(string); ok {
+			n += int64(len(s)) + 3
+		} else {
+			n += 8
+		}
+	}
+	return n
 }
 
 // appendString appends s as a JSON string.
