@@ -440,7 +440,7 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 					// Every item is a parent of the fetch: grow its list once.
 					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], n)
 					batched++
-					keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
+					keysNow = keysNow && keyedAtBuild(sf)
 				}
 			}
 			if batched > 0 && keysNow {
@@ -502,7 +502,7 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
 			fetches++
-			keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
+			keysNow = keysNow && keyedAtBuild(sf)
 			continue
 		}
 		x.fill(o, sf, todo)
@@ -541,7 +541,7 @@ func reusable(s *Selection) bool {
 		switch f.Kind {
 		case FieldTypename:
 		case FieldFetch:
-			if !f.Fetch.Batched || f.Binding.Fallback != nil {
+			if !keyedAtBuild(f) {
 				return false
 			}
 		case FieldData:
@@ -554,6 +554,11 @@ func reusable(s *Selection) bool {
 	}
 	return true
 }
+
+// keyedAtBuild reports whether fetch field f reads nothing of a parent but its batch key, so that the key can be
+// computed when the parent is built (see buildIn): its fetch is batched, and it has no fallback, whose
+// variables would read the parent when the fetch fails.
+func keyedAtBuild(f *Field) bool { return f.Fetch.Batched && f.Binding.Fallback == nil }
 
 // parentKey is a parent's batch key for a fetch, computed when the parent was built; ok is false when the parent
 // has none (nothing to fetch). It waits in the slot the fetch fills.
