@@ -134,8 +134,7 @@ func (x *execution) dispatch(todo pending) {
 func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("panic in fetch", "binding", fetches[0].Binding.Name(), "panic", p, "stack", string(debug.Stack()))
-			err := &fieldError{err: fmt.Errorf("internal error while resolving %s", fetches[0].Binding.Name())}
+			err := &fieldError{err: fetchPanicked(fetches[0], p)}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
 					switch o.values[f.Field.Index].(type) {
@@ -167,9 +166,22 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	x.dispatch(todo)
 }
 
+// fetchPanicked logs a panic p of fetch f with its stack and returns the error of the fields it leaves unfilled.
+func fetchPanicked(f *Fetch, p any) error {
+	slog.Error("panic in fetch", "binding", f.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+	return fmt.Errorf("internal error while resolving %s", f.Binding.Name())
+}
+
 func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
-	fetch := func(o *object) (any, error) {
+	// fetch runs on its own goroutine when there are several parents: a panic there would end the process, so
+	// it becomes the parent's error.
+	fetch := func(o *object) (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fetchPanicked(f, p)
+			}
+		}()
 		if se := x.stopped(); se != nil {
 			return nil, se
 		}
