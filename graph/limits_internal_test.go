@@ -11,6 +11,7 @@ import (
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 const cacheSDL = `
@@ -196,5 +197,33 @@ union Any = User | Post
 		if got, want := p.nodes(), walk(p); got != want {
 			t.Errorf("%s: nodes() = %d, the plan holds %d", q, got, want)
 		}
+	}
+}
+
+// TestPrefixKeys: the keys of an upstream error path's prefixes are pathKey's, and a hostile upstream's path of
+// 50,000 elements (200 KB of JSON) is marked in linear time and memory: pathKey per prefix took 0.7 s and
+// 64 MB for 8,000 elements, quadratically more for longer ones.
+func TestPrefixKeys(t *testing.T) {
+	path := ast.Path{ast.PathName("users"), ast.PathIndex(12), ast.PathName("friend"), ast.PathIndex(0), ast.PathIndex(3), ast.PathName("id")}
+	for from := 0; from <= len(path); from++ {
+		got := prefixKeys(path, from)
+		if len(got) != len(path)+1-from {
+			t.Fatalf("from %d: %d keys", from, len(got))
+		}
+		for i, k := range got {
+			if want := pathKey(path[:from+i]); k != want {
+				t.Errorf("from %d: key %d = %q, want %q", from, i, k, want)
+			}
+		}
+	}
+
+	long := make([]any, 50000)
+	for i := range long {
+		long[i] = "a"
+	}
+	w := &writer{path: ast.Path{ast.PathName("r")}}
+	w.upstream(&Field{}, []resolvers.UpstreamError{{Message: "deep", Path: long}})
+	if len(w.located) != len(long)+1 || len(w.errs) != 1 {
+		t.Errorf("%d paths located, %d errors", len(w.located), len(w.errs))
 	}
 }

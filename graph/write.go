@@ -62,10 +62,38 @@ func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
 		}
 		// Upstream nulled the error's field and, by the spec, maybe its ancestors up to this field: every null
 		// on the way is explained by this error.
-		for i := len(w.path); i <= len(path); i++ {
-			w.located[pathKey(path[:i])] = true
+		for _, k := range prefixKeys(path, len(w.path)) {
+			w.located[k] = true
 		}
 	}
+}
+
+// prefixKeys returns pathKey(path[:i]) for each i from from to len(path). ast.Path.String writes a path element
+// by element, so each key is a prefix of the whole path's: the keys share that one string, and an upstream
+// error's path of n elements costs O(n), not O(n²) time and bytes.
+func prefixKeys(path ast.Path, from int) []string {
+	var b []byte
+	ends := make([]int, len(path)+1)
+	for i, e := range path {
+		switch e := e.(type) {
+		case ast.PathIndex:
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(e), 10)
+			b = append(b, ']')
+		case ast.PathName:
+			if i > 0 {
+				b = append(b, '.')
+			}
+			b = append(b, e...)
+		}
+		ends[i+1] = len(b)
+	}
+	all := string(b)
+	keys := make([]string, 0, len(path)+1-from)
+	for i := from; i <= len(path); i++ {
+		keys = append(keys, all[:ends[i]])
+	}
+	return keys
 }
 
 // locate finds where in the operation the field at path (below f) is written, falling back to f itself.
