@@ -91,12 +91,12 @@ func (x *execution) stopFor(err error) error {
 
 // countItems adds a list's n items to the operation's count and stops it past server.maxItems.
 func (x *execution) countItems(n int) *stopError {
-	max := x.engine.sg.Settings.MaxItems
-	if max <= 0 {
+	limit := x.engine.sg.Settings.MaxItems
+	if limit <= 0 {
 		return nil
 	}
-	if x.items.Add(int64(n)) > int64(max) {
-		err := errItemLimit(max)
+	if x.items.Add(int64(n)) > int64(limit) {
+		err := errItemLimit(limit)
 		x.stop(err)
 		return err
 	}
