@@ -225,8 +225,8 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
 // every key not loaded before is fetched in one dataloader batch (split by maxSize), each distinct key once, by a
-// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request renders differently (other
-// args or headers) go to different loaders.
+// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request
+// renders differently (other args or headers) go to different loaders.
 func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
 	l.mu.Lock()
