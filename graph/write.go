@@ -475,10 +475,10 @@ func (w *writer) report(e *gqlerror.Error) {
 	w.errBytes += errorBytes(e)
 }
 
-// errorBytes estimates the length of e's JSON: its message, path and extensions' keys and strings, plus the
-// punctuation and locations around them.
+// errorBytes estimates the length of e's JSON: its message, path and extensions (an upstream error's carry the
+// upstream's own, of any size), plus the punctuation and locations around them.
 func errorBytes(e *gqlerror.Error) int64 {
-	n := int64(len(e.Message)) + 80
+	n := int64(len(e.Message)) + 64
 	for _, p := range e.Path {
 		if name, ok := p.(ast.PathName); ok {
 			n += int64(len(name)) + 3
@@ -486,15 +486,30 @@ func errorBytes(e *gqlerror.Error) int64 {
 			n += 8
 		}
 	}
-	for k, v := range e.Extensions {
-		n += int64(len(k)) + 4
-		if s, ok := v.(string); ok {
-			n += int64(len(s)) + 3
-		} else {
-			n += 8
+	return n + valueBytes(e.Extensions)
+}
+
+// valueBytes estimates the length of a JSON-shaped value's JSON (strings unescaped).
+func valueBytes(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + 3
+	case json.Number:
+		return int64(len(v)) + 1
+	case map[string]any:
+		n := int64(2)
+		for k, e := range v {
+			n += int64(len(k)) + 4 + valueBytes(e)
 		}
+		return n
+	case []any:
+		n := int64(2)
+		for _, e := range v {
+			n += valueBytes(e) + 1
+		}
+		return n
 	}
-	return n
+	return 8
 }
 
 // appendString appends s as a JSON string.
