@@ -103,7 +103,8 @@ func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 // Execution ends with ctx (the client left: nothing more is fetched, built or written), at
 // server.operationTimeout (the fields not filled yet are null with OPERATION_TIMEOUT errors), or at a limit:
 // server.maxFetches and server.maxItems stop the operation the same way (FETCH_LIMIT_EXCEEDED,
-// ITEM_LIMIT_EXCEEDED), server.maxResponseBytes makes the answer data null with one RESPONSE_TOO_LARGE error.
+// ITEM_LIMIT_EXCEEDED); past server.maxResponseBytes (its data and errors) the answer is data null with one
+// RESPONSE_TOO_LARGE error.
 // No goroutine it started outlives it.
 func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition,
 	vars map[string]any, headers map[string][]string) (resp *graphql.Response) {

@@ -134,8 +134,7 @@ func (x *execution) dispatch(todo pending) {
 func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("panic in fetch", "binding", fetches[0].Binding.Name(), "panic", p, "stack", string(debug.Stack()))
-			err := &fieldError{err: fmt.Errorf("internal error while resolving %s", fetches[0].Binding.Name())}
+			err := &fieldError{err: fetchPanicked(fetches[0], p)}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
 					switch o.values[f.Field.Index].(type) {
@@ -167,9 +166,22 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	x.dispatch(todo)
 }
 
+// fetchPanicked logs a panic p of fetch f with its stack and returns the error of the fields it leaves unfilled.
+func fetchPanicked(f *Fetch, p any) error {
+	slog.Error("panic in fetch", "binding", f.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+	return fmt.Errorf("internal error while resolving %s", f.Binding.Name())
+}
+
 func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
-	fetch := func(o *object) (any, error) {
+	// fetch runs on its own goroutine when there are several parents: a panic there would end the process, so
+	// it becomes the parent's error.
+	fetch := func(o *object) (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fetchPanicked(f, p)
+			}
+		}()
 		if se := x.stopped(); se != nil {
 			return nil, se
 		}
@@ -440,7 +452,7 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 					// Every item is a parent of the fetch: grow its list once.
 					todo[sf.Fetch] = slices.Grow(todo[sf.Fetch], n)
 					batched++
-					keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
+					keysNow = keysNow && keyedAtBuild(sf)
 				}
 			}
 			if batched > 0 && keysNow {
@@ -502,7 +514,7 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 		if sf.Kind == FieldFetch {
 			todo[sf.Fetch] = append(todo[sf.Fetch], o)
 			fetches++
-			keysNow = keysNow && sf.Fetch.Batched && sf.Binding.Fallback == nil
+			keysNow = keysNow && keyedAtBuild(sf)
 			continue
 		}
 		x.fill(o, sf, todo)
@@ -541,7 +553,7 @@ func reusable(s *Selection) bool {
 		switch f.Kind {
 		case FieldTypename:
 		case FieldFetch:
-			if !f.Fetch.Batched || f.Binding.Fallback != nil {
+			if !keyedAtBuild(f) {
 				return false
 			}
 		case FieldData:
@@ -554,6 +566,11 @@ func reusable(s *Selection) bool {
 	}
 	return true
 }
+
+// keyedAtBuild reports whether fetch field f reads nothing of a parent but its batch key, so that the key can be
+// computed when the parent is built (see buildIn): its fetch is batched, and it has no fallback, whose
+// variables would read the parent when the fetch fails.
+func keyedAtBuild(f *Field) bool { return f.Fetch.Batched && f.Binding.Fallback == nil }
 
 // parentKey is a parent's batch key for a fetch, computed when the parent was built; ok is false when the parent
 // has none (nothing to fetch). It waits in the slot the fetch fills.

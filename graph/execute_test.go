@@ -12,6 +12,7 @@ import (
 
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2"
 )
 
 // fakeSource is a func-field fake that records every request it gets.
@@ -237,6 +238,44 @@ func TestEngine_PanicBecomesError(t *testing.T) {
 	got := execute(t, e, `{ user(id: 1) { id } }`, nil)
 	if !strings.Contains(got, `"path":["user"]`) || !strings.Contains(got, `"data":{"user":null}`) {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestEngine_PanicUnderListBecomesErrors: a source call that panics for each parent of a list, whose calls run
+// in parallel, answers a located error per parent instead of crashing the process, and a parent waiting for an
+// identical call that panicked gets its error instead of waiting for the operation's end; the engine serves the
+// next request.
+func TestEngine_PanicUnderListBecomesErrors(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(_ context.Context, req *sources.Request) (any, error) {
+		if req.Path == "/users" {
+			list := userList(3)
+			for i, u := range list {
+				u.(map[string]any)["friendId"] = fmt.Sprint(10 + i/2) // users 0 and 1 share their friend
+			}
+			return list, nil
+		}
+		panic("boom")
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), users, &fakeSource{name: "posts"})
+	query := `{ users(n: 3) { id friend { id } } }`
+	doc, errs := gqlparser.LoadQuery(e.Schema(), query)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp := e.Execute(ctx, query, doc, doc.Operations[0], nil, nil)
+	if ctx.Err() != nil {
+		t.Fatal("the operation waited for its context to end")
+	}
+	if got := codes(resp); strings.Join(got, " ") != "users[0].friend=INTERNAL_SERVER_ERROR users[1].friend=INTERNAL_SERVER_ERROR users[2].friend=INTERNAL_SERVER_ERROR" {
+		t.Errorf("errors = %q", got)
+	}
+	if want := `{"users":[{"id":"1","friend":null},{"id":"2","friend":null},{"id":"2","friend":null}]}`; string(resp.Data) != want {
+		t.Errorf("data = %s, want %s", resp.Data, want)
+	}
+	if resp := executeResp(t, e, `{ users(n: 2) { id } }`); len(resp.Errors) > 0 {
+		t.Errorf("next request: %v", resp.Errors)
 	}
 }
 

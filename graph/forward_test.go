@@ -167,3 +167,37 @@ func FuzzForward_InlineValues(f *testing.F) {
 		}
 	})
 }
+
+// TestForward_UpstreamErrorsCountAgainstResponseBytes: the upstream errors a batch answer does not place reach
+// every parent, with the upstream's extensions; their size counts against server.maxResponseBytes, so an
+// upstream's 10 errors of 100 KB each cannot make a response of parents × 1 MB. A request within the cap is
+// answered in full.
+func TestForward_UpstreamErrorsCountAgainstResponseBytes(t *testing.T) {
+	blob := strings.Repeat("x", 100<<10)
+	up := &fakeSource{name: "up", do: func(_ context.Context, req *sources.Request) (any, error) {
+		if strings.Contains(string(req.Body), "items") {
+			list := make([]any, 50)
+			for i := range list {
+				list[i] = map[string]any{"id": strings.Repeat("1", i+1)}
+			}
+			return map[string]any{"data": map[string]any{"r": list}}, nil
+		}
+		if strings.Contains(string(req.Body), "small") {
+			return map[string]any{"data": map[string]any{}, "errors": []any{map[string]any{"message": "small"}}}, nil
+		}
+		errs := make([]any, 10)
+		for i := range errs {
+			errs[i] = map[string]any{"message": "e" + strings.Repeat("!", i), "extensions": map[string]any{"blob": blob}}
+		}
+		return map[string]any{"data": map[string]any{}, "errors": errs}, nil
+	}}
+	e := newEngine(t, inlineSDL, inlineConfig+"server: {maxResponseBytes: 1048576}\n", map[string]sources.Source{"up": up})
+	resp := executeResp(t, e, `{ items { id more { id } } }`)
+	if got := codes(resp); strings.Join(got, " ") != "-=RESPONSE_TOO_LARGE" || string(resp.Data) != "null" {
+		t.Errorf("data = %.80s, %d errors: %q", resp.Data, len(got), got[:min(3, len(got))])
+	}
+	resp = executeResp(t, e, `{ items { id more { small: id } } }`)
+	if len(resp.Errors) != 50 || resp.Errors[0].Message != "small" {
+		t.Errorf("within the cap: %d errors, data %.80s", len(resp.Errors), resp.Data)
+	}
+}

@@ -22,10 +22,10 @@ const (
 	CodeFetchLimit sources.Code = "FETCH_LIMIT_EXCEEDED"
 	// CodeItemLimit: the operation would build more than server.maxItems list items.
 	CodeItemLimit sources.Code = "ITEM_LIMIT_EXCEEDED"
-	// CodeResponseTooLarge: the response's data would pass server.maxResponseBytes. The writer stops at the cap
-	// (checked per object and list item) and drops what it wrote, and the answer is data null with this one
-	// error: a cut JSON text cannot be sent, and choosing fields to null until the rest fits would mean writing
-	// (and holding) past the cap first. So memory stays within the cap plus one item.
+	// CodeResponseTooLarge: the response's data, with its errors, would pass server.maxResponseBytes. The writer
+	// stops at the cap (checked per object and list item) and drops what it wrote, and the answer is data null
+	// with this one error: a cut JSON text cannot be sent, and choosing fields to null until the rest fits would
+	// mean writing (and holding) past the cap first. So memory stays within the cap plus one item.
 	CodeResponseTooLarge sources.Code = "RESPONSE_TOO_LARGE"
 )
 
@@ -91,12 +91,12 @@ func (x *execution) stopFor(err error) error {
 
 // countItems adds a list's n items to the operation's count and stops it past server.maxItems.
 func (x *execution) countItems(n int) *stopError {
-	max := x.engine.sg.Settings.MaxItems
-	if max <= 0 {
+	limit := x.engine.sg.Settings.MaxItems
+	if limit <= 0 {
 		return nil
 	}
-	if x.items.Add(int64(n)) > int64(max) {
-		err := errItemLimit(max)
+	if x.items.Add(int64(n)) > int64(limit) {
+		err := errItemLimit(limit)
 		x.stop(err)
 		return err
 	}
@@ -124,25 +124,9 @@ func planBytes(key string, p *Plan) int64 {
 	return n
 }
 
-// nodes counts the plan's fields (of every selection, abstract types' included) and fetches.
-func (p *Plan) nodes() int {
-	n := len(p.Fetches)
-	var walk func(s *Selection)
-	walk = func(s *Selection) {
-		if s == nil {
-			return
-		}
-		n += len(s.Fields)
-		for _, f := range s.Fields {
-			walk(f.Object)
-			for _, bt := range f.ByType {
-				walk(bt)
-			}
-		}
-	}
-	walk(p.Root)
-	return n
-}
+// nodes counts the plan's fields (every field the planner made: each possible type's of an abstract field) and
+// fetches.
+func (p *Plan) nodes() int { return p.Fields + len(p.Fetches) }
 
 // staticBytes estimates the heap of a cached static response: its data and its errors' messages and paths.
 func staticBytes(r *graphql.Response) int64 {

@@ -11,6 +11,7 @@ import (
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 const cacheSDL = `
@@ -142,5 +143,87 @@ func TestEngine_PlanCacheBytes(t *testing.T) {
 	doc, _ := gqlparser.LoadQuery(e.Schema(), q)
 	if cp := e.plan(q, doc, doc.Operations[0], nil); cp.static.Load() == nil {
 		t.Errorf("the last document's answer is not cached")
+	}
+}
+
+// TestPlan_nodes: the plan's node count, which planBytes charges, is the planner's own count of what it made:
+// every field of every selection (an abstract field's once per possible type, __typename included) and fetch.
+func TestPlan_nodes(t *testing.T) {
+	const sdl = `
+type Query { user(id: ID!): User node: Node any: Any }
+interface Node { id: ID! }
+type User implements Node { id: ID! name: String friend: User posts: [Post!]! }
+type Post implements Node { id: ID! title: String author: User }
+union Any = User | Post
+`
+	config := "schema: [s.graphqls]\nbindings:\n  Query.user: {value: {id: 1, name: a}}\n" +
+		"  Query.node: {value: {__typename: User, id: 1}}\n  Query.any: {value: {__typename: Post, id: 2}}\n"
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := func(p *Plan) int {
+		n := len(p.Fetches)
+		var sel func(s *Selection)
+		sel = func(s *Selection) {
+			n += len(s.Fields)
+			for _, f := range s.Fields {
+				if f.Object != nil {
+					sel(f.Object)
+				}
+				for _, bt := range f.ByType {
+					sel(bt)
+				}
+			}
+		}
+		sel(p.Root)
+		return n
+	}
+	for _, q := range []string{
+		`{ user(id: 1) { id name friend { name posts { id title author { id } } } } }`,
+		`{ node { __typename id ... on User { name friend { id } } ... on Post { title } } }`,
+		`{ any { __typename ... on User { id posts { id } } ... on Post { id author { name } } } }`,
+		`{ a: user(id: 1) { ...U } b: user(id: 2) { ...U friend { ...U } } } fragment U on User { id name }`,
+		`{ __schema { types { name fields { name type { name kind ofType { name } } } } } }`,
+	} {
+		doc, errs := gqlparser.LoadQuery(sg.Schema, q)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		p, err := NewPlan(sg, doc, doc.Operations[0], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := p.nodes(), walk(p); got != want {
+			t.Errorf("%s: nodes() = %d, the plan holds %d", q, got, want)
+		}
+	}
+}
+
+// TestPrefixKeys: the keys of an upstream error path's prefixes are pathKey's, and a hostile upstream's path of
+// 50,000 elements (200 KB of JSON) is marked in linear time and memory: pathKey per prefix took 0.7 s and
+// 64 MB for 8,000 elements, quadratically more for longer ones.
+func TestPrefixKeys(t *testing.T) {
+	path := ast.Path{ast.PathName("users"), ast.PathIndex(12), ast.PathName("friend"), ast.PathIndex(0), ast.PathIndex(3), ast.PathName("id")}
+	for from := 0; from <= len(path); from++ {
+		got := prefixKeys(path, from)
+		if len(got) != len(path)+1-from {
+			t.Fatalf("from %d: %d keys", from, len(got))
+		}
+		for i, k := range got {
+			if want := pathKey(path[:from+i]); k != want {
+				t.Errorf("from %d: key %d = %q, want %q", from, i, k, want)
+			}
+		}
+	}
+
+	long := make([]any, 50000)
+	for i := range long {
+		long[i] = "a"
+	}
+	w := &writer{path: ast.Path{ast.PathName("r")}}
+	w.upstream(&Field{}, []resolvers.UpstreamError{{Message: "deep", Path: long}})
+	if len(w.located) != len(long)+1 || len(w.errs) != 1 {
+		t.Errorf("%d paths located, %d errors", len(w.located), len(w.errs))
 	}
 }

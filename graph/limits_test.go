@@ -263,6 +263,36 @@ func TestEngine_StopErrorsAreBounded(t *testing.T) {
 	}
 }
 
+// TestEngine_ErrorsCountAgainstResponseBytes: a backend whose list items all have a field of the wrong type makes
+// one error per item; those errors count against server.maxResponseBytes with the data, so a small data cannot
+// carry errors many times the cap. A request of another client within the cap is answered in full.
+func TestEngine_ErrorsCountAgainstResponseBytes(t *testing.T) {
+	users := &fakeSource{name: "users", do: func(_ context.Context, req *sources.Request) (any, error) {
+		var n int
+		fmt.Sscan(req.Query.Get("n"), &n)
+		list := make([]any, n)
+		for i := range list {
+			list[i] = map[string]any{"id": fmt.Sprint(i + 1), "name": map[string]any{"not": "a string"}}
+		}
+		return list, nil
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100)+"server: {maxResponseBytes: 4096}\n", users, &fakeSource{name: "posts"})
+
+	// 100 items: about 2,600 bytes of data, but 100 errors of some 150 bytes each.
+	resp := executeResp(t, e, `{ users(n: 100) { id name } }`)
+	if got := codes(resp); strings.Join(got, " ") != "-=RESPONSE_TOO_LARGE" || string(resp.Data) != "null" {
+		t.Errorf("data = %.80s, %d errors: %q", resp.Data, len(got), got[:min(3, len(got))])
+	}
+
+	resp = executeResp(t, e, `{ users(n: 3) { id name } }`)
+	if raw, _ := json.Marshal(resp.Errors); int64(len(raw)) > 3*190 {
+		t.Errorf("errors are %d bytes, more than errorBytes' estimate allows for", len(raw))
+	}
+	if len(resp.Errors) != 3 || string(resp.Data) != `{"users":[{"id":"1","name":null},{"id":"2","name":null},{"id":"3","name":null}]}` {
+		t.Errorf("within the cap: data = %s, errors %v", resp.Data, resp.Errors)
+	}
+}
+
 func executeResp(t *testing.T, e *graph.Engine, query string) *graphql.Response {
 	t.Helper()
 	doc, errs := gqlparser.LoadQuery(e.Schema(), query)

@@ -23,7 +23,8 @@ type Plan struct {
 	// Static reports that the response depends on nothing but the schema (no fetch, no variable), so it can be
 	// cached as bytes.
 	Static bool
-	// Fields is the number of fields planned (each merged response key of each selection once).
+	// Fields is the number of fields planned: each merged response key of each selection once, so an abstract
+	// field's sub-selection counts once per possible type, and __typename counts.
 	Fields int
 
 	// cost is the static cost estimate (cost.go) when it does not depend on variables; costByVars says a list
@@ -123,9 +124,10 @@ type planner struct {
 	plan     *Plan
 	maxDepth int
 	aliases  int
-	// maxFields bounds the fields planned: each costs at least 1, so more than server.maxCost of them is over
-	// the cost limit whatever the list sizes; checking while planning keeps fragment-spread explosions from
-	// building a huge plan first.
+	// maxFields bounds Plan.Fields, the plan's size, by server.maxCost: a field other than __typename costs at
+	// least 1 per instance, so an operation with more fields than that is mostly over the cost limit anyway
+	// (not always: the cost counts only the dearest possible type of an abstract field, and __typename is
+	// free). Checking while planning keeps fragment-spread explosions from building a huge plan first.
 	maxFields int
 }
 

@@ -32,8 +32,12 @@ type writer struct {
 
 	// client ends when the client leaves: writing stops (checked per list and every stopCheck items).
 	client context.Context
-	// maxBytes caps len(buf) (server.maxResponseBytes; 0: no cap), checked per object and list item.
+	// maxBytes caps len(buf) plus errBytes (server.maxResponseBytes; 0: no cap), checked per object and list
+	// item. The errors count because a backend can make one per item: a long list whose items all have a field of
+	// the wrong type would otherwise answer a small data and errors many times its size.
 	maxBytes int64
+	// errBytes estimates the JSON size of errs (errorBytes).
+	errBytes int64
 	// abort is why writing stopped early; the answer is then data null with this one error.
 	abort *stopError
 	// stops counts the located errors of a stopped operation, of which the first maxStopErrors are reported.
@@ -52,16 +56,44 @@ func (w *writer) upstream(f *Field, errs []resolvers.UpstreamError) {
 		if loc := locate(f, ue.Path); loc != nil {
 			e.Locations = []gqlerror.Location{{Line: loc.Line, Column: loc.Column}}
 		}
-		w.errs = append(w.errs, e)
+		w.report(e)
 		if w.located == nil {
 			w.located = map[string]bool{}
 		}
 		// Upstream nulled the error's field and, by the spec, maybe its ancestors up to this field: every null
 		// on the way is explained by this error.
-		for i := len(w.path); i <= len(path); i++ {
-			w.located[pathKey(path[:i])] = true
+		for _, k := range prefixKeys(path, len(w.path)) {
+			w.located[k] = true
 		}
 	}
+}
+
+// prefixKeys returns pathKey(path[:i]) for each i from from to len(path). ast.Path.String writes a path element
+// by element, so each key is a prefix of the whole path's: the keys share that one string, and an upstream
+// error's path of n elements costs O(n), not O(n²) time and bytes.
+func prefixKeys(path ast.Path, from int) []string {
+	var b []byte
+	ends := make([]int, len(path)+1)
+	for i, e := range path {
+		switch e := e.(type) {
+		case ast.PathIndex:
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(e), 10)
+			b = append(b, ']')
+		case ast.PathName:
+			if i > 0 {
+				b = append(b, '.')
+			}
+			b = append(b, e...)
+		}
+		ends[i+1] = len(b)
+	}
+	all := string(b)
+	keys := make([]string, 0, len(path)+1-from)
+	for i := from; i <= len(path); i++ {
+		keys = append(keys, all[:ends[i]])
+	}
+	return keys
 }
 
 // locate finds where in the operation the field at path (below f) is written, falling back to f itself.
@@ -151,12 +183,17 @@ func (w *writer) aborted() bool {
 	if w.abort != nil {
 		return true
 	}
-	if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes {
+	if w.tooLarge() {
 		w.abort = errResponseTooLarge(w.maxBytes)
 	} else if w.client != nil && w.client.Err() != nil {
 		w.abort = errCancelled
 	}
 	return w.abort != nil
+}
+
+// tooLarge reports whether the data written and the errors recorded have passed maxBytes.
+func (w *writer) tooLarge() bool {
+	return w.maxBytes > 0 && int64(len(w.buf))+w.errBytes > w.maxBytes
 }
 
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.
@@ -184,7 +221,7 @@ func (w *writer) object(o *object) bool {
 		w.path = w.path[:len(w.path)-1]
 		// A failed non-null field dooms o, but its siblings are still written so that their errors are reported.
 		failed = failed || !ok
-		if w.maxBytes > 0 && int64(len(w.buf)) > w.maxBytes && w.aborted() {
+		if w.tooLarge() && w.aborted() {
 			return false
 		}
 	}
@@ -429,7 +466,50 @@ func (w *writer) fail(f *Field, err error) {
 	default:
 		e.Extensions["code"] = "INTERNAL_SERVER_ERROR"
 	}
+	w.report(e)
+}
+
+// report records a located error and counts its size against maxBytes.
+func (w *writer) report(e *gqlerror.Error) {
 	w.errs = append(w.errs, e)
+	w.errBytes += errorBytes(e)
+}
+
+// errorBytes estimates the length of e's JSON: its message, path and extensions (an upstream error's carry the
+// upstream's own, of any size), plus the punctuation and locations around them.
+func errorBytes(e *gqlerror.Error) int64 {
+	n := int64(len(e.Message)) + 64
+	for _, p := range e.Path {
+		if name, ok := p.(ast.PathName); ok {
+			n += int64(len(name)) + 3
+		} else {
+			n += 8
+		}
+	}
+	return n + valueBytes(e.Extensions)
+}
+
+// valueBytes estimates the length of a JSON-shaped value's JSON (strings unescaped).
+func valueBytes(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + 3
+	case json.Number:
+		return int64(len(v)) + 1
+	case map[string]any:
+		n := int64(2)
+		for k, e := range v {
+			n += int64(len(k)) + 4 + valueBytes(e)
+		}
+		return n
+	case []any:
+		n := int64(2)
+		for _, e := range v {
+			n += valueBytes(e) + 1
+		}
+		return n
+	}
+	return 8
 }
 
 // appendString appends s as a JSON string.

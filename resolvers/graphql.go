@@ -148,6 +148,7 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 	for i := range out {
 		out[i] = &ForwardResult{}
 	}
+	var u unplaced
 	var b docBuilder
 	b.start(r, fw, clientVars)
 	switch {
@@ -190,7 +191,7 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 			if len(rest) > 0 && rest[0] == r.Binding.UpstreamField {
 				rest = rest[1:]
 			}
-			r.attach(out, idx, e.Message, e.Extensions, rest)
+			r.attach(out, &u, idx, e.Message, e.Extensions, rest)
 		}
 	case bt.KeysInArgs():
 		kv := vs
@@ -229,10 +230,10 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 				if r.List {
 					rest = append([]any{o.pos}, rest...)
 				}
-				r.attach(out, o.key, e.Message, e.Extensions, rest)
+				r.attach(out, &u, o.key, e.Message, e.Extensions, rest)
 				continue
 			}
-			r.attach(out, -1, e.Message, e.Extensions, nil)
+			r.attach(out, &u, -1, e.Message, e.Extensions, nil)
 		}
 	default:
 		// One aliased root field per key: _0: field(args of key 0) { ... } _1: ...
@@ -264,9 +265,10 @@ func (r *Resolver) graphqlBatch(ctx context.Context, vs Vars, fw *Forward, clien
 					}
 				}
 			}
-			r.attach(out, idx, e.Message, e.Extensions, rest)
+			r.attach(out, &u, idx, e.Message, e.Extensions, rest)
 		}
 	}
+	r.spread(out, &u)
 	for _, o := range out {
 		sortErrors(o.Errors)
 	}
@@ -299,25 +301,59 @@ func (r *Resolver) GraphQLKey(vs Vars) (Key, bool) {
 	return k, true
 }
 
-// attach adds an upstream error to key idx, or to every key when idx is -1 (an error the answer does not place).
-func (r *Resolver) attach(out []*ForwardResult, idx int, msg string, ext map[string]any, rest []any) {
-	e := r.rebase(msg, ext, rest)
+// maxUnplacedErrors bounds the distinct errors of a batch answer that it does not place, each of which every
+// parent of the batch reports: a hostile upstream answering 100,000 distinct messages would otherwise make
+// parents × 100,000 errors (and, deduplicated pairwise, parents × 100,000² comparisons). The rest are counted in
+// one more error.
+const maxUnplacedErrors = 10
+
+// unplaced collects the errors of a batch answer that it does not place, deduplicated by message.
+type unplaced struct {
+	errs []UpstreamError
+	seen map[string]bool
+	more int
+}
+
+// attach adds an upstream error to key idx, or, when idx is -1 (an error the answer does not place), to u, whose
+// errors spread gives every key.
+func (r *Resolver) attach(out []*ForwardResult, u *unplaced, idx int, msg string, ext map[string]any, rest []any) {
 	if idx >= 0 && idx < len(out) {
-		out[idx].Errors = append(out[idx].Errors, e)
+		out[idx].Errors = append(out[idx].Errors, r.rebase(msg, ext, rest))
 		return
 	}
-	// The answer does not say whose error this is (e.g. an item upstream nulled in a list-argument batch, so its
-	// match field is gone): every parent of the batch reports it, once.
-	for _, o := range out {
-		dup := false
-		for _, have := range o.Errors {
-			if have.Message == e.Message && len(have.Path) == 0 && len(e.Path) == 0 {
-				dup = true
-				break
-			}
+	switch {
+	case u.seen[msg]:
+	case len(u.errs) == maxUnplacedErrors:
+		u.more++
+	default:
+		if u.seen == nil {
+			u.seen = map[string]bool{}
 		}
-		if !dup {
-			o.Errors = append(o.Errors, e)
+		u.seen[msg] = true
+		u.errs = append(u.errs, r.rebase(msg, ext, nil))
+	}
+}
+
+// spread gives every key the errors the answer does not place (e.g. an item upstream nulled in a list-argument
+// batch, so its match field is gone): every parent of the batch reports each once, unless it already has an
+// error of that message without a path.
+func (r *Resolver) spread(out []*ForwardResult, u *unplaced) {
+	if u.more > 0 {
+		u.errs = append(u.errs, r.rebase(fmt.Sprintf("%d more upstream errors", u.more), nil, nil))
+	}
+	for _, o := range out {
+		placed := len(o.Errors)
+		for _, e := range u.errs {
+			dup := false
+			for _, have := range o.Errors[:placed] {
+				if have.Message == e.Message && len(have.Path) == 0 {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				o.Errors = append(o.Errors, e)
+			}
 		}
 	}
 }

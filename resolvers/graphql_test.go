@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
@@ -34,6 +37,12 @@ func TestWriteLiteral(t *testing.T) {
 		{"key starting with a digit", map[string]any{"1a": 1}, ""},
 		{"nested bad key", []any{map[string]any{"ok": map[string]any{"no way": 1}}}, ""},
 		{"not a number", json.Number("1 } x"), ""},
+		{"number with exponent sign", json.Number("-0.5E+3"), `-0.5E+3`},
+		{"empty number", json.Number(""), ""},
+		{"lone minus", json.Number("-"), ""},
+		{"leading zero", json.Number("01"), ""},
+		{"bare decimal point", json.Number("1."), ""},
+		{"bare exponent", json.Number("1e+"), ""},
 		{"NaN", math.NaN(), ""},
 		{"Inf", math.Inf(1), ""},
 	} {
@@ -191,6 +200,75 @@ func TestFetchGraphQL_VariableNames(t *testing.T) {
 		}
 		if !strings.Contains(q, "search(filter: $__r_filter, term: $___r_term)") {
 			t.Errorf("known=%v: %s", known, q)
+		}
+	}
+}
+
+// TestGraphQLBatch_UnplacedErrors: the errors a batch answer does not place reach every parent once each, the
+// first maxUnplacedErrors distinct messages of them, and one more error counts the rest; an upstream answering
+// thousands of distinct messages cannot make parents × thousands of errors, in any batching mode.
+func TestGraphQLBatch_UnplacedErrors(t *testing.T) {
+	answer := func(data string, messages ...string) []byte {
+		var b strings.Builder
+		b.WriteString(`{"data":` + data + `,"errors":[`)
+		for i, m := range messages {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"message":"` + m + `"}`)
+		}
+		b.WriteString(`]}`)
+		return []byte(b.String())
+	}
+	many := make([]string, 5000)
+	for i := range many {
+		many[i] = "error " + strconv.Itoa(i)
+	}
+	for _, tc := range []struct {
+		field, data string
+	}{
+		{"loyalty", `{"_entities":[]}`},
+		{"detail", `{"r":[]}`},
+		{"related", `{}`},
+	} {
+		for _, known := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/known=%v", tc.field, known), func(t *testing.T) {
+				sg, _ := docGraph(t, known)
+				src := &docSource{}
+				set, err := New(sg, map[string]sources.Source{"up": src})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := set.For(sg.Binding("Item", tc.field))
+				keys := make([]Key, 50)
+				for i := range keys {
+					keys[i], _ = r.GraphQLKey(Vars{Parent: map[string]any{"id": strconv.Itoa(i)}})
+				}
+				fw := &Forward{Selection: "{ __typename }"}
+
+				src.answer = answer(tc.data, "boom", "bang", "boom")
+				out, err := r.graphqlBatch(context.Background(), Vars{}, fw, nil, keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, o := range out {
+					if len(o.Errors) != 2 || o.Errors[0].Message != "boom" || o.Errors[1].Message != "bang" {
+						t.Fatalf("parent %d: %+v", i, o.Errors)
+					}
+				}
+
+				src.answer = answer(tc.data, many...)
+				out, err = r.graphqlBatch(context.Background(), Vars{}, fw, nil, keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, o := range out {
+					if len(o.Errors) != maxUnplacedErrors+1 || o.Errors[0].Message != "error 0" ||
+						o.Errors[maxUnplacedErrors].Message != fmt.Sprintf("%d more upstream errors", len(many)-maxUnplacedErrors) {
+						t.Fatalf("parent %d: %d errors, first %+v, last %+v", i, len(o.Errors), o.Errors[0], o.Errors[len(o.Errors)-1])
+					}
+				}
+			})
 		}
 	}
 }

@@ -183,42 +183,11 @@ func IsName(s string) bool {
 	return true
 }
 
-// isNumber reports whether s is a GraphQL IntValue or FloatValue (the same grammar as a JSON number).
+// isNumber reports whether s is a GraphQL IntValue or FloatValue: the grammar of a JSON number, which
+// jsonParser.skipNumber checks.
 func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
+	p := jsonParser{data: []byte(s)}
+	return s != "" && p.skipNumber() == nil && p.pos == len(s)
 }
 
 // VarType is the type a variable holding v is declared with when its type comes from the public schema t: t's

@@ -127,6 +127,9 @@ type Loaders struct {
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
 var ErrCallLimit = errors.New("the operation made too many upstream requests")
 
+// errCallPanicked is the error of the callers that waited for an identical call which panicked.
+var errCallPanicked = errors.New("the upstream request failed with an internal error")
+
 // memoMaxItems is the length past which an unbatched list answer is shared only with the identical requests in
 // flight with it, not memoized for the rest of the client request: its bytes would otherwise stay alive until
 // the response is written (issue 13).
@@ -151,9 +154,6 @@ func (l *Loaders) Start() error {
 	}
 	return nil
 }
-
-// Started returns the number of upstream calls counted by Start, refused ones included.
-func (l *Loaders) Started() int64 { return l.started.Load() }
 
 // Wait blocks until the batch of every flush made by Load and LoadGraphQL has ended: its BatchFunc has returned
 // and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
@@ -181,16 +181,21 @@ func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) 
 	}
 	l.mu.Unlock()
 	if !ok {
-		if c.err = l.Start(); c.err == nil {
-			c.val, c.err = r.do(ctx, req)
+		// The callers waiting for c get an answer however the call ends: a panic goes on up this caller's stack,
+		// and they get errCallPanicked.
+		c.err = errCallPanicked
+		defer close(c.done)
+		val, err := any(nil), l.Start()
+		if err == nil {
+			val, err = r.do(ctx, req)
 		}
-		if items, lazy := c.val.(*Items); lazy && items.Len() > memoMaxItems {
+		c.val, c.err = val, err
+		if items, lazy := val.(*Items); lazy && items.Len() > memoMaxItems {
 			l.mu.Lock()
 			delete(l.calls, key)
 			l.mu.Unlock()
 		}
-		close(c.done)
-		return c.val, c.err
+		return val, err
 	}
 	select {
 	case <-c.done:
@@ -220,8 +225,8 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
 // every key not loaded before is fetched in one dataloader batch (split by maxSize), each distinct key once, by a
-// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request renders differently (other
-// args or headers) go to different loaders.
+// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request
+// renders differently (other args or headers) go to different loaders.
 func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
 	l.mu.Lock()
