@@ -142,7 +142,7 @@ type Settings struct {
 	MaxCost int
 	// DefaultListSize is the assumed length of a list field without a listSize hint or slicing argument.
 	DefaultListSize int
-	// MaxResponseBytes caps the bytes of one response's data.
+	// MaxResponseBytes caps the bytes of one response: its data and errors together.
 	MaxResponseBytes int64
 	// MaxFetches caps the upstream requests one operation may make.
 	MaxFetches int
