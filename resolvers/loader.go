@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,7 +479,10 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			fail(fmt.Errorf("batch %s panicked: %v", bl.r.Binding.Name(), p))
+			// The panic's value and stack go to the log; the client learns only which field failed, as for a
+			// panic in an unbatched fetch (graph's fetchPanicked).
+			slog.Error("panic in batch", "binding", bl.r.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+			fail(fmt.Errorf("internal error while resolving %s", bl.r.Binding.Name()))
 		}
 	}()
 	if err := ctx.Err(); err != nil {

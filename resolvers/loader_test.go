@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -285,8 +286,11 @@ func TestLoaders_Flush(t *testing.T) {
 			for i, keys := range tc.loads {
 				ctx := context.WithValue(context.Background(), ctxKey{}, i)
 				for j, v := range wait(t, l.Load(ctx, r, Vars{}, keysOf(r, keys...))) {
-					if _, ok := v.(error); ok {
+					if err, ok := v.(error); ok {
 						errs++
+						if strings.Contains(err.Error(), "boom") {
+							t.Errorf("a panic's value reaches the client: %v", err)
+						}
 						continue
 					}
 					if m, _ := v.(map[string]any); m == nil || m["v"] != "item-"+keys[j].(string) {
