@@ -174,3 +174,22 @@ func TestNewPlan_FragmentExplosion(t *testing.T) {
 		t.Errorf("refused after planning, not by the field budget: %v", err)
 	}
 }
+
+// TestPlan_CostReadmeExample pins the worked example of the README's Limits section on the Customer 360 example.
+func TestPlan_CostReadmeExample(t *testing.T) {
+	sg, err := schema.Load("../examples/customer360/conflux.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, errs := gqlparser.LoadQuery(sg.Schema, `{ customers(limit: 3) { name orders { status } } }`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := graph.NewPlan(sg, doc, doc.Operations[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Cost(nil, sg.Settings.DefaultListSize); got != 37 {
+		t.Errorf("Cost = %d, want 37 as the README says", got)
+	}
+}
