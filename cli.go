@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,9 +14,9 @@ import (
 // check validates and lints a configuration: `conflux check [--config conflux.yaml]`. It prints every problem
 // and fails when any is an error. It uses the server's own loader, so what it accepts, the server serves.
 func check(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("conflux check", flag.ContinueOnError)
-	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml")
-	if err := fs.Parse(args); err != nil {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml (env CONFLUX_CONFIG)")
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	sg, err := schema.Load(*config, loadOptions()...)
@@ -43,17 +42,17 @@ func check(args []string, stdout io.Writer) error {
 // explain prints the plan of a query without calling any backend:
 // `conflux explain [--config conflux.yaml] --query file.graphql [--operation Name] [--variables '{"a":1}'] [--format text|json|mermaid]`.
 func explain(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("conflux explain", flag.ContinueOnError)
-	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml")
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml (env CONFLUX_CONFIG)")
 	queryFile := fs.String("query", "", "file holding the GraphQL operation (- for standard input)")
 	operation := fs.String("operation", "", "operation name, when the document has several")
 	variables := fs.String("variables", "", "variables as JSON (they decide @skip/@include)")
 	format := fs.String("format", "text", "text, json or mermaid")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *queryFile == "" {
-		return errors.New("conflux explain: --query names the file with the operation")
+		return &usageError{msg: "conflux explain: --query names the file with the operation\nRun 'conflux explain --help' for its flags."}
 	}
 	var query []byte
 	var err error

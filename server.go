@@ -59,20 +59,7 @@ const sampleQuery = `{
 }`
 
 func main() {
-	args := os.Args[1:]
-	run := serve
-	if len(args) > 0 {
-		switch args[0] {
-		case "check":
-			run, args = check, args[1:]
-		case "explain":
-			run, args = explain, args[1:]
-		}
-	}
-	if err := run(args, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set. Nearly all of a gateway's heap is
@@ -90,11 +77,11 @@ func tuneGC(gogc string) {
 
 // serve runs the server until SIGINT or SIGTERM.
 func serve(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("conflux", flag.ContinueOnError)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("CONFLUX_ADDR", "127.0.0.1:8080"), "listen address (env CONFLUX_ADDR)")
 	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty runs the Customer 360 example with its mock backends (env CONFLUX_CONFIG)")
 	adminAddr := fs.String("admin-addr", os.Getenv("CONFLUX_ADMIN_ADDR"), "serve the admin API on this address instead of at /admin/graphql of --addr (env CONFLUX_ADMIN_ADDR)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
