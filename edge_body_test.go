@@ -53,19 +53,8 @@ func TestEdge_BodyAfterSlot(t *testing.T) {
 		{"malformed chunk", "Transfer-Encoding: chunked\r\n\r\nzz\r\n", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := env.dial("127.0.0.1")
-			if _, err := io.WriteString(c, "POST /graphql HTTP/1.1\r\nHost: conflux\r\nContent-Type: application/json\r\n"+tc.req); err != nil {
-				t.Fatal(err)
-			}
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.status {
-				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			if status, body := rawPost(t, env, "127.0.0.1", tc.req); status != tc.status {
+				t.Errorf("status %d, want %d: %s", status, tc.status, body)
 			}
 		})
 	}
@@ -89,20 +78,9 @@ func TestEdge_BodyBudget(t *testing.T) {
 	}
 	waitFor(t, "the slow bodies to be held", func() bool { return env.e.bodies.Load() == 1800 })
 
-	c := env.dial("127.0.0.20")
-	if _, err := io.WriteString(c, "POST /graphql HTTP/1.1\r\nHost: conflux\r\nContent-Type: application/json\r\n"+
-		"Content-Length: 1000\r\n\r\n"+strings.Repeat(" ", 1000)); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "SERVER_BUSY") {
-		t.Errorf("a body past the budget: status %d %s, want 503 SERVER_BUSY", resp.StatusCode, body)
+	status, body := rawPost(t, env, "127.0.0.20", "Content-Length: 1000\r\n\r\n"+strings.Repeat(" ", 1000))
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "SERVER_BUSY") {
+		t.Errorf("a body past the budget: status %d %s, want 503 SERVER_BUSY", status, body)
 	}
 	env.served("127.0.0.3") // a small request still fits
 
@@ -110,4 +88,22 @@ func TestEdge_BodyBudget(t *testing.T) {
 		c.Close()
 	}
 	waitFor(t, "the slow bodies' bytes to be given back", func() bool { return env.e.bodies.Load() == 0 })
+}
+
+// rawPost sends POST /graphql from ip over a new connection, written byte for byte: rest is the headers after
+// Content-Type, the blank line and the body. It returns the answer's status and body.
+func rawPost(t *testing.T, env *edgeEnv, ip, rest string) (int, string) {
+	t.Helper()
+	c := env.dial(ip)
+	if _, err := io.WriteString(c, "POST /graphql HTTP/1.1\r\nHost: conflux\r\nContent-Type: application/json\r\n"+rest); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
