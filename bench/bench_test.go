@@ -31,10 +31,7 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	want := []struct {
-		scenario, server string
-		upstream         float64 // upstream requests per client request; -1: not checked
-	}{
+	want := []wantRow{
 		{"posts", "conflux", 2},
 		{"posts", "baseline", -1}, // its 1 ms windows split batches now and then
 		{"posts", "conflux (dedup on)", -1},
@@ -47,20 +44,8 @@ func TestBench(t *testing.T) {
 		{"planning", "conflux, new document each request", 2},
 		{"planning", "conflux, introspection", 0},
 	}
-	if len(b.rows) != len(want) {
-		t.Fatalf("%d rows, want %d:\n%s", len(b.rows), len(want), b.report("test", "test", 0))
-	}
-	for i, w := range want {
-		r := b.rows[i]
-		if r.scenario != w.scenario || r.server != w.server {
-			t.Errorf("row %d is %s/%s, want %s/%s", i, r.scenario, r.server, w.scenario, w.server)
-		}
-		if r.out.requests == 0 || r.out.errors != 0 {
-			t.Errorf("%s/%s: %d errors in %d requests: %s", r.scenario, r.server, r.out.errors, r.out.requests, r.out.firstErr)
-		}
-		if w.upstream >= 0 && r.upstream != w.upstream {
-			t.Errorf("%s/%s: %.3f upstream requests per request, want %v", r.scenario, r.server, r.upstream, w.upstream)
-		}
+	checkRows(t, b, want)
+	for _, r := range b.rows {
 		// CPU time comes in 10 ms ticks, which a short run of a light scenario may not reach; memory always shows.
 		if r.cpu < 0 || r.rss <= 0 || r.alloc <= 0 || (r.scenario == "posts" && r.cpu == 0) {
 			t.Errorf("%s/%s: no server-side figures: cpu %v, rss %d, alloc %.0f", r.scenario, r.server, r.cpu, r.rss, r.alloc)
@@ -101,10 +86,7 @@ func TestBench_Compare(t *testing.T) {
 		t.Fatalf("compared checkout: %+v", b.cmp)
 	}
 	cmp := b.cmp.name
-	want := []struct {
-		scenario, server string
-		upstream         float64 // -1: not checked
-	}{
+	want := []wantRow{
 		{"posts", "conflux", 2},
 		{"posts", cmp, 2},
 		{"posts", "baseline", -1},
@@ -118,20 +100,8 @@ func TestBench_Compare(t *testing.T) {
 		{"lists", "conflux, 1000 items", 2},
 		{"lists", cmp + ", 1000 items", 2},
 	}
-	if len(b.rows) != len(want) {
-		t.Fatalf("%d rows, want %d:\n%s", len(b.rows), len(want), b.report("test", "test", 0))
-	}
-	for i, w := range want {
-		r := b.rows[i]
-		if r.scenario != w.scenario || r.server != w.server {
-			t.Errorf("row %d is %s/%s, want %s/%s", i, r.scenario, r.server, w.scenario, w.server)
-		}
-		if r.out.requests == 0 || r.out.errors != 0 {
-			t.Errorf("%s/%s: %d errors in %d requests: %s", r.scenario, r.server, r.out.errors, r.out.requests, r.out.firstErr)
-		}
-		if w.upstream >= 0 && r.upstream != w.upstream {
-			t.Errorf("%s/%s: %.3f upstream requests per request, want %v", r.scenario, r.server, r.upstream, w.upstream)
-		}
+	checkRows(t, b, want)
+	for _, r := range b.rows {
 		if r.rss <= 0 || r.alloc <= 0 || r.out.respBytes() <= 0 {
 			t.Errorf("%s/%s: no server-side figures: rss %d, alloc %.0f, answer %.0f B", r.scenario, r.server, r.rss, r.alloc, r.out.respBytes())
 		}
@@ -197,5 +167,33 @@ func TestCompareCheckout(t *testing.T) {
 	err = run([]string{"-compare", other, "-scenarios", "posts"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "not a checkout of Conflux") {
 		t.Errorf("run -compare %s: %v", other, err)
+	}
+}
+
+// wantRow is one row a run must report, in order: its scenario and server, and its upstream requests per client
+// request (-1: not checked).
+type wantRow struct {
+	scenario, server string
+	upstream         float64
+}
+
+// checkRows checks that b reported exactly the rows of want, in order, each without errors and with the upstream
+// requests per client request it expects.
+func checkRows(t *testing.T, b *bench, want []wantRow) {
+	t.Helper()
+	if len(b.rows) != len(want) {
+		t.Fatalf("%d rows, want %d:\n%s", len(b.rows), len(want), b.report("test", "test", 0))
+	}
+	for i, w := range want {
+		r := b.rows[i]
+		if r.scenario != w.scenario || r.server != w.server {
+			t.Errorf("row %d is %s/%s, want %s/%s", i, r.scenario, r.server, w.scenario, w.server)
+		}
+		if r.out.requests == 0 || r.out.errors != 0 {
+			t.Errorf("%s/%s: %d errors in %d requests: %s", r.scenario, r.server, r.out.errors, r.out.requests, r.out.firstErr)
+		}
+		if w.upstream >= 0 && r.upstream != w.upstream {
+			t.Errorf("%s/%s: %.3f upstream requests per request, want %v", r.scenario, r.server, r.upstream, w.upstream)
+		}
 	}
 }
