@@ -213,16 +213,7 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
 		return r.Do(ctx, req, false)
 	}
-	resp, err := r.Source.Do(ctx, req)
-	if err != nil {
-		return nil, sources.AsError(r.Binding.Source, err)
-	}
-	v, err := decodeList(resp.Body)
-	if err != nil {
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
-			Method: req.Method, Path: req.Path, Err: err}
-	}
-	return v, nil
+	return r.send(ctx, req, decodeList)
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:

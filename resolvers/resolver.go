@@ -145,20 +145,29 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 
 // Do sends a rendered request and returns the decoded answer after select.
 func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (any, error) {
-	resp, err := r.Source.Do(ctx, req)
+	v, err := r.send(ctx, req, decodeJSON)
 	if err != nil {
-		return nil, sources.AsError(r.Binding.Source, err)
-	}
-	v, err := decodeJSON(resp.Body)
-	if err != nil {
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
-			Method: req.Method, Path: req.Path, Err: err}
+		return nil, err
 	}
 	sel := r.Binding.Select
 	if batch {
 		sel = r.Binding.Batch.Select
 	}
 	return Dig(v, sel), nil
+}
+
+// send sends req and decodes the answer's body with decode; an answer it cannot decode is BAD_UPSTREAM_RESPONSE.
+func (r *Resolver) send(ctx context.Context, req *sources.Request, decode func([]byte) (any, error)) (any, error) {
+	resp, err := r.Source.Do(ctx, req)
+	if err != nil {
+		return nil, sources.AsError(r.Binding.Source, err)
+	}
+	v, err := decode(resp.Body)
+	if err != nil {
+		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	return v, nil
 }
 
 // Fetch renders, sends and decodes the single (unbatched) request for vs.
