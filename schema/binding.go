@@ -41,7 +41,10 @@ type Binding struct {
 	// ListSize tells the cost estimate how long the field's list is; nil means the server's defaultListSize
 	// (or the value of a first/last/limit argument).
 	ListSize *ListSize
-	Pos      Position
+	// Federated marks a binding derived from the supergraph (issue 14): a root field that subgraph Source
+	// resolves. The planner plans the whole federated selection below it (graph/federation*.go).
+	Federated bool
+	Pos       Position
 
 	// given records which keys the file set, including those whose value was invalid.
 	given map[string]bool

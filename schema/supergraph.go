@@ -36,6 +36,8 @@ type Supergraph struct {
 	Schema   *ast.Schema
 	Sources  map[string]*Source
 	Settings Settings
+	// Federation describes the composed supergraph named by the `supergraph:` key; nil without one.
+	Federation *Federation
 	// Warnings are the lint findings that did not stop the load.
 	Warnings []Problem
 
