@@ -58,6 +58,10 @@ type HTTPSource struct {
 	// SDL is a graphql source's upstream schema file, relative to the configuration.
 	SDL    string
 	sdlPos Position
+	// sawEndpoints says the configuration listed endpoints; a source named after a subgraph of the supergraph
+	// may leave them out and call the subgraph's url. pos is where the source's settings begin.
+	sawEndpoints bool
+	pos          Position
 }
 
 // Retry configures retries of idempotent requests.
@@ -104,7 +108,7 @@ const (
 var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"}
 
 var (
-	topKeys     = []string{"schema", "sources", "bindings", "server"}
+	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
 	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
@@ -226,9 +230,12 @@ func DefaultHTTPSource() HTTPSource {
 type document struct {
 	schemaGlobs []string
 	schemaPos   Position
-	sources     map[string]*Source
-	bindings    []*Binding
-	settings    Settings
+	// supergraph is the composed supergraph file, relative to the configuration; empty without one.
+	supergraph    string
+	supergraphPos Position
+	sources       map[string]*Source
+	bindings      []*Binding
+	settings      Settings
 }
 
 func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *document {
@@ -251,6 +258,12 @@ func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *do
 			sawSchema = true
 			doc.schemaPos = d.pos(e.value)
 			doc.schemaGlobs, _ = d.strings(e.value, "schema")
+		case "supergraph":
+			doc.supergraphPos = d.pos(e.value)
+			doc.supergraph, _ = d.str(e.value, "supergraph")
+			if doc.supergraph == "" {
+				d.errorf(doc.supergraphPos, "supergraph", "name the composed supergraph file, e.g. supergraph: supergraph.graphql")
+			}
 		case "sources":
 			srcs, _ := d.mapping(e.value, "sources", nil)
 			for _, s := range srcs {
@@ -269,7 +282,7 @@ func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *do
 			d.settings(e.value, &doc.settings)
 		}
 	}
-	if !sawSchema {
+	if !sawSchema && doc.supergraph == "" {
 		d.errorf(d.pos(root), "", "missing `schema:`: name the SDL files, e.g. schema: [schema/*.graphqls]")
 	}
 	return doc
@@ -312,6 +325,8 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 	h := DefaultHTTPSource()
 	entries, ok := d.mapping(n, path, keys)
 	if !ok {
+		// The mapping's problem is reported; a missing `endpoints:` would only repeat it.
+		h.sawEndpoints = true
 		return &h
 	}
 	var sawEndpoints bool
@@ -441,9 +456,8 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 			h.sdlPos = d.pos(e.value)
 		}
 	}
-	if !sawEndpoints {
-		d.errorf(d.pos(n), path, "missing `endpoints:`: list the base URLs, e.g. endpoints: [http://127.0.0.1:9101]")
-	}
+	// A missing `endpoints:` is reported once the supergraph's subgraphs are known (missingEndpoints).
+	h.sawEndpoints, h.pos = sawEndpoints, d.pos(n)
 	if h.Weights != nil && len(h.Weights) != len(h.Endpoints) {
 		d.errorf(d.pos(n), join(path, "weights"), "%d weights for %d endpoints: give one weight per endpoint", len(h.Weights), len(h.Endpoints))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+	gqlvalidator "github.com/vektah/gqlparser/v2/validator"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -112,14 +113,23 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 
 	hash := sha256.New()
 	hash.Write(data)
-	sdl, sdlFiles := d.loadSDL(doc, file, fsys, hash)
+	files := []string{file}
+	var sup *supergraph
+	if doc.supergraph != "" {
+		var supFile string
+		if sup, supFile = d.readSupergraph(doc, file, fsys, hash); sup == nil {
+			return nil, d.result()
+		}
+		files = append(files, supFile)
+	}
+	sdl, sdlFiles := d.loadSDL(doc, file, fsys, hash, sup)
 	if sdl == nil {
 		return nil, d.result()
 	}
 	sg := &Supergraph{
 		Version:  hex.EncodeToString(hash.Sum(nil))[:12],
 		File:     file,
-		Files:    append([]string{file}, sdlFiles...),
+		Files:    append(files, sdlFiles...),
 		Raw:      data,
 		SDLFiles: d.read,
 		Schema:   sdl,
@@ -129,7 +139,16 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		bindings: map[string]*Binding{},
 		env:      o.env,
 	}
+	if sup != nil {
+		sg.Federation = sup.fed
+		sup.deriveSources(sg.Sources)
+	}
+	d.missingEndpoints(sg.Sources)
 	for _, name := range sortedKeys(sg.Sources) {
+		if src := sg.Sources[name]; sup != nil && sup.fed.ByName[name] != nil && (src.HTTP == nil || src.HTTP.SDL == "") {
+			// A subgraph is never introspected at load: the supergraph says what it serves.
+			continue
+		}
 		d.loadUpstream(sg.Sources[name], file, fsys, hash, o.introspect)
 	}
 	v := &validator{decoder: d, sg: sg, declared: map[string]bool{}}
@@ -143,6 +162,9 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 			sg.bindings[b.Name()] = b
 			sg.ordered = append(sg.ordered, b)
 		}
+	}
+	if sup != nil {
+		v.federatedBindings()
 	}
 	v.lint()
 	if err := d.result(); err != nil {
@@ -170,8 +192,9 @@ func (d *decoder) result() error {
 	return &ConfigError{Problems: d.list}
 }
 
-// loadSDL reads the schema files named by the globs and builds the public schema.
-func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }) (*ast.Schema, []string) {
+// loadSDL reads the schema files named by the globs and builds the public schema: the public part of the
+// supergraph, when there is one, and the files, which may extend its types.
+func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface{ Write([]byte) (int, error) }, sup *supergraph) (*ast.Schema, []string) {
 	dir := filepath.Dir(file)
 	var srcs []*ast.Source
 	seen := map[string]bool{}
@@ -201,16 +224,31 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 			srcs = append(srcs, &ast.Source{Name: filepath.Join(dir, filepath.FromSlash(m)), Input: string(b)})
 		}
 	}
-	if len(srcs) == 0 {
+	if len(srcs) == 0 && sup == nil {
 		return nil, nil
 	}
 	files := make([]string, len(srcs))
 	for i, src := range srcs {
 		files[i] = src.Name
 	}
-	s, err := gqlparser.LoadSchema(srcs...)
+	// As gqlparser.LoadSchema, with the supergraph's public document between the prelude and the files, so that
+	// a file redeclaring a supergraph type is the one blamed.
+	sd, err := parser.ParseSchema(gqlvalidator.Prelude)
+	if err == nil && sup != nil {
+		sd.Merge(sup.public)
+	}
+	if err == nil && len(srcs) > 0 {
+		var own *ast.SchemaDocument
+		if own, err = parser.ParseSchemas(srcs...); err == nil {
+			sd.Merge(own)
+		}
+	}
+	var s *ast.Schema
+	if err == nil {
+		s, err = gqlvalidator.ValidateSchemaDocument(sd)
+	}
 	if err != nil {
-		d.sdlProblems(err)
+		d.sdlProblems(gqlerror.WrapIfUnwrapped(err))
 		return nil, files
 	}
 	unimplementedDirectives(s)

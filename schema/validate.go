@@ -215,6 +215,11 @@ func (v *validator) graphqlBinding(b *Binding, field *ast.FieldDefinition, src *
 		v.errorf(b.Pos, path, "a graphql binding needs `field:`, the upstream root field to call")
 		return
 	}
+	if b.Federated {
+		// Derived from the supergraph: the planner sends the client's arguments and selection as the supergraph
+		// describes them, so there are no binding args to check against the upstream schema.
+		return
+	}
 	if bt := b.Batch; bt != nil && bt.Entities != "" && len(bt.Match) == 0 {
 		v.errorf(bt.Pos, path+".batch", "entities batching builds each representation from match: name the entity's key field, e.g. match: id")
 	}
@@ -334,15 +339,6 @@ func (v *validator) listParents() map[string][]string {
 		}
 	}
 	return out
-}
-
-func (v *validator) hasErrorsSince(n int) bool {
-	for _, p := range v.list[n:] {
-		if !p.Warning {
-			return true
-		}
-	}
-	return false
 }
 
 func (v *validator) isRoot(name string) bool {
