@@ -90,8 +90,11 @@ func (v *validator) federatedBindings() {
 			if len(subs) == 0 {
 				continue
 			}
-			b := &Binding{Type: op.Name, Field: f.Name, Source: subs[0], UpstreamField: f.Name, Federated: true, Pos: astPos(f.Position, v.file)}
 			v.declared[name] = true
+			if src := v.sg.Sources[subs[0]]; src == nil || src.Kind != KindGraphQL {
+				continue // reported by deriveSources
+			}
+			b := &Binding{Type: op.Name, Field: f.Name, Source: subs[0], UpstreamField: f.Name, Federated: true, Pos: astPos(f.Position, v.file)}
 			if v.binding(b) {
 				v.sg.bindings[name] = b
 				v.sg.ordered = append(v.sg.ordered, b)

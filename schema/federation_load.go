@@ -20,7 +20,9 @@ type supergraph struct {
 	public *ast.SchemaDocument
 	// subgraphPos is where each subgraph's join__Graph value is declared, by subgraph Name.
 	subgraphPos map[string]Position
-	feat        features
+	// refused holds the join__Graph values already reported as broken, so that their uses are not reported again.
+	refused map[string]bool
+	feat    features
 }
 
 // features says what the supergraph's @link (or Federation 1 @core) directives name: the prefix the join
@@ -56,7 +58,7 @@ func (d *decoder) loadSupergraph(file string, sdl []byte, fileRel string) *super
 		d.sdlProblems(gqlerror.WrapIfUnwrapped(err))
 		return nil
 	}
-	s := &supergraph{decoder: d, subgraphPos: map[string]Position{},
+	s := &supergraph{decoder: d, subgraphPos: map[string]Position{}, refused: map[string]bool{},
 		fed: &Federation{File: fileRel, ByName: map[string]*Subgraph{}, ByEnum: map[string]*Subgraph{}, Types: map[string]*FedType{}}}
 	s.feat = s.features(doc)
 	if !s.subgraphs(doc, file) {
@@ -209,6 +211,7 @@ func (s *supergraph) subgraphs(doc *ast.SchemaDocument, file string) bool {
 		dir := v.Directives.ForName(graphDir)
 		if dir == nil {
 			s.errorf(pos, "supergraph", "%s__Graph value %s has no @%s(name:, url:)", s.feat.join, v.Name, graphDir)
+			s.refused[v.Name] = true
 			continue
 		}
 		sg := &Subgraph{Name: argString(dir, "name"), Enum: v.Name, URL: argString(dir, "url")}
@@ -217,10 +220,12 @@ func (s *supergraph) subgraphs(doc *ast.SchemaDocument, file string) bool {
 		}
 		if !isName(sg.Name) {
 			s.errorf(pos, "supergraph", "subgraph name %q is not a source name (letters, digits, _ and -): rename the subgraph and compose again", sg.Name)
+			s.refused[v.Name] = true
 			continue
 		}
 		if prev := s.fed.ByName[sg.Name]; prev != nil {
 			s.errorf(pos, "supergraph", "subgraph %q is named twice (%s and %s): give each subgraph its own name", sg.Name, prev.Enum, v.Name)
+			s.refused[v.Name] = true
 			continue
 		}
 		s.fed.Subgraphs = append(s.fed.Subgraphs, sg)
@@ -243,6 +248,9 @@ func (s *supergraph) graph(dir *ast.Directive) (*Subgraph, bool) {
 	}
 	if sg := s.fed.ByEnum[a.Value.Raw]; sg != nil {
 		return sg, true
+	}
+	if s.refused[a.Value.Raw] {
+		return nil, false
 	}
 	var have []string
 	for _, sg := range s.fed.Subgraphs {
