@@ -121,6 +121,10 @@ func (r *queryResolver) Bindings(ctx context.Context) ([]*model.Binding, error) 
 	for _, b := range sg.Bindings() {
 		mb := &model.Binding{Field: b.Name(), DeclaredAt: b.Pos.String(),
 			Config: strings.TrimSpace(string(schema.Entry(sg.Raw, "bindings", b.Name())))}
+		if b.Federated {
+			// Derived from the supergraph (issue 14): no entry in the file to show.
+			mb.Config = fmt.Sprintf("# derived from the supergraph: subgraph %s resolves %s\nsource: %s\nfield: %s", b.Source, b.Name(), b.Source, b.UpstreamField)
+		}
 		if b.Source != "" {
 			mb.Source = ptr(b.Source)
 		}
