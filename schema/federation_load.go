@@ -16,7 +16,9 @@ import (
 type supergraph struct {
 	*decoder
 	fed *Federation
-	// public is the supergraph document without federation machinery and @inaccessible elements.
+	// doc is the supergraph document as parsed; public is it without federation machinery and @inaccessible
+	// elements.
+	doc    *ast.SchemaDocument
 	public *ast.SchemaDocument
 	// subgraphPos is where each subgraph's join__Graph value is declared, by subgraph Name.
 	subgraphPos map[string]Position
@@ -76,6 +78,7 @@ func (d *decoder) loadSupergraph(file string, sdl []byte, fileRel string) *super
 	if d.hasErrorsSince(before) {
 		return nil
 	}
+	s.doc = doc
 	s.public = s.publicDocument(doc)
 	return s
 }

@@ -32,6 +32,18 @@ func TestFederation_Golden(t *testing.T) {
 			formatter.NewFormatter(&pub, formatter.WithIndent("  ")).FormatSchema(sg.Schema)
 			golden(t, filepath.Join(dir, "public.graphqls"), pub.String())
 			golden(t, filepath.Join(dir, "federation.txt"), dumpFederation(sg))
+			var subs strings.Builder
+			for _, sub := range sg.Federation.Subgraphs {
+				up := sg.Sources[sub.Name].Upstream
+				if up == nil {
+					t.Errorf("source %s has no upstream schema", sub.Name)
+					continue
+				}
+				fmt.Fprintf(&subs, "# subgraph %s\n", sub.Name)
+				formatter.NewFormatter(&subs, formatter.WithIndent("  ")).FormatSchema(up)
+				subs.WriteString("\n")
+			}
+			golden(t, filepath.Join(dir, "subgraphs.graphqls"), subs.String())
 		})
 	}
 }

@@ -142,6 +142,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	if sup != nil {
 		sg.Federation = sup.fed
 		sup.deriveSources(sg.Sources)
+		sup.subgraphSchemas(sg.Sources)
 	}
 	d.missingEndpoints(sg.Sources)
 	for _, name := range sortedKeys(sg.Sources) {
