@@ -95,13 +95,21 @@ func (d *decoder) hasErrorsSince(n int) bool {
 // features reads the schema's @link and @core directives.
 func (s *supergraph) features(doc *ast.SchemaDocument) features {
 	f := features{join: "join", prefixes: map[string]bool{}, names: map[string]bool{}}
-	for _, sd := range append(append(ast.SchemaDefinitionList{}, doc.Schema...), doc.SchemaExtension...) {
+	schemas := append(append(ast.SchemaDefinitionList{}, doc.Schema...), doc.SchemaExtension...)
+	// The link directive is the one that links the link (or core) specification itself, whatever it is called;
+	// another schema directive with a url argument (such as @contact) links nothing.
+	linkDirs := map[string]bool{"link": true, "core": true}
+	for _, sd := range schemas {
 		for _, dir := range sd.Directives {
-			u := argString(dir, "url")
-			if u == "" {
-				u = argString(dir, "feature")
+			if name, _ := specOf(linkURL(dir)); name == "link" || name == "core" {
+				linkDirs[dir.Name] = true
 			}
-			if u == "" {
+		}
+	}
+	for _, sd := range schemas {
+		for _, dir := range sd.Directives {
+			u := linkURL(dir)
+			if u == "" || !linkDirs[dir.Name] {
 				continue
 			}
 			name, version := specOf(u)
@@ -149,6 +157,14 @@ func (s *supergraph) features(doc *ast.SchemaDocument) features {
 		}
 	}
 	return f
+}
+
+// linkURL returns the specification a @link (url:) or Federation 1 @core (feature:) directive links.
+func linkURL(dir *ast.Directive) string {
+	if u := argString(dir, "url"); u != "" {
+		return u
+	}
+	return argString(dir, "feature")
 }
 
 // specOf splits a specification URL such as https://specs.apollo.dev/join/v0.3 into its name and version.

@@ -37,10 +37,10 @@ func TestFederation_PublicSchema(t *testing.T) {
 		},
 		{
 			name: "custom directives stay, linked ones go",
-			replace: []string{"{\n  query: Query", "  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n  @link(url: \"https://example.com/acme/v1.0\", import: [\"@audit\"])\n{\n  query: Query",
-				"scalar join__FieldSet\n", "scalar join__FieldSet\ndirective @tag(name: String!) repeatable on FIELD_DEFINITION\ndirective @audit on FIELD_DEFINITION\ndirective @acme__trace on FIELD_DEFINITION\ndirective @upper on FIELD | FIELD_DEFINITION\n",
+			replace: []string{"{\n  query: Query", "  @link(url: \"https://specs.apollo.dev/tag/v0.3\")\n  @link(url: \"https://example.com/acme/v1.0\", import: [\"@audit\"])\n  @contact(name: \"shop team\", url: \"https://example.com/team/v1.0\")\n{\n  query: Query",
+				"scalar join__FieldSet\n", "scalar join__FieldSet\ndirective @tag(name: String!) repeatable on FIELD_DEFINITION\ndirective @audit on FIELD_DEFINITION\ndirective @acme__trace on FIELD_DEFINITION\ndirective @upper on FIELD | FIELD_DEFINITION\ndirective @contact(name: String!, url: String) on SCHEMA\nscalar team__x\n",
 				"  id: ID!\n", "  id: ID! @tag(name: \"x\") @audit @acme__trace @upper @deprecated(reason: \"use email\")\n"},
-			present: []string{"@upper", "User.id@upper", "User.id@deprecated"},
+			present: []string{"@upper", "User.id@upper", "User.id@deprecated", "@contact", "team__x"},
 			absent:  []string{"@tag", "@audit", "@acme__trace", "User.id@tag", "User.id@audit"},
 		},
 		{
