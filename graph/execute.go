@@ -108,7 +108,10 @@ func (x *execution) dispatch(todo pending) {
 	var order []any
 	for f := range todo {
 		var key any = f
-		if f.Batched {
+		switch {
+		case f.Fed != nil:
+			key = f.Fed
+		case f.Batched:
 			key = f.Binding
 		}
 		if _, ok := groups[key]; !ok {
@@ -156,7 +159,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		}
 		return
 	}
-	if fetches[0].Batched {
+	if fetches[0].Fed != nil {
+		x.runFederated(fetches, parents[0][0], todo)
+	} else if fetches[0].Batched {
 		x.runBatched(res, fetches, parents, todo)
 	} else {
 		for i, f := range fetches {

@@ -102,6 +102,9 @@ type Fetch struct {
 	Batched bool
 	// Forward is what a fetch from a graphql source sends upstream; nil for other sources.
 	Forward *resolvers.Forward
+	// Fed is the federated group a root field of the supergraph belongs to (issue 14): its fetches run
+	// together, as the group's subgraph calls.
+	Fed *fedGroup
 }
 
 // PlanError is an operation the planner refuses (for example over a configured limit). Code is its
@@ -163,6 +166,9 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 			Code: CodeAliasLimit, Extensions: map[string]any{"aliases": p.aliases, "maxAliases": max}}
 	}
 	p.plan.Root = sel
+	if err := p.federate(root); err != nil {
+		return nil, err
+	}
 	p.plan.cost = selectionCost(sel, 1, vars, sg.Settings.DefaultListSize, &p.plan.costByVars)
 	if !p.plan.costByVars {
 		if err := checkCost(p.plan.cost, sg.Settings.MaxCost, op.Position); err != nil {
@@ -171,6 +177,31 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	}
 	p.plan.Static = len(p.plan.Fetches) == 0 && len(op.VariableDefinitions) == 0 && !hasValueFields(sel)
 	return p.plan, nil
+}
+
+// federate plans the subgraph calls of the federated root fields: one group for a query's, one per field for a
+// mutation's (they run one after the other).
+func (p *planner) federate(root *ast.Definition) error {
+	var g *fedGroup
+	for _, f := range p.plan.Root.Fields {
+		if f.Fetch == nil || !f.Binding.Federated {
+			continue
+		}
+		if g == nil || p.op.Operation == ast.Mutation {
+			if g != nil {
+				if err := planFederation(p.sg, g, root, true); err != nil {
+					return err
+				}
+			}
+			g = &fedGroup{}
+		}
+		g.fields = append(g.fields, f)
+		f.Fetch.Fed = g
+	}
+	if g == nil {
+		return nil
+	}
+	return planFederation(p.sg, g, root, p.op.Operation == ast.Mutation)
 }
 
 // hasValueFields reports whether a root field is a `value` binding, whose templates may read request headers:
@@ -337,7 +368,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 				parent.Children = append(parent.Children, f.Fetch)
 			}
 			parent = f.Fetch
-			fwd = p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
+			fwd = f.Binding.Federated || p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
 		case f.Binding.Value != nil:
 			f.Kind = FieldValue
 		}
@@ -372,7 +403,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 
 // forwardFetch prepares the upstream selection of a fetch from a graphql source.
 func (p *planner) forwardFetch(f *Field, fwd bool) error {
-	if f.Kind != FieldFetch || !fwd {
+	if f.Kind != FieldFetch || !fwd || f.Binding.Federated {
 		return nil
 	}
 	fw, err := p.forward(f)
