@@ -10,7 +10,7 @@ import (
 
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
-	)
+)
 
 // fedRun executes one fedGroup for one request. Calls run as soon as the calls they wait for have finished;
 // their answers are merged into one data tree under mu (locked to read representations and to merge, never

@@ -27,8 +27,8 @@ import (
 type fedGroup struct {
 	fields   []*Field
 	mutation bool
-	steps  []*fedStep
-	calls  []*fedCall
+	steps    []*fedStep
+	calls    []*fedCall
 	// vars are the subgraph variables that carry the client's argument values, in the order they were made.
 	vars []*fedVar
 }
