@@ -313,8 +313,8 @@ func (p *fedPlanner) resolves(pos *objPos, st *fedStep, field string) bool {
 	if field == "__typename" {
 		return true
 	}
-	if st.entity && st.repType != st.typ {
-		// An @interfaceObject step resolves the interface's fields.
+	if st.entity && st.pos == pos && st.repType != st.typ {
+		// An @interfaceObject step resolves the interface's fields on its own objects.
 		return p.fed.CanResolve(st.subgraph, st.repType, field)
 	}
 	if p.fed.CanResolve(st.subgraph, pos.typ, field) {
@@ -380,7 +380,7 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 			return false
 		}
 		typ := pos.typ
-		if s.entity {
+		if s.entity && s.pos == pos {
 			typ = s.repType
 		}
 		in := p.fieldIn(typ, name, s.subgraph)
