@@ -138,6 +138,10 @@ type objPos struct {
 	have map[string]*fedStep
 	// provided holds, per step, the field set a @provides on the path lets that step resolve here.
 	provided map[*fedStep]ast.SelectionSet
+	// parent and via are the position above and the client field that leads here (nil at the root and for
+	// positions of planner-added fields): another root request can reach the position again along them.
+	parent *objPos
+	via    *Field
 }
 
 // fedPlanner runs the federation pass over one plan. Not safe for concurrent use.
@@ -274,6 +278,7 @@ func (p *fedPlanner) place(pos *objPos, f *Field, st *fedStep) {
 	}
 	if f.Object != nil {
 		child := p.pos(childPath, named.Name)
+		child.parent, child.via = pos, f
 		p.enter(child, st, n.sub, provides)
 		p.selection(child, f.Object, st)
 		return
@@ -289,6 +294,7 @@ func (p *fedPlanner) place(pos *objPos, f *Field, st *fedStep) {
 			continue // the subgraph never returns this type here: no fragment on a type it may not know
 		}
 		child := p.pos(childPath, t)
+		child.parent, child.via = pos, f
 		p.enter(child, st, n.sub.frag(t), typeProvides(provides, t))
 		p.selection(child, f.ByType[t], st)
 	}
@@ -415,7 +421,60 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 			return s
 		}
 	}
+	for _, c := range p.candidates(pos.typ, name) {
+		if s := p.rootStepTo(pos, c.sub); try(s) {
+			return s
+		}
+	}
 	return nil
+}
+
+// rootStepTo returns a root step of subgraph sub that reaches pos by asking for the same root field (and the
+// fields down to pos) again, for fields no key can reach: the objects of a shared root field without @key, whose
+// fields live in several subgraphs (a query only: mutation fields run once). Nil when sub cannot resolve every
+// field on the way.
+func (p *fedPlanner) rootStepTo(pos *objPos, sub string) *fedStep {
+	if p.mutation {
+		return nil
+	}
+	var chain []*objPos
+	for o := pos; o.parent != nil; o = o.parent {
+		chain = append(chain, o)
+	}
+	if len(chain) == 0 {
+		return nil
+	}
+	root := chain[len(chain)-1].parent
+	for _, o := range chain {
+		if !p.fed.CanResolve(sub, o.parent.typ, o.via.Name) {
+			return nil
+		}
+	}
+	var st *fedStep
+	for s := range root.in {
+		if !s.entity && s.subgraph == sub {
+			st = s
+		}
+	}
+	if st == nil {
+		st = p.step(sub, false, nil, root.typ, "")
+		root.in[st] = st.sel
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		o := chain[i]
+		if _, ok := o.in[st]; ok {
+			continue
+		}
+		f := o.via
+		n := o.parent.in[st].add(f.Alias, f.Name, f, p.sch.Types[f.Def.Type.Name()].Name)
+		s := n.sub
+		if f.ByType != nil {
+			n.sub.add("__typename", "__typename", nil, "")
+			s = n.sub.frag(o.typ)
+		}
+		p.enter(o, st, s, nil)
+	}
+	return st
 }
 
 // stepsAt lists the steps that reach pos, the owner first.
