@@ -290,6 +290,12 @@ func (r *fedRun) targets(st *fedStep) []target {
 	for _, seg := range segs {
 		var next []node
 		for _, n := range nodes {
+			if t, ok := strings.CutPrefix(seg, "~"); ok {
+				if m, _ := n.v.(map[string]any); m != nil && m["__typename"] == t {
+					next = append(next, n)
+				}
+				continue
+			}
 			if seg == "@" {
 				list, _ := n.v.([]any)
 				for i, e := range list {

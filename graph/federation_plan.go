@@ -125,8 +125,9 @@ func (s *fsel) frag(typ string) *fsel {
 	return f
 }
 
-// objPos is one object position of the response: a path from the root (response keys, "@" for each list level)
-// and the concrete type of the objects there. Every step that reaches the position adds its fields to its own
+// objPos is one object position of the response: a path from the root (response keys, "@" for each list level,
+// "~Type" after an abstract field for the objects of one of its types) and the concrete type of the objects
+// there. Every step that reaches the position adds its fields to its own
 // selection there (in).
 type objPos struct {
 	path string
@@ -293,7 +294,7 @@ func (p *fedPlanner) place(pos *objPos, f *Field, st *fedStep) {
 		if !p.possibleIn(named, t, st.subgraph) {
 			continue // the subgraph never returns this type here: no fragment on a type it may not know
 		}
-		child := p.pos(childPath, t)
+		child := p.pos(childPath+".~"+t, t)
 		child.parent, child.via = pos, f
 		p.enter(child, st, n.sub.frag(t), typeProvides(provides, t))
 		p.selection(child, f.ByType[t], st)
@@ -638,7 +639,7 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 			n.sub.add("__typename", "__typename", nil, "")
 			for _, s := range f.SelectionSet {
 				if frag, ok := s.(*ast.InlineFragment); ok && frag.TypeCondition != "" {
-					child := p.pos(childPath, frag.TypeCondition)
+					child := p.pos(childPath+".~"+frag.TypeCondition, frag.TypeCondition)
 					p.enter(child, st, n.sub.frag(frag.TypeCondition), nil)
 					out = append(out, p.ensureSet(child, frag.SelectionSet, avoid, hops)...)
 				}
