@@ -328,6 +328,7 @@ func (r *fedRun) targets(st *fedStep) []target {
 // own[j] lists the objects of representation j. An object whose key has a null or missing field has no
 // entity to ask for and is left as it is. Called with mu held.
 func (r *fedRun) representations(st *fedStep) (reps []any, own [][]target) {
+	reps = []any{} // JSON [] even when empty: the variable is a non-null list
 	seen := map[string]int{}
 	for _, t := range r.targets(st) {
 		rep, ok := project(st.reps, t.obj, st.repType, st.keys)
