@@ -166,11 +166,16 @@ func planFederation(sg *schema.Supergraph, g *fedGroup, rootType *ast.Definition
 	root := p.pos("", rootType.Name)
 	bySub := map[string]*fedStep{}
 	for _, f := range g.fields {
-		sub := f.Binding.Source
+		// The subgraph that resolves the most of the field's selection by itself; on a tie, one already asked
+		// for another root field, then the first in join__Graph order.
+		sub, best := f.Binding.Source, -1
 		for _, s := range p.fed.Resolvers(rootType.Name, f.Name) {
+			score := 2 * p.cover(s, rootType.Name, f)
 			if bySub[s] != nil {
-				sub = s // a subgraph already asked for another root field serves this one too
-				break
+				score++
+			}
+			if score > best {
+				sub, best = s, score
 			}
 		}
 		st := bySub[sub]
@@ -189,6 +194,29 @@ func planFederation(sg *schema.Supergraph, g *fedGroup, rootType *ast.Definition
 	}
 	p.calls()
 	return nil
+}
+
+// cover counts the fields of f's selection (f included) that subgraph sub resolves without leaving it.
+func (p *fedPlanner) cover(sub, typ string, f *Field) int {
+	if !p.fed.CanResolve(sub, typ, f.Name) {
+		return 0
+	}
+	n := 1
+	if f.Object != nil {
+		for _, sf := range f.Object.Fields {
+			if sf.Kind == FieldData {
+				n += p.cover(sub, f.Object.Type.Name, sf)
+			}
+		}
+	}
+	for t, sel := range f.ByType {
+		for _, sf := range sel.Fields {
+			if sf.Kind == FieldData {
+				n += p.cover(sub, t, sf)
+			}
+		}
+	}
+	return n
 }
 
 func (p *fedPlanner) fail(format string, args ...any) {
