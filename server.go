@@ -317,7 +317,7 @@ func (rt *runtime) Close() {
 	}
 }
 
-// buildSource translates a source's configuration into its transport.
+// buildSource builds a source's transport from its decoded configuration.
 func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 	switch s.Kind {
 	case schema.KindStatic:
@@ -325,27 +325,9 @@ func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 	case schema.KindHTTP, schema.KindGraphQL:
 		// A graphql source is HTTP underneath: POSTs of {query, variables} to its endpoints, with the same
 		// pools, retries (only for retrySafe bindings: POST is not idempotent), breakers and limits.
-		h := s.HTTP
-		return sources.NewHTTP(sources.HTTPConfig{
-			Name:      s.Name,
-			Endpoints: h.Endpoints,
-			Weights:   h.Weights,
-			Strategy:  h.Strategy,
-			Timeout:   h.Timeout,
-			Retry:     sources.RetryConfig{Attempts: h.Retry.Attempts, Backoff: h.Retry.Backoff, Budget: h.Retry.Budget},
-			Breaker: sources.BreakerConfig{Failures: h.Breaker.Failures, ErrorRate: h.Breaker.ErrorRate, Window: h.Breaker.Window,
-				MinRequests: h.Breaker.MinRequests, Cooldown: h.Breaker.Cooldown},
-			Limits: sources.LimitsConfig{Concurrency: h.Limits.Concurrency, QueueTimeout: h.Limits.QueueTimeout,
-				Rate: h.Limits.Rate, Burst: h.Limits.Burst},
-			Probe: sources.ProbeConfig{Path: h.Health.Path, Interval: h.Health.Interval, Timeout: h.Health.Timeout,
-				Failures: h.Health.Failures, Successes: h.Health.Successes},
-			NoDedup:          !h.Dedup,
-			Headers:          h.Headers,
-			MaxResponseBytes: h.MaxResponseBytes,
-			Redirects:        h.Redirects,
-			RedirectHosts:    h.RedirectHosts,
-			Metrics:          m,
-		})
+		cfg := *s.HTTP
+		cfg.Metrics = m
+		return sources.NewHTTP(cfg)
 	}
 	return nil, fmt.Errorf("%s sources are not supported yet", s.Kind)
 }
