@@ -1,6 +1,7 @@
 // entities: products, reviews, accounts and inventory. Entity hops by @key, a @shareable field, a nested key
 // (Seller), two keys on Product where reviews knows only upc and inventory only sku (an intermediate hop
-// through products), lists of lists, and arguments on entity fields.
+// through products), a @key(resolvable: false) stub (accounts' Product), lists of lists, and arguments on
+// entity fields.
 
 const products = [
   { upc: '1', sku: 'TBL-1', name: 'Table', price: 899, sellerId: 's1' },
@@ -28,6 +29,7 @@ const reviews = [
   { id: 'r6', upc: '3', authorId: 'u2', body: 'Fine lamp.', rating: 3 },
   { id: 'r7', upc: '4', authorId: 'u2', body: 'Soft.', rating: 5 },
 ];
+const favorites = { u1: '3', u2: '1', u3: '5' };
 const stock = { 'TBL-1': 3, 'CHR-2': 0, 'LMP-3': 12, 'RUG-4': 1, 'SHF-5': 7 };
 // Exchange rates for Product.price(currency:), in percent of EUR.
 const rates = { EUR: 100, USD: 110, GBP: 85 };
@@ -162,11 +164,20 @@ export const subgraphs = [
         email: String!
         name: String!
         username: String! @shareable
+        favoriteProduct: Product
+      }
+
+      "A stub: accounts can name a Product but never resolves one (no _entities for Product here)."
+      type Product @key(fields: "upc", resolvable: false) {
+        upc: String!
       }
     `,
     resolvers: {
       Query: { me: () => users[0], users: () => users },
-      User: { __resolveReference: userBy },
+      User: {
+        __resolveReference: userBy,
+        favoriteProduct: (u) => ({ upc: favorites[u.id] ?? null }),
+      },
     },
   },
   {
