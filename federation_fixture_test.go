@@ -28,7 +28,7 @@ import (
 )
 
 // fedCasesDir holds one directory per federation case.
-var fedCasesDir = filepath.Join("testdata", "federation")
+const fedCasesDir = "testdata/federation"
 
 // fedDownURL is where a case's down subgraphs (`down: true` in its subgraphs.mjs) are sent: port 1 on
 // loopback, where nothing listens, as golden.mjs does (testdata/js/federation/case.mjs DOWN_BASE).
