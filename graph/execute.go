@@ -618,6 +618,11 @@ func (x *execution) concreteType(f *Field, v any) (string, error) {
 		if _, ok := f.ByType[tn]; ok {
 			return tn, nil
 		}
+		if f.AnyType && tn == f.Def.Type.Name() {
+			for name := range f.ByType {
+				return name, nil
+			}
+		}
 		return "", badResponse(f, "__typename %q is not a possible type of %s", tn, f.Def.Type.Name())
 	}
 	if f.Binding != nil && f.Binding.Discriminator != nil {

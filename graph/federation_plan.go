@@ -143,6 +143,9 @@ type objPos struct {
 	// positions of planner-added fields): another root request can reach the position again along them.
 	parent *objPos
 	via    *Field
+	// done holds the response keys another position already fetches for these objects (the interface's own
+	// fields, fetched from an @interfaceObject before the concrete type is known).
+	done map[string]bool
 }
 
 // fedPlanner runs the federation pass over one plan. Not safe for concurrent use.
@@ -250,6 +253,9 @@ func (p *fedPlanner) selection(pos *objPos, sel *Selection, st *fedStep) {
 		if p.err != nil {
 			return
 		}
+		if pos.done[f.Alias] {
+			continue
+		}
 		switch f.Kind {
 		case FieldTypename:
 			pos.in[st].add(f.Alias, "__typename", nil, "")
@@ -312,12 +318,16 @@ func (p *fedPlanner) place(pos *objPos, f *Field, st *fedStep) {
 		p.selection(child, f.Object, st)
 		return
 	}
-	n.sub.add("__typename", "__typename", nil, "")
 	names := make([]string, 0, len(f.ByType))
 	for t := range f.ByType {
 		names = append(names, t)
 	}
 	sort.Strings(names)
+	if it := p.fed.Types[named.Name]; named.Kind == ast.Interface && it != nil && it.In[st.subgraph] != nil && it.In[st.subgraph].InterfaceObject {
+		p.interfaceObject(pos, f, st, n.sub, childPath, names)
+		return
+	}
+	n.sub.add("__typename", "__typename", nil, "")
 	for _, t := range names {
 		if !p.possibleIn(named, t, st.subgraph) {
 			continue // the subgraph never returns this type here: no fragment on a type it may not know
@@ -326,6 +336,67 @@ func (p *fedPlanner) place(pos *objPos, f *Field, st *fedStep) {
 		child.parent, child.via = pos, f
 		p.enter(child, st, n.sub.frag(t), typeProvides(provides, t))
 		p.selection(child, f.ByType[t], st)
+	}
+}
+
+// interfaceObject plans abstract field f whose interface st's subgraph declares as an @interfaceObject: that
+// subgraph answers objects whose __typename is the interface's own name. The interface's fields it resolves
+// are fetched there; when the selection needs more (the concrete type, or fields of the implementations), an
+// `_entities` step on a subgraph that has the interface itself asks for the concrete __typename and those fields,
+// and the positions of each concrete type start from it.
+func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel, childPath string, types []string) {
+	iface := f.Def.Type.Name()
+	posI := p.pos(childPath+".~"+iface, iface)
+	posI.parent, posI.via = pos, f
+	p.enter(posI, st, s, nil)
+	var shared []*Field
+	seen := map[string]bool{}
+	concrete := false
+	for _, t := range types {
+		for _, sf := range f.ByType[t].Fields {
+			switch {
+			case sf.Kind == FieldData && sf.Binding == nil && p.fed.CanResolve(st.subgraph, iface, sf.Name):
+				if !seen[sf.Alias] {
+					seen[sf.Alias] = true
+					shared = append(shared, sf)
+				}
+			default:
+				concrete = true
+			}
+		}
+	}
+	for _, sf := range shared {
+		p.place(posI, sf, st)
+	}
+	if !concrete {
+		// Every possible type has the same selection: the writer may take any of them.
+		f.AnyType = true
+		if len(s.fields) == 0 {
+			s.add("__typename", "__typename", nil, "")
+		}
+		return
+	}
+	var e *fedStep
+	it := p.fed.Types[iface]
+	for _, sg := range p.fed.Subgraphs {
+		if in := it.In[sg.Name]; in != nil && !in.InterfaceObject {
+			if e = p.newEntityStep(posI, sg.Name, iface, 0); e != nil {
+				break
+			}
+		}
+	}
+	if e == nil {
+		p.fail("cannot plan %s: no subgraph that has interface %s can tell the concrete type of its objects", f.Name, iface)
+		return
+	}
+	e.sel.add("__typename", "__typename", nil, "")
+	for _, t := range types {
+		posT := p.pos(childPath+".~"+t, t)
+		posT.parent, posT.via = pos, f
+		posT.owner = e
+		posT.in[e] = e.sel.frag(t)
+		posT.done = seen
+		p.selection(posT, f.ByType[t], e)
 	}
 }
 
@@ -561,6 +632,7 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 			continue
 		}
 		st := p.step(sub, true, pos, pos.typ, repType)
+		st.addDep(pos.owner) // the step that makes the objects (and, for a concrete type, tells it)
 		for _, dep := range p.ensureSet(pos, key.Selection, st, hops+1) {
 			st.addDep(dep)
 		}

@@ -79,6 +79,10 @@ type Field struct {
 	// Forwarded says the field's parent object came from an upstream GraphQL answer, whose keys are the
 	// response keys (aliases) the planner sent, not field names.
 	Forwarded bool
+	// AnyType says every possible type of the abstract field has the same selection, so an object whose
+	// __typename is the abstract type's own name (what an @interfaceObject subgraph answers) is written with
+	// any of them (issue 14).
+	AnyType bool
 	// Index is the field's position in its Selection.
 	Index int
 	// pathName is Alias as a path element, made once here so that writing a response does not box the alias
