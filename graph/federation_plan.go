@@ -369,11 +369,9 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 		p.place(posI, sf, st)
 	}
 	if !concrete {
-		// Every possible type has the same selection: the writer may take any of them.
+		// Every possible type has the same selection: the writer takes any of them for the interface's name.
 		f.AnyType = true
-		if len(s.fields) == 0 {
-			s.add("__typename", "__typename", nil, "")
-		}
+		s.add("__typename", "__typename", nil, "")
 		return
 	}
 	var e *fedStep
