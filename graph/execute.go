@@ -160,7 +160,7 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		return
 	}
 	if fetches[0].Fed != nil {
-		x.runFederated(fetches, parents[0][0], todo)
+		x.runFederated(fetches, parents[0], todo)
 	} else if fetches[0].Batched {
 		x.runBatched(res, fetches, parents, todo)
 	} else {
@@ -330,6 +330,11 @@ func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) 
 			return
 		}
 		r := res(x, f)
+		if r == nil {
+			// A federated field (issue 14) has no resolver of its own, and no fallback.
+			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
+			return
+		}
 		fb, ok := r.Fallback(r.Vars(x.fieldArgs(f), o.raw, x.headers))
 		if !ok {
 			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}

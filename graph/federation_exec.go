@@ -32,9 +32,24 @@ const maxEntityErrors = 10
 
 // runFederated runs the group of the federated root fields fetches (all of one group) for the root object o,
 // then settles those fields and collects the fetches below them into todo.
-func (x *execution) runFederated(fetches []*Fetch, o *object, todo pending) {
+func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pending) {
 	g := fetches[0].Fed
 	r := &fedRun{x: x, g: g, data: map[string]any{}, failed: map[*fedStep]error{}}
+	if g.entityType != "" {
+		// The parents' own objects, copied (a backend's answer may be shared by several parents): the calls
+		// merge the fetched fields into the copies.
+		items := make([]any, len(parents))
+		for i, o := range parents {
+			if m, ok := o.raw.(map[string]any); ok {
+				c := make(map[string]any, len(m))
+				for k, v := range m {
+					c[k] = v
+				}
+				items[i] = c
+			}
+		}
+		r.data["_"] = items
+	}
 	remaining := make(map[*fedCall]int, len(g.calls))
 	dependents := map[*fedCall][]*fedCall{}
 	for _, c := range g.calls {
@@ -77,6 +92,11 @@ func (x *execution) runFederated(fetches []*Fetch, o *object, todo pending) {
 	}
 	wg.Wait()
 
+	if g.entityType != "" {
+		r.settleEntities(fetches, parents, todo)
+		return
+	}
+	o := parents[0]
 	byRoot := map[string][]resolvers.UpstreamError{}
 	for _, e := range r.errs {
 		if len(e.Path) > 0 {
@@ -94,6 +114,38 @@ func (x *execution) runFederated(fetches []*Fetch, o *object, todo pending) {
 		errs := byRoot[f.Field.Alias]
 		sort.SliceStable(errs, func(i, j int) bool { return fmt.Sprint(errs[i].Path) < fmt.Sprint(errs[j].Path) })
 		x.settle(o, f.Field, &resolvers.ForwardResult{Value: r.data[f.Field.Alias], Errors: errs}, nil, todo)
+	}
+}
+
+// settleEntities settles an entity group's fields of each parent from its merged copy, with the errors under
+// it (paths "_", i, alias, ...).
+func (r *fedRun) settleEntities(fetches []*Fetch, parents []*object, todo pending) {
+	type at struct {
+		i     int
+		alias string
+	}
+	errs := map[at][]resolvers.UpstreamError{}
+	for _, e := range r.errs {
+		if len(e.Path) < 3 {
+			continue
+		}
+		i, ok := fedIndex(e.Path[1])
+		alias, ok2 := e.Path[2].(string)
+		if ok && ok2 {
+			e.Path = e.Path[3:]
+			errs[at{i, alias}] = append(errs[at{i, alias}], e)
+		}
+	}
+	items, _ := r.data["_"].([]any)
+	for i, o := range parents {
+		m, _ := items[i].(map[string]any)
+		for _, f := range fetches {
+			var v any
+			if m != nil {
+				v = m[f.Field.Alias]
+			}
+			r.x.settle(o, f.Field, &resolvers.ForwardResult{Value: v, Errors: errs[at{i, f.Field.Alias}]}, nil, todo)
+		}
 	}
 }
 

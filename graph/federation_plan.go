@@ -27,6 +27,9 @@ import (
 type fedGroup struct {
 	fields   []*Field
 	mutation bool
+	// entityType is set for the supergraph fields of objects another source made (a REST answer): the group
+	// fetches them with _entities calls, entered by the objects' own key fields.
+	entityType string
 	steps    []*fedStep
 	calls    []*fedCall
 	// vars are the subgraph variables that carry the client's argument values, in the order they were made.
@@ -45,6 +48,9 @@ type fedStep struct {
 	typ     string
 	repType string
 	sel     *fsel
+	// parent marks the step that stands for the objects another source made: it makes no call, and reads their
+	// key fields.
+	parent bool
 	// reps is what each representation carries: the key's fields and those of the @requires of its fields.
 	reps *fsel
 	// keys names the key's top-level fields: an object where one is null or missing has no entity to fetch.
@@ -156,6 +162,9 @@ type fedPlanner struct {
 	positions map[string]*objPos
 	mutation  bool
 	err       error
+	// ensuring is set while the planner gets the fields a key or @requires needs (ensure), which a parent step
+	// may read from its objects.
+	ensuring bool
 }
 
 // maxKeyHops bounds the entity hops the planner chains to get one key's fields, so that keys that can only be
@@ -191,6 +200,28 @@ func planFederation(sg *schema.Supergraph, g *fedGroup, rootType *ast.Definition
 			}
 		}
 		p.field(root, f, st)
+	}
+	if p.err != nil {
+		return p.err
+	}
+	p.calls()
+	return nil
+}
+
+// planEntities plans the _entities calls of an entity group: the parents are at position "_.@" of the data.
+func planEntities(sg *schema.Supergraph, g *fedGroup) error {
+	p := &fedPlanner{fed: sg.Federation, sch: sg.Schema, group: g, positions: map[string]*objPos{}}
+	pos := p.pos("_.@", g.entityType)
+	parent := p.step("", false, nil, g.entityType, "")
+	parent.parent = true
+	pos.owner, pos.in[parent] = parent, parent.sel
+	for _, f := range g.fields {
+		st := p.stepFor(pos, f.Name, nil, nil, 0)
+		if st == nil {
+			return &PlanError{Message: fmt.Sprintf("cannot plan %s.%s: no subgraph that resolves it can be entered by a key of the %s objects", g.entityType, f.Name, g.entityType),
+				Location: f.Location}
+		}
+		p.place(pos, f, st)
 	}
 	if p.err != nil {
 		return p.err
@@ -416,6 +447,10 @@ func (p *fedPlanner) enter(pos *objPos, st *fedStep, s *fsel, provides ast.Selec
 func (p *fedPlanner) resolves(pos *objPos, st *fedStep, field string) bool {
 	if field == "__typename" {
 		return true
+	}
+	if st.parent {
+		// The objects' own fields: a key or a @requires reads them (client fields never go to this step).
+		return p.ensuring
 	}
 	if st.entity && st.pos == pos && st.repType != st.typ {
 		// An @interfaceObject step resolves the interface's fields on its own objects.
@@ -658,6 +693,9 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 // reachable reports whether each top-level field of set is fetched at pos already, or can be by a step there or
 // by a subgraph other than sub.
 func (p *fedPlanner) reachable(pos *objPos, set ast.SelectionSet, sub string) bool {
+	prev := p.ensuring
+	p.ensuring = true
+	defer func() { p.ensuring = prev }()
 	for _, s := range set {
 		f, ok := s.(*ast.Field)
 		if !ok || pos.have[f.Name] != nil {
@@ -707,6 +745,9 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		}
 		return nil
 	}
+	prev := p.ensuring
+	p.ensuring = true
+	defer func() { p.ensuring = prev }()
 	st := pos.have[name]
 	if st == nil || st == avoid || (avoid != nil && p.dependsOn(st, avoid)) {
 		if st = p.stepFor(pos, name, pos.owner, avoid, hops); st == nil {
@@ -794,6 +835,9 @@ func (p *fedPlanner) calls() {
 		visit(st)
 	}
 	for _, st := range order {
+		if st.parent {
+			continue
+		}
 		if st.pos != nil {
 			// The planner adds the fields a step needs to its parents' selections; an `_entities` step whose own
 			// selection ended up empty (its fields were taken by another step) is still valid with __typename.
@@ -805,7 +849,9 @@ func (p *fedPlanner) calls() {
 		if st.entity {
 			ids := make([]string, 0, len(st.deps))
 			for _, d := range st.deps {
-				ids = append(ids, strconv.Itoa(d.id))
+				if !d.parent {
+					ids = append(ids, strconv.Itoa(d.id))
+				}
 			}
 			sort.Strings(ids)
 			key = st.subgraph + "|" + strings.Join(ids, ",")
@@ -824,7 +870,7 @@ func (p *fedPlanner) calls() {
 	for _, c := range g.calls {
 		for _, st := range c.steps {
 			for _, d := range st.deps {
-				if d.call != c && !slices.Contains(c.deps, d.call) {
+				if d.call != nil && d.call != c && !slices.Contains(c.deps, d.call) {
 					c.deps = append(c.deps, d.call)
 				}
 			}

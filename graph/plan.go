@@ -136,6 +136,9 @@ type planner struct {
 	// (not always: the cost counts only the dearest possible type of an abstract field, and __typename is
 	// free). Checking while planning keeps fragment-spread explosions from building a huge plan first.
 	maxFields int
+	// entityGroups holds the groups of supergraph fields on objects other sources made, by parent fetch, path
+	// and type.
+	entityGroups map[string]*fedGroup
 }
 
 // maxPlanFields bounds the fields of one plan when server.maxCost is off.
@@ -202,10 +205,59 @@ func (p *planner) federate(root *ast.Definition) error {
 		g.fields = append(g.fields, f)
 		f.Fetch.Fed = g
 	}
-	if g == nil {
+	if g != nil {
+		if err := planFederation(p.sg, g, root, p.op.Operation == ast.Mutation); err != nil {
+			return err
+		}
+	}
+	for _, g := range p.entityGroups {
+		if err := planEntities(p.sg, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entityBinding returns the binding of a supergraph field typ.field on an object that another source made, or
+// nil when the field is not fetched from subgraphs there: a field of a type no subgraph can enter by a key, or
+// one of the type's key fields (the object carries those itself).
+func (p *planner) entityBinding(typ, field string) *schema.Binding {
+	fed := p.sg.Federation
+	if fed == nil || fed.Types[typ] == nil || fed.Types[typ].Fields[field] == nil {
 		return nil
 	}
-	return planFederation(p.sg, g, root, p.op.Operation == ast.Mutation)
+	ft := fed.Types[typ]
+	keyed := false
+	for _, in := range ft.In {
+		for _, k := range in.Keys {
+			if hasField(k.Selection, field) {
+				return nil
+			}
+			keyed = keyed || k.Resolvable
+		}
+	}
+	if !keyed {
+		return nil
+	}
+	subs := fed.Resolvers(typ, field)
+	if len(subs) == 0 {
+		return nil
+	}
+	return &schema.Binding{Type: typ, Field: field, Source: subs[0], Federated: true}
+}
+
+// entityGroup returns the group of the _entities fetches of the objects of type typ at path under fetch parent.
+func (p *planner) entityGroup(parent *Fetch, path, typ string) *fedGroup {
+	key := fmt.Sprintf("%d|%s|%s", parent.ID, path, typ)
+	if p.entityGroups == nil {
+		p.entityGroups = map[string]*fedGroup{}
+	}
+	g := p.entityGroups[key]
+	if g == nil {
+		g = &fedGroup{entityType: typ}
+		p.entityGroups[key] = g
+	}
+	return g
 }
 
 // hasValueFields reports whether a root field is a `value` binding, whose templates may read request headers:
@@ -359,6 +411,13 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	}
 	if f.Kind == FieldData {
 		f.Binding = p.sg.Binding(typ.Name, f.Name)
+		var group *fedGroup
+		if f.Binding == nil && parent != nil && !parent.Binding.Federated {
+			// A supergraph field of an object another source made (a REST answer): an _entities fetch.
+			if f.Binding = p.entityBinding(typ.Name, f.Name); f.Binding != nil {
+				group = p.entityGroup(parent, path, typ.Name)
+			}
+		}
 		switch {
 		case f.Binding == nil:
 		case f.Binding.Fetches():
@@ -370,6 +429,10 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 				p.plan.Roots = append(p.plan.Roots, f.Fetch)
 			} else {
 				parent.Children = append(parent.Children, f.Fetch)
+			}
+			if group != nil {
+				group.fields = append(group.fields, f)
+				f.Fetch.Fed = group
 			}
 			parent = f.Fetch
 			fwd = f.Binding.Federated || p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
