@@ -244,7 +244,11 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		values []resolvers.Pending
 	}
 	loads := make([]load, 0, len(fetches))
-	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
+	// Load every key of every fetch — the loaders group them by batch request (args may differ) — then Flush
+	// once, so that the paths of one binding ready together share one batch call (issue 14), and only then
+	// wait. The deferred Flush sends what a panic would leave staged, for the fetches that share those keys.
+	batch := x.loaders.Batch()
+	defer batch.Flush()
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)
 		vs := res.Vars(args, nil, x.headers)
@@ -286,12 +290,13 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		}
 		var values []resolvers.Pending
 		if f.Forward != nil {
-			values = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+			values = batch.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
 		} else {
-			values = x.loaders.Load(x.ctx, res, vs, keys)
+			values = batch.Load(x.ctx, res, vs, keys)
 		}
 		loads = append(loads, load{fetch: f, objs: objs, values: values})
 	}
+	batch.Flush()
 	for _, l := range loads {
 		f := l.fetch.Field
 		for j, o := range l.objs {
