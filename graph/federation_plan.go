@@ -30,8 +30,8 @@ type fedGroup struct {
 	// entityType is set for the supergraph fields of objects another source made (a REST answer): the group
 	// fetches them with _entities calls, entered by the objects' own key fields.
 	entityType string
-	steps    []*fedStep
-	calls    []*fedCall
+	steps      []*fedStep
+	calls      []*fedCall
 	// vars are the subgraph variables that carry the client's argument values, in the order they were made.
 	vars []*fedVar
 }
