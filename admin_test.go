@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,21 +15,22 @@ import (
 
 	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/examples/customer360"
+	"github.com/conflux-gql/conflux/runtime"
 )
 
 // adminEnv is the Customer 360 example with its admin API mounted at /admin/graphql.
 type adminEnv struct {
 	*testEnv
-	cfgs *configs
+	cfgs *runtime.Runtime
 }
 
 func newAdminEnv(t *testing.T, token string) *adminEnv {
 	t.Helper()
 	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
 	s := env.srv.Config.Handler.(*server)
-	c := newConfigs(env.rt.sg.File, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := s.rt
 	s.mux.Handle("/admin/graphql", admin.NewHandler(c, token))
-	t.Cleanup(func() { s.rt.Load().Close() })
+	t.Cleanup(func() { s.rt.Close() })
 	return &adminEnv{testEnv: env, cfgs: c}
 }
 
@@ -84,7 +84,7 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 		t.Fatalf("new field: %s", raw)
 	}
 	// The change is persisted: the file on disk loads to the running version.
-	if data, _ := os.ReadFile(env.cfgs.path); !strings.Contains(string(data), "Customer.rewards:") || !strings.Contains(string(data), "conflux.extensions.graphqls") {
+	if data, _ := os.ReadFile(env.cfgs.Current().File); !strings.Contains(string(data), "Customer.rewards:") || !strings.Contains(string(data), "conflux.extensions.graphqls") {
 		t.Errorf("config on disk lacks the change:\n%s", data)
 	}
 
@@ -127,7 +127,7 @@ func TestAdmin_DeclareQueryReplaceRemoveRollback(t *testing.T) {
 // TestAdmin_RefusedChanges: a bad change is refused whole with located problems, and nothing changes.
 func TestAdmin_RefusedChanges(t *testing.T) {
 	env := newAdminEnv(t, "")
-	before, _ := os.ReadFile(env.cfgs.path)
+	before, _ := os.ReadFile(env.cfgs.Current().File)
 	version := env.cfgs.Current().Version
 	tests := []struct {
 		name, query, want string
@@ -153,10 +153,10 @@ func TestAdmin_RefusedChanges(t *testing.T) {
 			}
 		})
 	}
-	if after, _ := os.ReadFile(env.cfgs.path); string(after) != string(before) || env.cfgs.Current().Version != version {
+	if after, _ := os.ReadFile(env.cfgs.Current().File); string(after) != string(before) || env.cfgs.Current().Version != version {
 		t.Error("a refused change changed the file or the running version")
 	}
-	if _, err := os.Stat(strings.TrimSuffix(env.cfgs.path, "conflux.yaml") + admin.ExtensionsFile); err == nil {
+	if _, err := os.Stat(strings.TrimSuffix(env.cfgs.Current().File, "conflux.yaml") + admin.ExtensionsFile); err == nil {
 		t.Error("a refused extendSchema wrote its file")
 	}
 	last := env.admin(`{ lastReloadError { message problems { line path message } } }`, nil)["lastReloadError"]
@@ -223,7 +223,7 @@ func TestAdmin_BrowserAttacks(t *testing.T) {
 	env := newAdminEnv(t, "")
 	self := strings.TrimPrefix(env.srv.URL, "http://")
 	port := self[strings.LastIndex(self, ":"):]
-	before, _ := os.ReadFile(env.cfgs.path)
+	before, _ := os.ReadFile(env.cfgs.Current().File)
 	version := env.cfgs.Current().Version
 
 	validate := `{ validate(config: ` + strconv.Quote("schema: [schema/*.graphqls]\nsources:\n  evil:\n    graphql: {endpoints: ["+evil.URL+"]}\n") + `) { problems { message } } }`
@@ -274,7 +274,7 @@ func TestAdmin_BrowserAttacks(t *testing.T) {
 	if n := outbound.Load(); n != 0 {
 		t.Errorf("refused requests made Conflux call out %d times", n)
 	}
-	if after, _ := os.ReadFile(env.cfgs.path); string(after) != string(before) || env.cfgs.Current().Version != version {
+	if after, _ := os.ReadFile(env.cfgs.Current().File); string(after) != string(before) || env.cfgs.Current().Version != version {
 		t.Fatal("a refused request changed the configuration")
 	}
 

@@ -114,7 +114,7 @@ func TestAttack_UpstreamDetails(t *testing.T) {
 	for _, expose := range []bool{false, true} {
 		t.Run(fmt.Sprint("expose=", expose), func(t *testing.T) {
 			env := newCustomer360(t, customer360.Options{})
-			env.rt.sg.Settings.ExposeUpstreamDetails = expose
+			env.rt.Supergraph().Settings.ExposeUpstreamDetails = expose
 			_, body := env.post(`{ customer(id: "999") { name } }`, nil)
 			errs, _ := body["errors"].([]any)
 			if len(errs) != 1 {
@@ -179,7 +179,7 @@ func TestAttack_ClientLeaves(t *testing.T) {
 // fields it would fill are null with located OPERATION_TIMEOUT errors and the rest is answered.
 func TestAttack_OperationTimeout(t *testing.T) {
 	env := newCustomer360(t, customer360.Options{})
-	env.rt.sg.Settings.OperationTimeout = 300 * time.Millisecond
+	env.rt.Supergraph().Settings.OperationTimeout = 300 * time.Millisecond
 	_, cancelled := hangBackend(env, "loyalty")
 	defer env.backends["loyalty"].SetMiddleware(nil)
 

@@ -51,7 +51,7 @@ func serveEdge(t *testing.T, server string, ln net.Listener) *edgeEnv {
 		"http://" + posts.DefaultAddr:     api.URL(),
 		"schema: [schema/posts.graphqls]": "schema: [schema/posts.graphqls]\nserver: " + server,
 	}, nil)
-	s := env.rt.sg.Settings
+	s := env.rt.Supergraph().Settings
 	reg := prometheus.NewRegistry()
 	m, err := newEdgeMetrics(reg)
 	if err != nil {

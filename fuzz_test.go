@@ -72,7 +72,7 @@ func FuzzTransport_Body(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
-		env.rt.graphql.ServeHTTP(w, req)
+		env.rt.ServeHTTP(w, req)
 		switch w.Code {
 		case http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		default:

@@ -72,15 +72,15 @@ func TestGraphQL_BatchModes(t *testing.T) {
 	}
 
 	s := env.srv.Config.Handler.(*server)
-	data, err := schema.SetEntry(env.rt.sg.Raw, "bindings", "Customer.tickets", []byte(`{source: support, field: ticketsByCustomer,
+	data, err := schema.SetEntry(env.rt.Supergraph().Raw, "bindings", "Customer.tickets", []byte(`{source: support, field: ticketsByCustomer,
 	  args: {customerId: "{{parent.id}}"}, batch: {key: "{{parent.id}}", field: ticketsByCustomers, args: {customerIds: "{{keys}}"}, match: customerId}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newConfigs(env.rt.sg.File, s, discardLogger()).Write(data, nil, false); err != nil {
+	if _, err := s.rt.Write(data, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.rt.Load().Close() })
+	t.Cleanup(func() { s.rt.Close() })
 	env.resetCounts()
 	_, list := env.postRaw(q, nil)
 	if n := env.backends["support"].Requests(); n != 1 {
@@ -141,16 +141,16 @@ func TestGraphQL_ForwardHeaders(t *testing.T) {
 		})
 	})
 	s := env.srv.Config.Handler.(*server)
-	src := env.rt.sg.Sources["support"].HTTP
-	data, err := schema.SetEntry(env.rt.sg.Raw, "sources", "support", []byte(fmt.Sprintf(
+	src := env.rt.Supergraph().Sources["support"].HTTP
+	data, err := schema.SetEntry(env.rt.Supergraph().Raw, "sources", "support", []byte(fmt.Sprintf(
 		`{graphql: {endpoints: [%q], sdl: %s, forwardHeaders: [X-Tenant]}}`, src.Endpoints[0], src.SDL)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newConfigs(env.rt.sg.File, s, discardLogger()).Write(data, nil, false); err != nil {
+	if _, err := s.rt.Write(data, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.rt.Load().Close() })
+	t.Cleanup(func() { s.rt.Close() })
 	body, _ := json.Marshal(map[string]any{"query": `{ customer(id: 1) { tickets { id } } }`})
 	req, _ := http.NewRequest("POST", env.srv.URL+"/graphql", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")

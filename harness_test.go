@@ -15,6 +15,7 @@ import (
 	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/examples/mock"
 	"github.com/conflux-gql/conflux/examples/posts"
+	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
 )
 
@@ -25,7 +26,7 @@ type testEnv struct {
 	t        testing.TB
 	backends map[string]*mock.Backend
 	srv      *httptest.Server
-	rt       *runtime
+	rt       *runtime.Version
 }
 
 // newCustomer360 starts the Customer 360 backends on free ports and Conflux on the example configuration,
@@ -100,7 +101,7 @@ func serveConfig(t testing.TB, file string, backends map[string]*mock.Backend) *
 // serveSupergraph serves a loaded configuration over httptest until the test ends.
 func serveSupergraph(t testing.TB, sg *schema.Supergraph, backends map[string]*mock.Backend) *testEnv {
 	t.Helper()
-	rt, err := newRuntime(sg, nil)
+	rt, err := newRuntime(sg, nil, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func serveSupergraph(t testing.TB, sg *schema.Supergraph, backends map[string]*m
 		srv.Close()
 		rt.Close()
 	})
-	return &testEnv{t: t, backends: backends, srv: srv, rt: rt}
+	return &testEnv{t: t, backends: backends, srv: srv, rt: rt.Load()}
 }
 
 // post sends a GraphQL request and returns the status and the decoded body.

@@ -19,7 +19,7 @@ import (
 // validated document really holds, and not more than 2.5 times it.
 func TestDocumentCache_SizeEstimate(t *testing.T) {
 	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
-	s := env.rt.engine.Schema()
+	s := env.rt.Engine().Schema()
 	shapes := map[string]string{
 		"4,000 ids":           `{ customers {` + strings.Repeat(" id", 4000) + ` } }`,
 		"3,000 names":         `{ customers {` + strings.Repeat(" name", 3000) + ` } }`,
@@ -78,8 +78,8 @@ func TestDocumentCache_Bounded(t *testing.T) {
 		replace["http://"+addr] = g.URLs()[name]
 	}
 	env := startConflux(t, "examples/customer360", replace, nil)
-	if env.rt.sg.Settings.QueryCacheBytes != 8<<20 {
-		t.Fatalf("queryCacheBytes = %d", env.rt.sg.Settings.QueryCacheBytes)
+	if env.rt.Supergraph().Settings.QueryCacheBytes != 8<<20 {
+		t.Fatalf("queryCacheBytes = %d", env.rt.Supergraph().Settings.QueryCacheBytes)
 	}
 	goruntime.GC()
 	var before, after goruntime.MemStats

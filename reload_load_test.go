@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -29,20 +27,20 @@ func TestReloadUnderLoad(t *testing.T) {
 	)
 	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
 	s := env.srv.Config.Handler.(*server)
-	c := newConfigs(env.rt.sg.File, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := s.rt
 	applied := make(chan *schema.Supergraph, changes*2)
-	c.notify = func(sg *schema.Supergraph, err error) {
+	c.OnChange(func(sg *schema.Supergraph, err error) {
 		if err != nil {
 			t.Errorf("change refused: %v", err)
 		}
 		applied <- sg
-	}
+	})
 	s.mux.Handle("/admin/graphql", admin.NewHandler(c, ""))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- c.Watch(ctx, ready) }()
-	defer func() { cancel(); <-watchDone; s.rt.Load().Close() }()
+	defer func() { cancel(); <-watchDone; s.rt.Close() }()
 	<-ready
 
 	names := map[string]bool{}
@@ -81,12 +79,12 @@ func TestReloadUnderLoad(t *testing.T) {
 		if i%4 < 2 {
 			env.admin(fmt.Sprintf(`mutation { declareBinding(field: "Customer.customerSince", config: "{from: %s}") { applied } }`, from), nil)
 		} else {
-			data, _ := os.ReadFile(c.path)
+			data, _ := os.ReadFile(c.Current().File)
 			next, err := schema.SetEntry(data, "bindings", "Customer.customerSince", []byte("{from: "+from+"}"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := writeAtomic(c.path, next); err != nil {
+			if err := replaceFile(c.Current().File, next); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -21,8 +21,8 @@ import (
 func newResilient(t *testing.T) *testEnv {
 	t.Helper()
 	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
-	data := env.rt.sg.Raw
-	for name, src := range env.rt.sg.Sources {
+	data := env.rt.Supergraph().Raw
+	for name, src := range env.rt.Supergraph().Sources {
 		var err error
 		sdl := ""
 		if src.HTTP.SDL != "" {
@@ -35,11 +35,11 @@ func newResilient(t *testing.T) *testEnv {
 		}
 	}
 	s := env.srv.Config.Handler.(*server)
-	if _, err := newConfigs(env.rt.sg.File, s, discardLogger()).Write(data, nil, false); err != nil {
+	if _, err := s.rt.Write(data, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	env.rt = s.rt.Load()
-	t.Cleanup(func() { s.rt.Load().Close() })
+	t.Cleanup(func() { s.rt.Close() })
 	return env
 }
 
@@ -167,7 +167,7 @@ func TestFaults_FallbackAndRequired(t *testing.T) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
 	})
 	s := env.srv.Config.Handler.(*server)
-	cfg := string(env.rt.sg.Raw)
+	cfg := string(env.rt.Supergraph().Raw)
 	for _, tc := range []struct {
 		name, binding, want string
 	}{
@@ -178,7 +178,7 @@ func TestFaults_FallbackAndRequired(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next := strings.Replace(cfg, "  Query.product:\n    source: catalog\n    path: /products/{{args.id}}\n", tc.binding, 1)
-			c := newConfigs(env.rt.sg.File, s, discardLogger())
+			c := s.rt
 			if _, err := c.Write([]byte(next), nil, false); err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,9 +30,8 @@ import (
 	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/playground"
-	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
-	"github.com/conflux-gql/conflux/sources"
 )
 
 // exampleConfig is the configuration `go run .` serves when no --config is given.
@@ -112,7 +110,7 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rt, err := newRuntime(sg, tel)
+	rt, err := newRuntime(sg, tel, logger)
 	if err != nil {
 		return err
 	}
@@ -129,11 +127,10 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	edgeCfg := edgeConfig{Name: edgeMain, Settings: sg.Settings, Metrics: em,
 		MaxConnections: connectionCap(sg.Settings.MaxConnections, openFileLimit(), listeners)}
-	defer func() { srv.rt.Load().Close() }()
+	defer rt.Close()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
-	cfgs := newConfigs(path, srv, logger)
-	adminAPI := admin.NewHandler(cfgs, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
+	adminAPI := admin.NewHandler(rt, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
 	if *adminAddr == "" {
 		srv.mux.Handle("/admin/graphql", adminAPI)
 	} else {
@@ -149,7 +146,7 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
-	go func() { watchDone <- cfgs.Watch(watchCtx, nil) }()
+	go func() { watchDone <- rt.Watch(watchCtx, nil) }()
 	defer func() {
 		stopWatch()
 		if err := <-watchDone; err != nil {
@@ -193,179 +190,66 @@ func envOr(name, def string) string {
 	return def
 }
 
-// runtime is everything built from one configuration version: its sources, resolvers, engine and GraphQL
-// handler. A new version gets a new runtime; sources whose configuration did not change are carried over.
-type runtime struct {
-	sg      *schema.Supergraph
-	tel     *telemetry
-	srcs    map[string]sources.Source
-	engine  *graph.Engine
-	graphql http.Handler
-
-	mu sync.Mutex
-	// owned closes the sources this runtime owns, by name; a source carried over to the next version is handed
-	// over with it.
-	owned map[string]func()
-}
-
-// newRuntime builds the serving stack of sg, reporting to tel (nil for none).
-func newRuntime(sg *schema.Supergraph, tel *telemetry) (*runtime, error) {
-	return buildRuntime(sg, tel, nil)
-}
-
-// buildRuntime builds the serving stack of sg. A source of prev whose configuration is the same in sg is
-// carried over, with its endpoint health, breakers, limits, probes and open connections, instead of starting
-// afresh: a change to one binding does not reset every backend's circuit breaker. It is handed over (prev no
-// longer closes it) only when the new runtime is complete.
-func buildRuntime(sg *schema.Supergraph, tel *telemetry, prev *runtime) (*runtime, error) {
-	rt := &runtime{sg: sg, tel: tel, srcs: map[string]sources.Source{}, owned: map[string]func(){}}
-	var m *sources.Metrics
+// newRuntime starts the version lifecycle of sg with this command's GraphQL over HTTP (graphqlHandler) and
+// loads (loadOptions), reporting to tel (nil for none) and logger.
+func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger) (*runtime.Runtime, error) {
+	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel), LoadOptions: loadOptions(), Logger: logger}
 	if tel != nil {
-		m = tel.sources
+		cfg.SourceMetrics = tel.sources
 	}
-	var carried []string
-	for _, name := range sg.SourceNames() {
-		if prev != nil && prev.srcs[name] != nil && sourceConfig(prev.sg, name) == sourceConfig(sg, name) {
-			rt.srcs[name] = prev.srcs[name]
-			carried = append(carried, name)
-			continue
-		}
-		src, err := buildSource(sg.Sources[name], m)
+	return runtime.New(cfg)
+}
+
+var _ admin.Control = (*runtime.Runtime)(nil)
+
+// graphqlHandler returns how a version serves GraphQL over HTTP: gqlgen's handler over the version's engine,
+// with this package's transports, parse and validation limits, caches, and tel's metrics (nil for none).
+func graphqlHandler(tel *telemetry) func(*schema.Supergraph, *graph.Engine) (http.Handler, error) {
+	return func(sg *schema.Supergraph, engine *graph.Engine) (http.Handler, error) {
+		gql := handler.New(engine)
+		// GraphQL over HTTP to the letter: see the status table in transport.go.
+		gql.AddTransport(transport.Options{})
+		gql.AddTransport(getTransport{})
+		gql.AddTransport(postTransport{})
+		gql.AddTransport(unsupportedTransport{})
+		// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
+		gql.SetParserTokenLimit(sg.Settings.MaxTokens)
+		gql.SetValidationRulesFn(validationRules)
+		docs, err := newDocumentCache(sg.Settings.QueryCacheSize, sg.Settings.QueryCacheBytes)
 		if err != nil {
-			rt.Close()
-			return nil, fmt.Errorf("source %s (%s): %w", name, sg.Sources[name].Pos, err)
+			return nil, err
 		}
-		rt.srcs[name] = src
-		if c, ok := src.(interface{ Close() }); ok {
-			rt.owned[name] = c.Close
+		gql.SetQueryCache(docs)
+		if sg.Settings.Introspection {
+			gql.Use(extension.Introspection{})
 		}
-	}
-	set, err := resolvers.New(sg, rt.srcs)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	rt.engine, err = graph.New(sg, set)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	gql := handler.New(rt.engine)
-	// GraphQL over HTTP to the letter: see the status table in transport.go.
-	gql.AddTransport(transport.Options{})
-	gql.AddTransport(getTransport{})
-	gql.AddTransport(postTransport{})
-	gql.AddTransport(unsupportedTransport{})
-	// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
-	gql.SetParserTokenLimit(sg.Settings.MaxTokens)
-	gql.SetValidationRulesFn(validationRules)
-	docs, err := newDocumentCache(sg.Settings.QueryCacheSize, sg.Settings.QueryCacheBytes)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	gql.SetQueryCache(docs)
-	if sg.Settings.Introspection {
-		gql.Use(extension.Introspection{})
-	}
-	apq, err := newAPQCache(sg.Settings.APQCacheBytes)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	gql.Use(extension.AutomaticPersistedQuery{Cache: apq})
-	if tel != nil {
-		gql.Use(tel)
-	}
-	rt.graphql = limitBody(gql, sg.Settings.MaxBodyBytes)
-	if prev != nil {
-		prev.handOver(rt, carried)
-	}
-	return rt, nil
-}
-
-// handOver gives next the closing of the named sources, which next carried over from rt.
-func (rt *runtime) handOver(next *runtime, names []string) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for _, name := range names {
-		if c, ok := rt.owned[name]; ok {
-			next.owned[name] = c
-			delete(rt.owned, name)
+		apq, err := newAPQCache(sg.Settings.APQCacheBytes)
+		if err != nil {
+			return nil, err
 		}
+		gql.Use(extension.AutomaticPersistedQuery{Cache: apq})
+		if tel != nil {
+			gql.Use(tel)
+		}
+		return limitBody(gql, sg.Settings.MaxBodyBytes), nil
 	}
 }
 
-// sourceConfig is what a source is built from: its entry in the configuration file and the headers rendered
-// from the environment at load.
-func sourceConfig(sg *schema.Supergraph, name string) string {
-	key := string(schema.Entry(sg.Raw, "sources", name))
-	if h := sg.Sources[name].HTTP; h != nil {
-		key += fmt.Sprint(h.Headers)
-	}
-	return key
-}
-
-// Close releases the sources the runtime owns (idle connections, probes); those carried over to a newer
-// runtime are that runtime's to close.
-func (rt *runtime) Close() {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for name, c := range rt.owned {
-		c()
-		delete(rt.owned, name)
-	}
-}
-
-// buildSource translates a source's configuration into its transport.
-func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
-	switch s.Kind {
-	case schema.KindStatic:
-		return sources.NewStatic(s.Name, s.Static)
-	case schema.KindHTTP, schema.KindGraphQL:
-		// A graphql source is HTTP underneath: POSTs of {query, variables} to its endpoints, with the same
-		// pools, retries (only for retrySafe bindings: POST is not idempotent), breakers and limits.
-		h := s.HTTP
-		return sources.NewHTTP(sources.HTTPConfig{
-			Name:      s.Name,
-			Endpoints: h.Endpoints,
-			Weights:   h.Weights,
-			Strategy:  h.Strategy,
-			Timeout:   h.Timeout,
-			Retry:     sources.RetryConfig{Attempts: h.Retry.Attempts, Backoff: h.Retry.Backoff, Budget: h.Retry.Budget},
-			Breaker: sources.BreakerConfig{Failures: h.Breaker.Failures, ErrorRate: h.Breaker.ErrorRate, Window: h.Breaker.Window,
-				MinRequests: h.Breaker.MinRequests, Cooldown: h.Breaker.Cooldown},
-			Limits: sources.LimitsConfig{Concurrency: h.Limits.Concurrency, QueueTimeout: h.Limits.QueueTimeout,
-				Rate: h.Limits.Rate, Burst: h.Limits.Burst},
-			Probe: sources.ProbeConfig{Path: h.Health.Path, Interval: h.Health.Interval, Timeout: h.Health.Timeout,
-				Failures: h.Health.Failures, Successes: h.Health.Successes},
-			NoDedup:          !h.Dedup,
-			Headers:          h.Headers,
-			MaxResponseBytes: h.MaxResponseBytes,
-			Redirects:        h.Redirects,
-			RedirectHosts:    h.RedirectHosts,
-			Metrics:          m,
-		})
-	}
-	return nil, fmt.Errorf("%s sources are not supported yet", s.Kind)
-}
-
-// server routes /graphql to the current runtime and serves the playground and health endpoints.
+// server routes /graphql to the running version and serves the playground and health endpoints.
 type server struct {
-	rt    atomic.Pointer[runtime]
+	rt    *runtime.Runtime
 	ready atomic.Bool
 	mux   *http.ServeMux
 }
 
-func newServer(rt *runtime) *server {
-	s := &server{mux: http.NewServeMux()}
-	s.rt.Store(rt)
+func newServer(rt *runtime.Runtime) *server {
+	s := &server{rt: rt, mux: http.NewServeMux()}
 	s.mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
-		s.rt.Load().graphql.ServeHTTP(w, r)
+		s.rt.Load().ServeHTTP(w, r)
 	})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", s.rt.Load().sg.Version)
+		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", s.rt.Current().Version)
 	})
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -378,7 +262,7 @@ func newServer(rt *runtime) *server {
 	})
 	pg := playground.HandlerWithOptions(playground.Options{Title: "Conflux", Endpoint: "/graphql", DefaultQuery: sampleQuery})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !s.rt.Load().sg.Settings.Playground {
+		if !s.rt.Current().Settings.Playground {
 			http.NotFound(w, r)
 			return
 		}

@@ -13,7 +13,7 @@ import (
 
 func TestMetrics(t *testing.T) {
 	env := newPosts(t, posts.Options{})
-	sg, err := schema.Load(env.rt.sg.File)
+	sg, err := schema.Load(env.rt.Supergraph().File)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := newRuntime(sg, tel)
+	rt, err := newRuntime(sg, tel, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ bindings:
 
 func (e *testEnv) breaker(source string) sources.EndpointStatus {
 	e.t.Helper()
-	return e.rt.srcs[source].(*sources.HTTP).Status().Endpoints[0]
+	return e.rt.Source(source).(*sources.HTTP).Status().Endpoints[0]
 }
 
 // TestUpstream_BadInputSparesOthers (issue 13): arguments that would make a request Conflux cannot send — a

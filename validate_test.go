@@ -96,7 +96,7 @@ func readYAML(t *testing.T, file string, v any) {
 // valid or not (it reports each conflict once where gqlparser repeats it per duplicate).
 func TestOverlappingFieldsRule_Verdicts(t *testing.T) {
 	env := newCustomer360(t, customer360.Options{Latency: noLatency()})
-	s := env.rt.engine.Schema()
+	s := env.rt.Engine().Schema()
 	cases := []struct {
 		name, query string
 		valid       bool
@@ -192,7 +192,7 @@ func numbered(format string, n int) []string {
 // go test -run '^$' -bench BenchmarkValidation .
 func BenchmarkValidation(b *testing.B) {
 	env := newCustomer360(b, customer360.Options{Latency: noLatency()})
-	s := env.rt.engine.Schema()
+	s := env.rt.Engine().Schema()
 	rep := func(s string, n int) string { return strings.Repeat(s, n) }
 	cases := []struct {
 		name, query string

@@ -108,7 +108,10 @@ func (x *execution) dispatch(todo pending) {
 	var order []any
 	for f := range todo {
 		var key any = f
-		if f.Batched {
+		switch {
+		case f.Fed != nil:
+			key = f.Fed
+		case f.Batched:
 			key = f.Binding
 		}
 		if _, ok := groups[key]; !ok {
@@ -156,7 +159,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		}
 		return
 	}
-	if fetches[0].Batched {
+	if fetches[0].Fed != nil {
+		x.runFederated(fetches, parents[0], todo)
+	} else if fetches[0].Batched {
 		x.runBatched(res, fetches, parents, todo)
 	} else {
 		for i, f := range fetches {
@@ -239,7 +244,11 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		values []resolvers.Pending
 	}
 	loads := make([]load, 0, len(fetches))
-	// Group parents by loader (their batch requests may differ in args), Load every key, and only then wait.
+	// Load every key of every fetch — the loaders group them by batch request (args may differ) — then Flush
+	// once, so that the paths of one binding ready together share one batch call (issue 14), and only then
+	// wait. The deferred Flush sends what a panic would leave staged, for the fetches that share those keys.
+	batch := x.loaders.Batch()
+	defer batch.Flush()
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)
 		vs := res.Vars(args, nil, x.headers)
@@ -281,12 +290,13 @@ func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parent
 		}
 		var values []resolvers.Pending
 		if f.Forward != nil {
-			values = x.loaders.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+			values = batch.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
 		} else {
-			values = x.loaders.Load(x.ctx, res, vs, keys)
+			values = batch.Load(x.ctx, res, vs, keys)
 		}
 		loads = append(loads, load{fetch: f, objs: objs, values: values})
 	}
+	batch.Flush()
 	for _, l := range loads {
 		f := l.fetch.Field
 		for j, o := range l.objs {
@@ -325,6 +335,11 @@ func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) 
 			return
 		}
 		r := res(x, f)
+		if r == nil {
+			// A federated field (issue 14) has no resolver of its own, and no fallback.
+			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
+			return
+		}
 		fb, ok := r.Fallback(r.Vars(x.fieldArgs(f), o.raw, x.headers))
 		if !ok {
 			o.values[f.Index] = &fieldError{err: err, required: f.Binding.Required}
@@ -612,6 +627,11 @@ func (x *execution) concreteType(f *Field, v any) (string, error) {
 	if tn, ok := m["__typename"].(string); ok {
 		if _, ok := f.ByType[tn]; ok {
 			return tn, nil
+		}
+		if f.AnyType && tn == f.Def.Type.Name() {
+			for name := range f.ByType {
+				return name, nil
+			}
 		}
 		return "", badResponse(f, "__typename %q is not a possible type of %s", tn, f.Def.Type.Name())
 	}

@@ -15,6 +15,21 @@ import (
 type Explanation struct {
 	Operation string         `json:"operation"`
 	Fetches   []ExplainFetch `json:"fetches"`
+	// Subgraphs lists the subgraph requests of the federated root fields (issue 14), absent without any.
+	Subgraphs []ExplainCall `json:"subgraphs,omitempty"`
+}
+
+// ExplainCall is one subgraph request of a federated plan.
+type ExplainCall struct {
+	// ID numbers the calls of one group of federated root fields (Fetches gives the group's fetch ids).
+	ID       int    `json:"id"`
+	Fetches  []int  `json:"fetches"`
+	Subgraph string `json:"subgraph"`
+	// Entities lists "Type at path" for each `_entities` selection of the request; empty for a root request.
+	Entities []string `json:"entities,omitempty"`
+	// DependsOn lists the calls (of the same group) whose answers this one needs.
+	DependsOn []int  `json:"dependsOn"`
+	Document  string `json:"document"`
 }
 
 // ExplainFetch is one fetch node of an Explanation.
@@ -72,6 +87,9 @@ func (p *Plan) Explain() *Explanation {
 		}
 		ef.Fills = fills(f.Field, "")
 		ex.Fetches = append(ex.Fetches, ef)
+		if f.Fed != nil && f.Fed.fields[0] == f.Field {
+			ex.Subgraphs = append(ex.Subgraphs, f.Fed.explain()...)
+		}
 	}
 	return ex
 }

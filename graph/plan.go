@@ -79,6 +79,10 @@ type Field struct {
 	// Forwarded says the field's parent object came from an upstream GraphQL answer, whose keys are the
 	// response keys (aliases) the planner sent, not field names.
 	Forwarded bool
+	// AnyType says every possible type of the abstract field has the same selection, so an object whose
+	// __typename is the abstract type's own name (what an @interfaceObject subgraph answers) is written with
+	// any of them (issue 14).
+	AnyType bool
 	// Index is the field's position in its Selection.
 	Index int
 	// pathName is Alias as a path element, made once here so that writing a response does not box the alias
@@ -102,6 +106,9 @@ type Fetch struct {
 	Batched bool
 	// Forward is what a fetch from a graphql source sends upstream; nil for other sources.
 	Forward *resolvers.Forward
+	// Fed is the federated group a root field of the supergraph belongs to (issue 14): its fetches run
+	// together, as the group's subgraph calls.
+	Fed *fedGroup
 }
 
 // PlanError is an operation the planner refuses (for example over a configured limit). Code is its
@@ -129,6 +136,9 @@ type planner struct {
 	// (not always: the cost counts only the dearest possible type of an abstract field, and __typename is
 	// free). Checking while planning keeps fragment-spread explosions from building a huge plan first.
 	maxFields int
+	// entityGroups holds the groups of supergraph fields on objects other sources made, by parent fetch, path
+	// and type.
+	entityGroups map[string]*fedGroup
 }
 
 // maxPlanFields bounds the fields of one plan when server.maxCost is off.
@@ -163,6 +173,9 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 			Code: CodeAliasLimit, Extensions: map[string]any{"aliases": p.aliases, "maxAliases": max}}
 	}
 	p.plan.Root = sel
+	if err := p.federate(root); err != nil {
+		return nil, err
+	}
 	p.plan.cost = selectionCost(sel, 1, vars, sg.Settings.DefaultListSize, &p.plan.costByVars)
 	if !p.plan.costByVars {
 		if err := checkCost(p.plan.cost, sg.Settings.MaxCost, op.Position); err != nil {
@@ -171,6 +184,80 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	}
 	p.plan.Static = len(p.plan.Fetches) == 0 && len(op.VariableDefinitions) == 0 && !hasValueFields(sel)
 	return p.plan, nil
+}
+
+// federate plans the subgraph calls of the federated root fields: one group for a query's, one per field for a
+// mutation's (they run one after the other).
+func (p *planner) federate(root *ast.Definition) error {
+	var g *fedGroup
+	for _, f := range p.plan.Root.Fields {
+		if f.Fetch == nil || !f.Binding.Federated {
+			continue
+		}
+		if g == nil || p.op.Operation == ast.Mutation {
+			if g != nil {
+				if err := planFederation(p.sg, g, root, true); err != nil {
+					return err
+				}
+			}
+			g = &fedGroup{}
+		}
+		g.fields = append(g.fields, f)
+		f.Fetch.Fed = g
+	}
+	if g != nil {
+		if err := planFederation(p.sg, g, root, p.op.Operation == ast.Mutation); err != nil {
+			return err
+		}
+	}
+	for _, g := range p.entityGroups {
+		if err := planEntities(p.sg, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entityBinding returns the binding of a supergraph field typ.field on an object that another source made, or
+// nil when the field is not fetched from subgraphs there: a field of a type no subgraph can enter by a key, or
+// one of the type's key fields (the object carries those itself).
+func (p *planner) entityBinding(typ, field string) *schema.Binding {
+	fed := p.sg.Federation
+	if fed == nil || fed.Types[typ] == nil || fed.Types[typ].Fields[field] == nil {
+		return nil
+	}
+	ft := fed.Types[typ]
+	keyed := false
+	for _, in := range ft.In {
+		for _, k := range in.Keys {
+			if hasField(k.Selection, field) {
+				return nil
+			}
+			keyed = keyed || k.Resolvable
+		}
+	}
+	if !keyed {
+		return nil
+	}
+	subs := fed.Resolvers(typ, field)
+	if len(subs) == 0 {
+		return nil
+	}
+	return &schema.Binding{Type: typ, Field: field, Source: subs[0], Federated: true}
+}
+
+// entityGroup returns the group of the _entities fetches of the objects of type typ at path under fetch parent.
+func (p *planner) entityGroup(parent *Fetch, path, typ string) *fedGroup {
+	key := fmt.Sprintf("%d|%s|%s", parent.ID, path, typ)
+	if p.entityGroups == nil {
+		p.entityGroups = map[string]*fedGroup{}
+	}
+	g := p.entityGroups[key]
+	if g == nil {
+		g = &fedGroup{entityType: typ}
+		p.entityGroups[key] = g
+	}
+	return g
 }
 
 // hasValueFields reports whether a root field is a `value` binding, whose templates may read request headers:
@@ -324,6 +411,13 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	}
 	if f.Kind == FieldData {
 		f.Binding = p.sg.Binding(typ.Name, f.Name)
+		var group *fedGroup
+		if f.Binding == nil && parent != nil && !parent.Binding.Federated {
+			// A supergraph field of an object another source made (a REST answer): an _entities fetch.
+			if f.Binding = p.entityBinding(typ.Name, f.Name); f.Binding != nil {
+				group = p.entityGroup(parent, path, typ.Name)
+			}
+		}
 		switch {
 		case f.Binding == nil:
 		case f.Binding.Fetches():
@@ -336,8 +430,12 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 			} else {
 				parent.Children = append(parent.Children, f.Fetch)
 			}
+			if group != nil {
+				group.fields = append(group.fields, f)
+				f.Fetch.Fed = group
+			}
 			parent = f.Fetch
-			fwd = p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
+			fwd = f.Binding.Federated || p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
 		case f.Binding.Value != nil:
 			f.Kind = FieldValue
 		}
@@ -372,7 +470,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 
 // forwardFetch prepares the upstream selection of a fetch from a graphql source.
 func (p *planner) forwardFetch(f *Field, fwd bool) error {
-	if f.Kind != FieldFetch || !fwd {
+	if f.Kind != FieldFetch || !fwd || f.Binding.Federated {
 		return nil
 	}
 	fw, err := p.forward(f)

@@ -17,6 +17,20 @@ func (p *Plan) String() string {
 	for _, f := range p.Roots {
 		printFetch(&b, f, 1)
 	}
+	var groups []*fedGroup
+	for _, f := range p.Roots {
+		if f.Fed != nil && (len(groups) == 0 || groups[len(groups)-1] != f.Fed) {
+			groups = append(groups, f.Fed)
+		}
+	}
+	for _, g := range groups {
+		b.WriteString("subgraph calls of " + g.names() + ":\n")
+		for _, line := range strings.SplitAfter(g.String(), "\n") {
+			if line != "" {
+				b.WriteString("  " + line)
+			}
+		}
+	}
 	return b.String()
 }
 

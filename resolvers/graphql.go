@@ -446,28 +446,74 @@ func (r *Resolver) badGraphQL(err error) error {
 
 // sendGraphQL posts a document and decodes the GraphQL answer; an HTTP-level failure is a source error.
 func (r *Resolver) sendGraphQL(ctx context.Context, call upstreamCall, incoming http.Header) (*graphqlResponse, error) {
+	req := &sources.Request{Timeout: r.Binding.Timeout, RetrySafe: r.Binding.RetrySafe}
+	return postGraphQL(ctx, r.Source, r.Binding.Source, req, call, r.forwardHeaders(incoming, nil))
+}
+
+// postGraphQL posts call to src with req's settings and decodes the GraphQL answer. A request-level failure
+// (data null and an error without a path: the upstream refused the document) fails the call.
+func postGraphQL(ctx context.Context, src sources.Source, name string, req *sources.Request, call upstreamCall, header http.Header) (*graphqlResponse, error) {
 	body, err := json.Marshal(map[string]any{"query": call.query, "variables": call.vars})
 	if err != nil {
 		return nil, fmt.Errorf("encode upstream request: %w", err)
 	}
-	req := &sources.Request{Method: http.MethodPost, Body: body, Timeout: r.Binding.Timeout, RetrySafe: r.Binding.RetrySafe}
-	req.Header = r.forwardHeaders(incoming, nil)
-	resp, err := r.Source.Do(ctx, req)
+	req.Method, req.Body, req.Header = http.MethodPost, body, header
+	resp, err := src.Do(ctx, req)
 	if err != nil {
-		return nil, sources.AsError(r.Binding.Source, err)
+		return nil, sources.AsError(name, err)
 	}
 	var out graphqlResponse
 	dec := json.NewDecoder(bytes.NewReader(resp.Body))
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
-		return nil, r.badGraphQL(fmt.Errorf("invalid GraphQL response: %w", err))
+		return nil, &sources.Error{Source: name, Code: sources.CodeBadResponse, Method: http.MethodPost, Err: fmt.Errorf("invalid GraphQL response: %w", err)}
 	}
 	if out.Data == nil && len(out.Errors) > 0 && len(out.Errors[0].Path) == 0 {
-		// A request-level failure (the document was refused): nothing to place, so it fails the fetch.
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: http.MethodPost,
+		return nil, &sources.Error{Source: name, Code: sources.CodeBadResponse, Method: http.MethodPost,
 			Err: fmt.Errorf("upstream refused the request: %s", out.Errors[0].Message)}
 	}
 	return &out, nil
+}
+
+// GraphQLAnswer is a subgraph's answer to a federated fetch: its data by response key, and its errors as sent
+// (paths from the document's root).
+type GraphQLAnswer struct {
+	Data   map[string]any
+	Errors []UpstreamError
+}
+
+// PostGraphQL sends a federated fetch's document to the graphql source named source (issue 14): the query, its
+// variables, and the incoming headers the source forwards. retrySafe allows retries (queries; not mutations).
+func (s *Set) PostGraphQL(ctx context.Context, source, query string, vars map[string]any, incoming http.Header, retrySafe bool) (*GraphQLAnswer, error) {
+	src := s.sources[source]
+	if src == nil {
+		return nil, &sources.Error{Source: source, Code: sources.CodeUnavailable, Err: fmt.Errorf("source %q was not built", source)}
+	}
+	var header http.Header
+	for _, name := range s.forward[source] {
+		if vals := incoming.Values(name); len(vals) > 0 {
+			if header == nil {
+				header = http.Header{}
+			}
+			header[name] = vals
+		}
+	}
+	resp, err := postGraphQL(ctx, src, source, &sources.Request{RetrySafe: retrySafe}, upstreamCall{query: query, vars: vars}, header)
+	if err != nil {
+		return nil, err
+	}
+	out := &GraphQLAnswer{Data: make(map[string]any, len(resp.Data))}
+	for k, raw := range resp.Data {
+		v, err := decodeJSON(raw)
+		if err != nil {
+			return nil, &sources.Error{Source: source, Code: sources.CodeBadResponse, Method: http.MethodPost, Err: err}
+		}
+		out.Data[k] = v
+	}
+	for _, e := range resp.Errors {
+		out.Errors = append(out.Errors, UpstreamError{Message: e.Message, Path: e.Path, Extensions: e.Extensions})
+	}
+	return out, nil
 }
 
 // forwardHeaders copies the incoming headers the source forwards into h.

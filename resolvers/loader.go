@@ -157,8 +157,8 @@ func (l *Loaders) Start() error {
 	return nil
 }
 
-// Wait blocks until the batch of every flush made by Load and LoadGraphQL has ended: its BatchFunc has returned
-// and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
+// Wait blocks until the batch of every flush (Batch.Flush, Load, LoadGraphQL) has ended: its BatchFunc has
+// returned and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
 
 // Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
@@ -216,30 +216,64 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 	return r.send(ctx, req, decodeList)
 }
 
-// Load hands the keys of some parents to r's batch loader for this client request and flushes it at once:
-// every key not loaded before is fetched in one dataloader batch (split by maxSize), each distinct key once, by a
-// BatchFunc that starts now with ctx. It returns one Pending per key, in order. Parents whose batch request
-// renders differently (other args or headers) go to different loaders.
+// Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is
+// a Batch of one Load. Fetches that become ready together use one Batch instead, so that they share one flush.
 func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
+	b := Batch{l: l}
+	defer b.Flush()
+	return b.Load(ctx, r, vs, keys)
+}
+
+// LoadGraphQL is Load for a graphql binding (see Batch.LoadGraphQL).
+func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
+	b := Batch{l: l}
+	defer b.Flush()
+	return b.LoadGraphQL(ctx, r, vs, fw, clientVars, keys)
+}
+
+// Batch collects the keys that fetches ready at the same time — the fetches of one binding that one parent
+// fetch hands out, on any number of paths — give the batch loaders of a client request, and sends them with
+// Flush: one flush per loader, so parents on several paths share one batch call (issue 14). Load (and
+// LoadGraphQL) every key of every such fetch, then Flush once, then Wait for the values.
+//
+// A key that Load takes is promised to every fetch of the client request that loads it until Flush sends it:
+// the owner must call Flush (a deferred Flush covers a panic), or their waits end only with their ctx. A Batch
+// is used by one goroutine; Flush resets it for reuse.
+type Batch struct {
+	l      *Loaders
+	staged []stage
+}
+
+// stage is one loader's keys in a Batch that Flush has not sent yet.
+type stage struct {
+	bl *batchLoader
+	// ctx is the ctx of the loader's first Load in the Batch: the dataloader hands it to the BatchFunc.
+	ctx     context.Context
+	fl      *flight
+	fresh   []Key
+	results []*result
+}
+
+// Batch returns an empty Batch of these loaders.
+func (l *Loaders) Batch() *Batch { return &Batch{l: l} }
+
+// Load hands the keys of some parents to r's batch loader: every key not loaded before in this client request
+// is fetched by the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx
+// of the loader's first Load in b. It returns one Pending per key, in order; wait for them only after Flush.
+// Parents whose batch request renders differently (other args or headers) go to different loaders.
+func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
-	l.mu.Lock()
-	bl, ok := l.batches[id]
-	if !ok {
-		bl = newBatchLoader(l, r, vs, nil, nil)
-		l.batches[id] = bl
-	}
-	l.mu.Unlock()
-	return bl.load(ctx, keys)
+	return b.stage(ctx, b.l.loader(id, r, vs, nil, nil), keys)
 }
 
 // LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
 // client variables) go to different loaders. Each value is a *ForwardResult.
-func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
+func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
 	var id strings.Builder
 	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
 	for _, v := range fw.Variables {
-		b, _ := json.Marshal(clientVars[v.Name])
-		id.Write(b)
+		raw, _ := json.Marshal(clientVars[v.Name])
+		id.Write(raw)
 		id.WriteByte(0x1f)
 	}
 	for _, a := range r.Binding.Batch.Args {
@@ -253,14 +287,43 @@ func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *For
 			}
 		}
 	}
+	return b.stage(ctx, b.l.loader(id.String(), r, vs, fw, clientVars), keys)
+}
+
+// Flush sends what b's Loads staged: one flush per loader that got keys not loaded before, started at once.
+func (b *Batch) Flush() {
+	staged := b.staged
+	b.staged = nil
+	for i := range staged {
+		staged[i].bl.flush(&staged[i])
+	}
+}
+
+func (b *Batch) stage(ctx context.Context, bl *batchLoader, keys []Key) []Pending {
+	var st *stage
+	for i := range b.staged {
+		if b.staged[i].bl == bl {
+			st = &b.staged[i]
+			break
+		}
+	}
+	if st == nil {
+		b.staged = append(b.staged, stage{bl: bl, ctx: ctx, fl: &flight{done: make(chan struct{}), source: bl.r.Binding.Source}})
+		st = &b.staged[len(b.staged)-1]
+	}
+	return bl.load(st, keys)
+}
+
+// loader returns the batch loader id names, made for r, vs, fw and clientVars on first use.
+func (l *Loaders) loader(id string, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
 	l.mu.Lock()
-	bl, ok := l.batches[id.String()]
+	defer l.mu.Unlock()
+	bl, ok := l.batches[id]
 	if !ok {
 		bl = newBatchLoader(l, r, vs, fw, clientVars)
-		l.batches[id.String()] = bl
+		l.batches[id] = bl
 	}
-	l.mu.Unlock()
-	return bl.load(ctx, keys)
+	return bl
 }
 
 // loaderID renders what, besides the keys, the batch request depends on.
@@ -279,12 +342,12 @@ func loaderID(bt *schema.Batch, vs *Vars) string {
 	return b.String()
 }
 
-// batchLoader is one (binding, client request) loader. Each load with keys not seen before is one flush: a
-// fresh dataloader.Loader whose batch capacity is exactly the number of new keys gets one Load per key, so the
-// last Load dispatches the batch at once, with no wait window, and its BatchFunc (run on the dataloader's
-// goroutine, with the first Load's ctx) makes the batch call, split by maxSize. known memoizes every key ever
-// loaded, so a key is fetched once per client request whichever path asks for it; the dataloader itself keeps
-// no cache.
+// batchLoader is one (binding, client request) loader. Each flush of a Batch with keys not seen before is one
+// batch: a fresh dataloader.Loader whose batch capacity is exactly the number of new keys gets one Load per key,
+// so the last Load dispatches the batch at once, with no wait window, and its BatchFunc (run on the
+// dataloader's goroutine, with the first Load's ctx) makes the batch call, split by maxSize. known memoizes
+// every key ever loaded (sent, or staged in a Batch not flushed yet), so a key is fetched once per client
+// request whichever path asks for it; the dataloader itself keeps no cache.
 type batchLoader struct {
 	l  *Loaders
 	r  *Resolver
@@ -390,29 +453,38 @@ var (
 // noWindow is the dataloaders' wait window: long enough never to end a batch, which its capacity dispatches.
 const noWindow = time.Duration(math.MaxInt64)
 
-func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
+// load takes the keys not loaded before into st, for its flight, and returns one Pending per key.
+func (bl *batchLoader) load(st *stage, keys []Key) []Pending {
 	out := make([]Pending, len(keys))
-	var fresh []Key
-	var results []*result
-	fl := &flight{done: make(chan struct{}), source: bl.r.Binding.Source}
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
 	for i, k := range keys {
 		res, ok := bl.known[k.Canon]
 		if !ok {
-			res = &result{fl: fl}
+			if st.fresh == nil {
+				// At most the keys left are new, but many parents may share a key: start small, not at len(keys).
+				n := min(len(keys)-i, 64)
+				st.fresh, st.results = make([]Key, 0, n), make([]*result, 0, n)
+			}
+			res = &result{fl: st.fl}
 			bl.known[k.Canon] = res
-			fresh = append(fresh, k)
-			results = append(results, res)
+			st.fresh = append(st.fresh, k)
+			st.results = append(st.results, res)
 		}
 		out[i] = Pending{res: res}
 	}
-	if len(fresh) == 0 {
-		return out
+	return out
+}
+
+// flush dispatches the keys st took as one batch.
+func (bl *batchLoader) flush(st *stage) {
+	if len(st.fresh) == 0 {
+		return // nothing refers to st.fl
 	}
+	fresh := st.fresh
 	// The dataloader's key is the index of a new key in fresh. Its capacity makes the last Load dispatch all of
 	// them as one batch: one BatchFunc call per flush, and one batch end for Wait (hence Add before the Loads).
-	dl := dataloader.NewBatchedLoader(bl.batchFunc(fl, fresh, results),
+	dl := dataloader.NewBatchedLoader(bl.batchFunc(st.fl, fresh, st.results),
 		dataloader.WithBatchCapacity[int, any](len(fresh)),
 		dataloader.WithInputCapacity[int, any](len(fresh)),
 		dataloader.WithWait[int, any](noWindow),
@@ -420,9 +492,8 @@ func (bl *batchLoader) load(ctx context.Context, keys []Key) []Pending {
 		dataloader.WithTracer[int, any](tracer{bl}))
 	bl.l.wg.Add(1) // Done by the batch's end (tracer)
 	for i := range fresh {
-		dl.Load(ctx, i) // the thunk is not kept: Pending.Wait reads the result the BatchFunc stores
+		dl.Load(st.ctx, i) // the thunk is not kept: Pending.Wait reads the result the BatchFunc stores
 	}
-	return out
 }
 
 // batchFunc is the BatchFunc of one flush of the keys fresh, whose values go to results (same order). It

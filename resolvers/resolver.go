@@ -33,11 +33,19 @@ type Resolver struct {
 // Set holds the resolvers of one configuration version.
 type Set struct {
 	byBinding map[*schema.Binding]*Resolver
+	// sources and forward serve federated fetches, which call subgraphs by source name (PostGraphQL).
+	sources map[string]sources.Source
+	forward map[string][]string
 }
 
 // New builds a resolver for every fetching binding of sg, using srcs by source name.
 func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
-	s := &Set{byBinding: map[*schema.Binding]*Resolver{}}
+	s := &Set{byBinding: map[*schema.Binding]*Resolver{}, sources: srcs, forward: map[string][]string{}}
+	for name, cfg := range sg.Sources {
+		if cfg.HTTP != nil {
+			s.forward[name] = cfg.HTTP.ForwardHeaders
+		}
+	}
 	for _, b := range sg.Bindings() {
 		r := &Resolver{Binding: b, env: sg.Env}
 		if def := sg.Schema.Types[b.Type]; def != nil {
@@ -59,7 +67,7 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 				}
 			}
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
-			if r.GraphQL {
+			if r.GraphQL && !b.Federated {
 				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
 			}
 		}

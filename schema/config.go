@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.yaml.in/yaml/v3"
 )
@@ -25,87 +26,19 @@ const (
 type Source struct {
 	Name string
 	Kind SourceKind
-	HTTP *HTTPSource
+	HTTP *sources.HTTPConfig
 	// Upstream is a graphql source's schema, read from its `sdl` file at load; nil when none is named.
 	Upstream *ast.Schema
 	// Static is the JSON-shaped value a static source answers every request with.
 	Static any
 	Pos    Position
-}
-
-// HTTPSource is the transport configuration of an http or graphql source (DESIGN.md, Sources).
-type HTTPSource struct {
-	Endpoints []string
-	// Weights gives each endpoint's share for the weighted strategy.
-	Weights  []int
-	Strategy string
-	Timeout  time.Duration
-	Retry    Retry
-	Breaker  Breaker
-	Limits   Limits
-	Health   Health
-	// Dedup shares identical GET requests in flight (default true).
-	Dedup bool
-	// Headers are sent on every request; {{env.*}} is rendered at load.
-	Headers          http.Header
-	MaxResponseBytes int64
-	// ForwardHeaders names the incoming request headers sent on to the backend (none by default).
-	ForwardHeaders []string
-	// Redirects says which backend redirects are followed: RedirectsSameHost (the default), RedirectsNone, or
-	// the same host plus the hosts in RedirectHosts. The source's headers never go to another host.
-	Redirects     string
-	RedirectHosts []string
-	// SDL is a graphql source's upstream schema file, relative to the configuration.
-	SDL    string
+	// sdlPos is where a graphql source's `sdl` is set, for the errors of reading it.
 	sdlPos Position
 	// sawEndpoints says the configuration listed endpoints; a source named after a subgraph of the supergraph
 	// may leave them out and call the subgraph's url. pos is where the source's settings begin.
 	sawEndpoints bool
 	pos          Position
 }
-
-// Retry configures retries of idempotent requests.
-type Retry struct {
-	Attempts int
-	Backoff  time.Duration
-	// Budget caps retries at this share of requests.
-	Budget float64
-}
-
-// Breaker configures the per-endpoint circuit breaker.
-type Breaker struct {
-	Failures    int
-	ErrorRate   float64
-	Window      time.Duration
-	MinRequests int
-	Cooldown    time.Duration
-}
-
-// Limits caps a source's load.
-type Limits struct {
-	Concurrency  int
-	QueueTimeout time.Duration
-	Rate         float64
-	Burst        int
-}
-
-// Health configures the active probe of each endpoint; an empty Path turns it off.
-type Health struct {
-	Path      string
-	Interval  time.Duration
-	Timeout   time.Duration
-	Failures  int
-	Successes int
-}
-
-// The redirect policies of a source (HTTPSource.Redirects).
-const (
-	RedirectsSameHost = "same_host"
-	RedirectsNone     = "none"
-)
-
-// Strategies lists the endpoint selection strategies a source may name.
-var Strategies = []string{"round_robin", "least_latency", "failover", "weighted"}
 
 var (
 	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server"}
@@ -211,21 +144,6 @@ func DefaultSettings() Settings {
 	}
 }
 
-// DefaultHTTPSource returns the transport defaults of an http or graphql source.
-func DefaultHTTPSource() HTTPSource {
-	return HTTPSource{
-		Strategy:         "round_robin",
-		Timeout:          10 * time.Second,
-		Retry:            Retry{Attempts: 0, Backoff: 25 * time.Millisecond, Budget: 0.2},
-		Breaker:          Breaker{Cooldown: 5 * time.Second, Window: 10 * time.Second, MinRequests: 20},
-		Limits:           Limits{QueueTimeout: 50 * time.Millisecond},
-		Health:           Health{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
-		Dedup:            true,
-		MaxResponseBytes: 16 << 20,
-		Redirects:        RedirectsSameHost,
-	}
-}
-
 // document is the decoded configuration file, before it is checked against the SDL.
 type document struct {
 	schemaGlobs []string
@@ -306,9 +224,9 @@ func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {
 	src.Kind = SourceKind(k.key)
 	switch src.Kind {
 	case KindHTTP:
-		src.HTTP = d.httpSource(k.value, join(path, k.key), httpKeys, env)
+		src.HTTP = d.httpSource(src, k.value, join(path, k.key), httpKeys, env)
 	case KindGraphQL:
-		src.HTTP = d.httpSource(k.value, join(path, k.key), graphqlKeys, env)
+		src.HTTP = d.httpSource(src, k.value, join(path, k.key), graphqlKeys, env)
 	case KindStatic:
 		v, ok := d.value(k.value, join(path, k.key))
 		if ok {
@@ -321,8 +239,9 @@ func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {
 	return src
 }
 
-func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(string) (string, bool)) *HTTPSource {
-	h := DefaultHTTPSource()
+func (d *decoder) httpSource(src *Source, n *yaml.Node, path string, keys []string, env func(string) (string, bool)) *sources.HTTPConfig {
+	h := sources.DefaultHTTPConfig()
+	h.Name = src.Name
 	entries, ok := d.mapping(n, path, keys)
 	if !ok {
 		// The mapping's problem is reported; a missing `endpoints:` would only repeat it.
@@ -349,8 +268,8 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 			}
 		case "strategy":
 			if s, ok := d.str(e.value, p); ok {
-				if !contains(Strategies, s) {
-					d.errorf(d.pos(e.value), p, "unknown strategy %q%s", s, suggest(s, Strategies))
+				if !contains(sources.Strategies, s) {
+					d.errorf(d.pos(e.value), p, "unknown strategy %q%s", s, suggest(s, sources.Strategies))
 				}
 				h.Strategy = s
 			}
@@ -430,7 +349,8 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 				}
 			}
 		case "dedup":
-			h.Dedup, _ = d.boolean(e.value, p)
+			dedup, _ := d.boolean(e.value, p)
+			h.Dedup = &dedup
 		case "headers":
 			h.Headers = http.Header{}
 			hs, _ := d.mapping(e.value, p, nil)
@@ -453,7 +373,7 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 			d.redirects(e.value, p, &h)
 		case "sdl":
 			h.SDL, _ = d.str(e.value, p)
-			h.sdlPos = d.pos(e.value)
+			src.sdlPos = d.pos(e.value)
 		}
 	}
 	// A missing `endpoints:` is reported once the supergraph's subgraphs are known (missingEndpoints).
@@ -466,7 +386,7 @@ func (d *decoder) httpSource(n *yaml.Node, path string, keys []string, env func(
 
 // redirects decodes `redirects`: same_host, none, or a list of other host names whose redirects are followed
 // besides the endpoint's own host.
-func (d *decoder) redirects(n *yaml.Node, path string, h *HTTPSource) {
+func (d *decoder) redirects(n *yaml.Node, path string, h *sources.HTTPConfig) {
 	if r := resolve(n); r.Kind == yaml.SequenceNode {
 		hosts, ok := d.strings(r, path)
 		if !ok {
@@ -479,14 +399,14 @@ func (d *decoder) redirects(n *yaml.Node, path string, h *HTTPSource) {
 			}
 			h.RedirectHosts = append(h.RedirectHosts, strings.ToLower(host))
 		}
-		h.Redirects = RedirectsSameHost
+		h.Redirects = sources.RedirectsSameHost
 		return
 	}
 	s, ok := d.str(n, path)
 	if !ok {
 		return
 	}
-	if s != RedirectsSameHost && s != RedirectsNone {
+	if s != sources.RedirectsSameHost && s != sources.RedirectsNone {
 		d.errorf(d.pos(n), path, "redirects is same_host, none, or a list of host names to follow besides the endpoint's own, got %q", s)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2"
 )
 
@@ -54,7 +55,7 @@ func TestLoad_Golden(t *testing.T) {
 
 // TestDefaults pins every default in one golden file, so a changed default is a reviewed change.
 func TestDefaults(t *testing.T) {
-	got, err := json.MarshalIndent(map[string]any{"server": DefaultSettings(), "http": DefaultHTTPSource()}, "", "  ")
+	got, err := json.MarshalIndent(map[string]any{"server": DefaultSettings(), "http": sources.DefaultHTTPConfig()}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,7 +325,7 @@ func (d *decoder) loadUpstream(src *Source, file string, fsys fs.FS, hash interf
 	name := path.Clean(filepath.ToSlash(src.HTTP.SDL))
 	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		d.errorf(src.HTTP.sdlPos, setting, "read the upstream SDL %s: %s", src.HTTP.SDL, err.Error())
+		d.errorf(src.sdlPos, setting, "read the upstream SDL %s: %s", src.HTTP.SDL, err.Error())
 		return
 	}
 	hash.Write(b)

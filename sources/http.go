@@ -20,11 +20,13 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// HTTPConfig configures an HTTP source. NewHTTP fills the zero values from DefaultHTTPConfig (withDefaults is the
-// one place defaults are applied) and then validates it.
+// HTTPConfig configures an HTTP source (an http or a graphql source of the configuration; DESIGN.md, Sources). It
+// is the one home of this configuration: the schema loader decodes a source's YAML into it, starting from
+// DefaultHTTPConfig, and NewHTTP takes it as decoded. NewHTTP fills the zero values from DefaultHTTPConfig
+// (withDefaults is the one place defaults are applied) and then validates it.
 type HTTPConfig struct {
 	// Name is the source's key in the configuration; it appears in errors and metrics.
-	Name string
+	Name string `json:"-"`
 	// Endpoints are the base URLs: absolute http or https, with an optional path prefix, without query or
 	// fragment. Request.Path is appended to the prefix as is (already escaped).
 	Endpoints []string
@@ -39,13 +41,18 @@ type HTTPConfig struct {
 	Retry   RetryConfig
 	Breaker BreakerConfig
 	Limits  LimitsConfig
-	Probe   ProbeConfig
-	// NoDedup turns off the sharing of identical idempotent requests in flight.
-	NoDedup bool
-	// Headers are sent on every request; a Request's own headers win over them.
+	// Health configures the active probe of each endpoint (the `health` key); an empty Path turns it off.
+	Health ProbeConfig
+	// Dedup shares identical idempotent requests in flight; nil means the default, on.
+	Dedup *bool
+	// Headers are sent on every request; a Request's own headers win over them. The loader renders their
+	// {{env.*}} templates.
 	Headers http.Header
 	// MaxResponseBytes caps a response body (default 16 MiB); a larger one fails with BAD_UPSTREAM_RESPONSE.
 	MaxResponseBytes int64
+	// ForwardHeaders names the incoming request headers a graphql source's resolver sends on to the backend
+	// (none by default). The transport itself does not read it.
+	ForwardHeaders []string
 	// Redirects says which backend redirects are followed (issue 13): RedirectsSameHost (the default) follows
 	// those to the endpoint's own host and port, never from https to http; RedirectsNone follows none. A redirect
 	// that is not followed, or one past MaxRedirects, fails with UPSTREAM_HTTP_ERROR and the 3xx status. The
@@ -56,8 +63,11 @@ type HTTPConfig struct {
 	// content-negotiation headers: the source's Headers and the request's (API keys, forwarded credentials)
 	// never leave for another host.
 	RedirectHosts []string
+	// SDL is a graphql source's upstream schema file, relative to the configuration; the schema loader reads it.
+	// The transport itself does not read it.
+	SDL string
 	// Metrics receives the source's metrics; nil reports none.
-	Metrics *Metrics
+	Metrics *Metrics `json:"-"`
 }
 
 // RetryConfig configures retries. Only idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE, or a Request marked
@@ -89,11 +99,13 @@ func DefaultHTTPConfig() HTTPConfig {
 		Retry:            RetryConfig{Backoff: 25 * time.Millisecond, Budget: 0.2},
 		Breaker:          BreakerConfig{Window: 10 * time.Second, MinRequests: 20, Cooldown: 5 * time.Second},
 		Limits:           LimitsConfig{QueueTimeout: 50 * time.Millisecond},
-		Probe:            ProbeConfig{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
+		Health:           ProbeConfig{Interval: 5 * time.Second, Timeout: time.Second, Failures: 2, Successes: 1},
+		Dedup:            new(true),
 		MaxResponseBytes: 16 << 20}
 }
 
-// withDefaults returns cfg with every zero (or negative) duration, count and size set from DefaultHTTPConfig.
+// withDefaults returns cfg with every zero (or negative) duration, count and size, and a nil Dedup, set from
+// DefaultHTTPConfig.
 // It is the only place HTTP defaults are applied; newBreaker and newLimiter fall back to the same values.
 func (cfg HTTPConfig) withDefaults() HTTPConfig {
 	def := DefaultHTTPConfig()
@@ -122,18 +134,21 @@ func (cfg HTTPConfig) withDefaults() HTTPConfig {
 	orInt(&cfg.Breaker.MinRequests, def.Breaker.MinRequests)
 	or(&cfg.Breaker.Cooldown, def.Breaker.Cooldown)
 	or(&cfg.Limits.QueueTimeout, def.Limits.QueueTimeout)
-	or(&cfg.Probe.Interval, def.Probe.Interval)
-	or(&cfg.Probe.Timeout, def.Probe.Timeout)
-	orInt(&cfg.Probe.Failures, def.Probe.Failures)
-	orInt(&cfg.Probe.Successes, def.Probe.Successes)
+	or(&cfg.Health.Interval, def.Health.Interval)
+	or(&cfg.Health.Timeout, def.Health.Timeout)
+	orInt(&cfg.Health.Failures, def.Health.Failures)
+	orInt(&cfg.Health.Successes, def.Health.Successes)
+	if cfg.Dedup == nil {
+		cfg.Dedup = def.Dedup
+	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = def.MaxResponseBytes
 	}
 	return cfg
 }
 
-// strategies are the endpoint selection strategies HTTPConfig.Strategy may name.
-var strategies = []string{"round_robin", "least_latency", "weighted", "failover"}
+// Strategies are the endpoint selection strategies HTTPConfig.Strategy may name.
+var Strategies = []string{"round_robin", "least_latency", "weighted", "failover"}
 
 // validate reports every problem of a defaulted cfg at once and returns the parsed endpoints.
 func (cfg HTTPConfig) validate() ([]*url.URL, error) {
@@ -141,8 +156,8 @@ func (cfg HTTPConfig) validate() ([]*url.URL, error) {
 	if len(cfg.Endpoints) == 0 {
 		errs = append(errs, errors.New("no endpoints"))
 	}
-	if !slices.Contains(strategies, cfg.Strategy) {
-		errs = append(errs, fmt.Errorf("unknown strategy %q (have: %s)", cfg.Strategy, strings.Join(strategies, ", ")))
+	if !slices.Contains(Strategies, cfg.Strategy) {
+		errs = append(errs, fmt.Errorf("unknown strategy %q (have: %s)", cfg.Strategy, strings.Join(Strategies, ", ")))
 	}
 	if cfg.Retry.Attempts < 0 {
 		errs = append(errs, errors.New("retry attempts must not be negative"))
@@ -272,7 +287,7 @@ func NewHTTP(cfg HTTPConfig, opts ...HTTPOption) (*HTTP, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		PrepareRetry: h.prepareRetry,
 	}
-	if cfg.Probe.Path != "" {
+	if cfg.Health.Path != "" {
 		h.stopProbe, h.probeDone = make(chan struct{}), make(chan struct{})
 		go h.probeLoop()
 	}
@@ -521,7 +536,7 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 		h.reject("bad_request")
 		return nil, &Error{Source: h.cfg.Name, Code: CodeBadInput, Method: method, Path: req.Path, Err: &wireError{msg: reason}}
 	}
-	if h.cfg.NoDedup || (method != http.MethodGet && method != http.MethodHead) {
+	if !*h.cfg.Dedup || (method != http.MethodGet && method != http.MethodHead) {
 		return h.do(ctx, req, method)
 	}
 	key := RequestKey(method, req)

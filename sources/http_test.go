@@ -324,7 +324,7 @@ func TestHTTP_DoCancelIsNoOutcome(t *testing.T) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	})
-	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, NoDedup: true, Breaker: BreakerConfig{Failures: 2, Cooldown: time.Hour}})
+	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, Dedup: new(false), Breaker: BreakerConfig{Failures: 2, Cooldown: time.Hour}})
 	cancelled := func() {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -540,7 +540,7 @@ func BenchmarkHTTP_DoHeaders(b *testing.B) {
 	const answer = `{"id":"1"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(answer)) }))
 	defer srv.Close()
-	h, err := NewHTTP(HTTPConfig{Name: "bench", Endpoints: []string{srv.URL}, NoDedup: true,
+	h, err := NewHTTP(HTTPConfig{Name: "bench", Endpoints: []string{srv.URL}, Dedup: new(false),
 		Headers: http.Header{"Authorization": {"Bearer s3cr3t"}, "X-Api-Key": {"k"}}})
 	if err != nil {
 		b.Fatal(err)

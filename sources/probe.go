@@ -28,23 +28,23 @@ func (h *HTTP) probeLoop() {
 	}()
 	fails := make([]int, len(h.pool.endpoints))
 	oks := make([]int, len(h.pool.endpoints))
-	t := time.NewTicker(h.cfg.Probe.Interval)
+	t := time.NewTicker(h.cfg.Health.Interval)
 	defer t.Stop()
-	client := &http.Client{Transport: h.transport, Timeout: h.cfg.Probe.Timeout, CheckRedirect: RedirectPolicy(h.cfg.Redirects, h.cfg.RedirectHosts)}
+	client := &http.Client{Transport: h.transport, Timeout: h.cfg.Health.Timeout, CheckRedirect: RedirectPolicy(h.cfg.Redirects, h.cfg.RedirectHosts)}
 	for {
 		for i, ep := range h.pool.endpoints {
-			ok := probe(ctx, client, endpointURL(ep, h.cfg.Probe.Path, "").String())
+			ok := probe(ctx, client, endpointURL(ep, h.cfg.Health.Path, "").String())
 			if ctx.Err() != nil {
 				return
 			}
 			if ok {
 				fails[i], oks[i] = 0, oks[i]+1
-				if oks[i] >= h.cfg.Probe.Successes {
+				if oks[i] >= h.cfg.Health.Successes {
 					ep.probeOK.Store(true)
 				}
 			} else {
 				fails[i], oks[i] = fails[i]+1, 0
-				if fails[i] >= h.cfg.Probe.Failures {
+				if fails[i] >= h.cfg.Health.Failures {
 					ep.probeOK.Store(false)
 				}
 			}

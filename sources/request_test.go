@@ -85,7 +85,7 @@ func TestHTTP_DoBadInput(t *testing.T) {
 // half-open breaker gets its trial back — while a valid request still succeeds.
 func TestHTTP_DoRefusedLocally(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`1`)) })
-	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, NoDedup: true, Breaker: BreakerConfig{Failures: 1, Cooldown: time.Hour},
+	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, Dedup: new(false), Breaker: BreakerConfig{Failures: 1, Cooldown: time.Hour},
 		Retry: RetryConfig{Attempts: 3, Backoff: time.Millisecond}})
 	good := h.cfg.Headers
 	h.cfg.Headers = http.Header{"X-Api-Key": {"k\u000b"}}

@@ -168,7 +168,7 @@ func TestHTTP_Limits(t *testing.T) {
 		<-release
 		w.Write([]byte(`1`))
 	})
-	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, NoDedup: true, Limits: LimitsConfig{Concurrency: 2, QueueTimeout: 10 * time.Millisecond}})
+	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, Dedup: new(false), Limits: LimitsConfig{Concurrency: 2, QueueTimeout: 10 * time.Millisecond}})
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
@@ -185,7 +185,7 @@ func TestHTTP_Limits(t *testing.T) {
 	wg.Wait()
 
 	r := newBackend(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`1`)) })
-	h = newHTTP(t, HTTPConfig{Endpoints: []string{r.URL}, NoDedup: true, Limits: LimitsConfig{Rate: 1, Burst: 1}})
+	h = newHTTP(t, HTTPConfig{Endpoints: []string{r.URL}, Dedup: new(false), Limits: LimitsConfig{Rate: 1, Burst: 1}})
 	h.Do(context.Background(), &Request{Path: "/x"})
 	_, err = h.Do(context.Background(), &Request{Path: "/x"})
 	if !errors.As(err, &se) || se.Code != CodeRateLimited || se.RetryAfter <= 0 {
@@ -196,7 +196,7 @@ func TestHTTP_Limits(t *testing.T) {
 // TestHTTP_RetryBudget: with every request failing, retries stay within the budget's share of requests.
 func TestHTTP_RetryBudget(t *testing.T) {
 	b := newBackend(t, status(503))
-	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, NoDedup: true,
+	h := newHTTP(t, HTTPConfig{Endpoints: []string{b.URL}, Dedup: new(false),
 		Retry: RetryConfig{Attempts: 3, Backoff: time.Microsecond, Budget: 0.1}})
 	const requests = 100
 	for i := 0; i < requests; i++ {
@@ -277,7 +277,7 @@ func TestHTTP_Probe(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`"b"`)) })
 	down.Store(true)
 	h := newHTTP(t, HTTPConfig{Endpoints: []string{a.URL, b.URL},
-		Probe: ProbeConfig{Path: "/healthz", Interval: 5 * time.Millisecond, Failures: 1, Successes: 1}})
+		Health: ProbeConfig{Path: "/healthz", Interval: 5 * time.Millisecond, Failures: 1, Successes: 1}})
 	waitProbe := func(wantDown bool) {
 		for {
 			select {

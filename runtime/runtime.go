@@ -1,4 +1,4 @@
-package main
+package runtime
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -29,21 +29,36 @@ const historySize = 20
 // steps (truncate, write, rename), and one change should cause one reload.
 const debounce = 150 * time.Millisecond
 
-// configs owns the configuration versions the server runs. A change — a file edit, an admin mutation, a
-// rollback — is loaded and validated like the file at startup, built into a new runtime beside the running one,
+// Config configures a Runtime. New validates it and fills its defaults.
+type Config struct {
+	// Supergraph is the first version, loaded by the caller (which has reported its warnings). Changes are loaded
+	// from, and written to, its File.
+	Supergraph *schema.Supergraph
+	// Handler builds the GraphQL HTTP handler of a version over its engine (required). It runs once per version,
+	// before the version is swapped in; an error refuses the change.
+	Handler func(sg *schema.Supergraph, engine *graph.Engine) (http.Handler, error)
+	// LoadOptions are passed to every load of a change, after schema.WithEnv(Env).
+	LoadOptions []schema.Option
+	// Env looks up the environment variables a configuration reads; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+	// SourceMetrics receives the metrics of every source built; nil reports none.
+	SourceMetrics *sources.Metrics
+	// Logger receives the applied and refused changes and the file watch's troubles; nil discards them.
+	Logger *slog.Logger
+}
+
+// Runtime owns the configuration versions a server runs. A change — a file edit, an admin mutation, a
+// rollback — is loaded and validated like the file at startup, built into a new Version beside the running one,
 // and swapped in with an atomic pointer: requests in flight finish on the version they started on. A change that
 // fails validation leaves the running version in force and is kept as the last reload error. Safe for
 // concurrent use; changes are serialized.
-type configs struct {
-	path   string
-	srv    *server
-	logger *slog.Logger
-	env    func(string) (string, bool)
+type Runtime struct {
+	cfg     Config
+	running atomic.Pointer[Version]
 
-	// notify, when set, is told the outcome of every change, applied or refused (tests wait on it).
-	notify func(sg *schema.Supergraph, err error)
-
-	mu      sync.Mutex
+	mu sync.Mutex
+	// notify, when set, is told the outcome of every change, applied or refused (OnChange).
+	notify  func(sg *schema.Supergraph, err error)
 	history []*schema.Supergraph // oldest first; the last is the running version
 	lastErr atomic.Pointer[reloadError]
 }
@@ -54,72 +69,107 @@ type reloadError struct {
 	Err error
 }
 
-func newConfigs(path string, srv *server, logger *slog.Logger) *configs {
-	c := &configs{path: path, srv: srv, logger: logger, env: os.LookupEnv}
-	c.history = []*schema.Supergraph{srv.rt.Load().sg}
-	return c
+// New builds the first version from cfg.Supergraph and starts serving it. The caller owns the Runtime: Close
+// releases the running version once nothing serves it any more.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.Supergraph == nil || cfg.Handler == nil {
+		return nil, errors.New("runtime: Config needs a Supergraph and a Handler")
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.LookupEnv
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := build(cfg.Supergraph, &cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runtime{cfg: cfg, history: []*schema.Supergraph{cfg.Supergraph}}
+	r.running.Store(v)
+	return r, nil
 }
 
-// Current returns the running version.
-func (c *configs) Current() *schema.Supergraph { return c.srv.rt.Load().sg }
+// Load returns the running version. A request holds on to the version it loaded until it is done.
+func (r *Runtime) Load() *Version { return r.running.Load() }
+
+// Current returns the running version's configuration.
+func (r *Runtime) Current() *schema.Supergraph { return r.running.Load().sg }
+
+// OnChange makes f be told the outcome of every later change: the version applied, or the error that refused
+// it. It replaces an earlier f; f runs while changes are serialized and must not start a change itself.
+func (r *Runtime) OnChange(f func(sg *schema.Supergraph, err error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notify = f
+}
+
+// Close releases the running version (Version.Close).
+func (r *Runtime) Close() { r.running.Load().Close() }
 
 // LastError returns the last refused change and when it happened, or a nil error.
-func (c *configs) LastError() (time.Time, error) {
-	if e := c.lastErr.Load(); e != nil {
+func (r *Runtime) LastError() (time.Time, error) {
+	if e := r.lastErr.Load(); e != nil {
 		return e.At, e.Err
 	}
 	return time.Time{}, nil
 }
 
 // Plan plans an operation on the running version without executing it.
-func (c *configs) Plan(query, operationName string, vars map[string]any) (*graph.Plan, error) {
-	return c.srv.rt.Load().engine.Plan(query, operationName, vars)
+func (r *Runtime) Plan(query, operationName string, vars map[string]any) (*graph.Plan, error) {
+	return r.running.Load().engine.Plan(query, operationName, vars)
 }
 
 // SourceStatus returns the live state of a source of the running version.
-func (c *configs) SourceStatus(name string) (sources.Status, bool) {
-	src, ok := c.srv.rt.Load().srcs[name].(interface{ Status() sources.Status })
+func (r *Runtime) SourceStatus(name string) (sources.Status, bool) {
+	src, ok := r.running.Load().srcs[name].(interface{ Status() sources.Status })
 	if !ok {
 		return sources.Status{}, false
 	}
 	return src.Status(), true
 }
 
-var _ admin.Control = (*configs)(nil)
-
 // History returns the versions kept for rollback, oldest first.
-func (c *configs) History() []*schema.Supergraph {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*schema.Supergraph(nil), c.history...)
+func (r *Runtime) History() []*schema.Supergraph {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*schema.Supergraph(nil), r.history...)
 }
 
 // Reload loads the files from disk and applies them if they changed.
-func (c *configs) Reload() (*schema.Supergraph, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sg, err := schema.Load(c.path, loadOptions(schema.WithEnv(c.env))...)
+func (r *Runtime) Reload() (*schema.Supergraph, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sg, err := schema.Load(r.path(), r.loadOptions()...)
 	if err != nil {
-		return nil, c.refuse(err)
+		return nil, r.refuse(err)
 	}
-	return c.applyLocked(sg)
+	return r.applyLocked(sg)
+}
+
+// path is the configuration file changes are loaded from and written to.
+func (r *Runtime) path() string { return r.cfg.Supergraph.File }
+
+// loadOptions are the options of every load of a change.
+func (r *Runtime) loadOptions() []schema.Option {
+	return append([]schema.Option{schema.WithEnv(r.cfg.Env)}, r.cfg.LoadOptions...)
 }
 
 // Write validates data as the new content of the configuration file, with files (paths relative to its
 // directory) added or replaced beside it, and unless dryRun persists them atomically and applies them. It returns
 // the version they make. Nothing is written when validation fails.
-func (c *configs) Write(data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	dir := filepath.Dir(c.path)
+func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dir := filepath.Dir(r.path())
 	fsys := fs.FS(os.DirFS(dir))
 	if len(files) > 0 {
 		fsys = overlay{base: fsys, files: files}
 	}
-	sg, err := schema.Parse(c.path, data, fsys, loadOptions(schema.WithEnv(c.env))...)
+	sg, err := schema.Parse(r.path(), data, fsys, r.loadOptions()...)
 	if err != nil {
 		if !dryRun {
-			c.refuse(err)
+			r.refuse(err)
 		}
 		return nil, err
 	}
@@ -128,13 +178,13 @@ func (c *configs) Write(data []byte, files map[string][]byte, dryRun bool) (*sch
 	}
 	for name, content := range files {
 		if err := writeAtomic(filepath.Join(dir, filepath.FromSlash(name)), content); err != nil {
-			return nil, c.refuse(err)
+			return nil, r.refuse(err)
 		}
 	}
-	if err := writeAtomic(c.path, data); err != nil {
-		return nil, c.refuse(err)
+	if err := writeAtomic(r.path(), data); err != nil {
+		return nil, r.refuse(err)
 	}
-	return c.applyLocked(sg)
+	return r.applyLocked(sg)
 }
 
 // overlay is base with files added or replaced, for validating a change before anything is written.
@@ -178,48 +228,48 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 }
 
 // Rollback rewrites the configuration file and the SDL files it read as they were in version, and applies them.
-func (c *configs) Rollback(version string) (*schema.Supergraph, error) {
-	for _, sg := range c.History() {
+func (r *Runtime) Rollback(version string) (*schema.Supergraph, error) {
+	for _, sg := range r.History() {
 		if sg.Version == version {
-			return c.Write(sg.Raw, sg.SDLFiles, false)
+			return r.Write(sg.Raw, sg.SDLFiles, false)
 		}
 	}
 	return nil, fmt.Errorf("version %s is not in the history of the last %d versions", version, historySize)
 }
 
-func (c *configs) refuse(err error) error {
-	c.lastErr.Store(&reloadError{At: time.Now(), Err: err})
-	c.logger.Error("configuration change refused; the running version stays", "version", c.Current().Version, "error", err.Error())
-	if c.notify != nil {
-		c.notify(nil, err)
+func (r *Runtime) refuse(err error) error {
+	r.lastErr.Store(&reloadError{At: time.Now(), Err: err})
+	r.cfg.Logger.Error("configuration change refused; the running version stays", "version", r.Current().Version, "error", err.Error())
+	if r.notify != nil {
+		r.notify(nil, err)
 	}
 	return err
 }
 
-// applyLocked builds sg's runtime and swaps it in. The caller holds c.mu.
-func (c *configs) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error) {
-	cur := c.srv.rt.Load()
+// applyLocked builds sg's version and swaps it in. The caller holds r.mu.
+func (r *Runtime) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error) {
+	cur := r.running.Load()
 	if sg.Version == cur.sg.Version {
 		return cur.sg, nil
 	}
-	rt, err := buildRuntime(sg, cur.tel, cur)
+	v, err := build(sg, &r.cfg, cur)
 	if err != nil {
-		return nil, c.refuse(err)
+		return nil, r.refuse(err)
 	}
-	old := c.srv.rt.Swap(rt)
+	old := r.running.Swap(v)
 	// Requests on the old version keep running; only its idle connections go.
 	old.Close()
-	c.history = append(c.history, sg)
-	if len(c.history) > historySize {
-		c.history = c.history[len(c.history)-historySize:]
+	r.history = append(r.history, sg)
+	if len(r.history) > historySize {
+		r.history = r.history[len(r.history)-historySize:]
 	}
-	c.lastErr.Store(nil)
+	r.lastErr.Store(nil)
 	for _, w := range sg.Warnings {
-		c.logger.Warn(w.String())
+		r.cfg.Logger.Warn(w.String())
 	}
-	c.logger.Info("configuration applied", "version", sg.Version, "previous", old.sg.Version)
-	if c.notify != nil {
-		c.notify(sg, nil)
+	r.cfg.Logger.Info("configuration applied", "version", sg.Version, "previous", old.sg.Version)
+	if r.notify != nil {
+		r.notify(sg, nil)
 	}
 	return sg, nil
 }
@@ -259,7 +309,7 @@ func writeAtomic(path string, data []byte) error {
 
 // Watch reloads when the configuration or an SDL file changes, until ctx is done. It watches the directories of
 // the running version's files (editors replace files by renaming) and returns once its goroutine has ended.
-func (c *configs) Watch(ctx context.Context, ready chan<- struct{}) error {
+func (r *Runtime) Watch(ctx context.Context, ready chan<- struct{}) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("file watch: %w", err)
@@ -267,13 +317,13 @@ func (c *configs) Watch(ctx context.Context, ready chan<- struct{}) error {
 	defer w.Close()
 	watched := map[string]bool{}
 	watchDirs := func() {
-		for _, f := range c.Current().Files {
+		for _, f := range r.Current().Files {
 			dir := filepath.Dir(f)
 			if watched[dir] {
 				continue
 			}
 			if err := w.Add(dir); err != nil {
-				c.logger.Warn("cannot watch directory", "dir", dir, "error", err.Error())
+				r.cfg.Logger.Warn("cannot watch directory", "dir", dir, "error", err.Error())
 				continue
 			}
 			watched[dir] = true
@@ -305,9 +355,9 @@ func (c *configs) Watch(ctx context.Context, ready chan<- struct{}) error {
 				timer.Reset(debounce)
 				continue
 			}
-			c.logger.Warn("file watch error", "error", err.Error())
+			r.cfg.Logger.Warn("file watch error", "error", err.Error())
 		case <-timer.C:
-			if _, err := c.Reload(); err == nil {
+			if _, err := r.Reload(); err == nil {
 				watchDirs()
 			}
 		}
