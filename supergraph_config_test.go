@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +39,10 @@ func TestSupergraph_Configuration(t *testing.T) {
 
 	env := serveConfig(t, file, nil)
 	s := env.srv.Config.Handler.(*server)
-	c := newConfigs(file, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := s.rt
 	s.mux.Handle("/admin/graphql", admin.NewHandler(c, ""))
 	events := make(chan outcome, 16)
-	c.notify = func(sg *schema.Supergraph, err error) { events <- outcome{sg, err} }
+	c.OnChange(func(sg *schema.Supergraph, err error) { events <- outcome{sg, err} })
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
@@ -52,7 +50,7 @@ func TestSupergraph_Configuration(t *testing.T) {
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		s.rt.Load().Close()
+		s.rt.Close()
 	})
 	<-ready
 	ae := &adminEnv{testEnv: env, cfgs: c}
@@ -76,7 +74,7 @@ func TestSupergraph_Configuration(t *testing.T) {
 
 	// An edit of the supergraph file alone reloads.
 	super, _ := os.ReadFile(superFile)
-	if err := writeAtomic(superFile, bytes.Replace(super, []byte("127.0.0.1:4004"), []byte("127.0.0.1:4005"), 1)); err != nil {
+	if err := replaceFile(superFile, bytes.Replace(super, []byte("127.0.0.1:4004"), []byte("127.0.0.1:4005"), 1)); err != nil {
 		t.Fatal(err)
 	}
 	o := next(t, events)
@@ -89,7 +87,7 @@ func TestSupergraph_Configuration(t *testing.T) {
 
 	// A broken supergraph is refused with its position; the running version stays.
 	running := c.Current().Version
-	if err := writeAtomic(superFile, bytes.Replace(super, []byte(`key: "upc", extension: true`), []byte(`key: "upc {", extension: true`), 1)); err != nil {
+	if err := replaceFile(superFile, bytes.Replace(super, []byte(`key: "upc", extension: true`), []byte(`key: "upc {", extension: true`), 1)); err != nil {
 		t.Fatal(err)
 	}
 	o = next(t, events)

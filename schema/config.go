@@ -35,9 +35,10 @@ type Source struct {
 	// sdlPos is where a graphql source's `sdl` is set, for the errors of reading it.
 	sdlPos Position
 	// sawEndpoints says the configuration listed endpoints; a source named after a subgraph of the supergraph
-	// may leave them out and call the subgraph's url. pos is where the source's settings begin.
+	// may leave them out and call the subgraph's url (issue 14). httpPos is where its http or graphql settings
+	// begin.
 	sawEndpoints bool
-	pos          Position
+	httpPos      Position
 }
 
 var (
@@ -245,7 +246,7 @@ func (d *decoder) httpSource(src *Source, n *yaml.Node, path string, keys []stri
 	entries, ok := d.mapping(n, path, keys)
 	if !ok {
 		// The mapping's problem is reported; a missing `endpoints:` would only repeat it.
-		h.sawEndpoints = true
+		src.sawEndpoints = true
 		return &h
 	}
 	var sawEndpoints bool
@@ -377,7 +378,7 @@ func (d *decoder) httpSource(src *Source, n *yaml.Node, path string, keys []stri
 		}
 	}
 	// A missing `endpoints:` is reported once the supergraph's subgraphs are known (missingEndpoints).
-	h.sawEndpoints, h.pos = sawEndpoints, d.pos(n)
+	src.sawEndpoints, src.httpPos = sawEndpoints, d.pos(n)
 	if h.Weights != nil && len(h.Weights) != len(h.Endpoints) {
 		d.errorf(d.pos(n), join(path, "weights"), "%d weights for %d endpoints: give one weight per endpoint", len(h.Weights), len(h.Endpoints))
 	}

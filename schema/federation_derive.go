@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -36,17 +37,18 @@ func (s *supergraph) deriveSources(srcs map[string]*Source) {
 		src := srcs[sub.Name]
 		switch {
 		case src == nil:
-			h := DefaultHTTPSource()
+			h := sources.DefaultHTTPConfig()
+			h.Name = sub.Name
 			src = &Source{Name: sub.Name, Kind: KindGraphQL, HTTP: &h, Pos: pos}
 			srcs[sub.Name] = src
 		case src.Kind != KindGraphQL:
 			s.errorf(src.Pos, "sources."+sub.Name, "%s is a subgraph of the supergraph (%s): configure it under graphql:, e.g. sources.%s.graphql: {timeout: 2s}",
 				sub.Name, pos, sub.Name)
 			continue
-		case src.HTTP.sawEndpoints:
+		case src.sawEndpoints:
 			continue
 		}
-		src.HTTP.sawEndpoints = true
+		src.sawEndpoints = true
 		u, err := url.Parse(sub.URL)
 		switch {
 		case sub.URL == "":
@@ -66,8 +68,8 @@ func (s *supergraph) deriveSources(srcs map[string]*Source) {
 func (d *decoder) missingEndpoints(srcs map[string]*Source) {
 	for _, name := range sortedKeys(srcs) {
 		src := srcs[name]
-		if src.HTTP != nil && !src.HTTP.sawEndpoints {
-			d.errorf(src.HTTP.pos, join("sources."+name, string(src.Kind)), "missing `endpoints:`: list the base URLs, e.g. endpoints: [http://127.0.0.1:9101]")
+		if src.HTTP != nil && !src.sawEndpoints {
+			d.errorf(src.httpPos, join("sources."+name, string(src.Kind)), "missing `endpoints:`: list the base URLs, e.g. endpoints: [http://127.0.0.1:9101]")
 		}
 	}
 }
