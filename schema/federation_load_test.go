@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
@@ -281,5 +282,50 @@ func TestFederation_Unchanged(t *testing.T) {
 		if b.Federated {
 			t.Errorf("%s is federated", b.Name())
 		}
+	}
+}
+
+// TestFederation_ComposedFixtures loads every supergraph that @apollo/composition composed for the end-to-end
+// federation cases (../testdata/federation): each loads with nothing but `supergraph:`, every subgraph gets a
+// source with its url and schema, and every root field of the public schema is bound to a subgraph resolving it.
+func TestFederation_ComposedFixtures(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/federation/*/supergraph.graphql")
+	if len(files) == 0 {
+		t.Skip("no composed fixtures")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
+			sdl, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sg, err := Parse("conflux.yaml", []byte("supergraph: supergraph.graphql\n"), fstest.MapFS{"supergraph.graphql": {Data: sdl}}, noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sg.Warnings) > 0 {
+				t.Errorf("warnings: %v", sg.Warnings)
+			}
+			for _, sub := range sg.Federation.Subgraphs {
+				src := sg.Sources[sub.Name]
+				if src == nil || src.Kind != KindGraphQL || len(src.HTTP.Endpoints) != 1 || src.HTTP.Endpoints[0] != strings.TrimSuffix(sub.URL, "/") || src.Upstream == nil {
+					t.Errorf("subgraph %s: source %+v", sub.Name, src)
+				}
+			}
+			for _, op := range []*ast.Definition{sg.Schema.Query, sg.Schema.Mutation} {
+				if op == nil {
+					continue
+				}
+				for _, f := range op.Fields {
+					if strings.HasPrefix(f.Name, "__") {
+						continue
+					}
+					b := sg.Binding(op.Name, f.Name)
+					if b == nil || !b.Federated || !sg.Federation.CanResolve(b.Source, op.Name, f.Name) {
+						t.Errorf("%s.%s: binding %+v", op.Name, f.Name, b)
+					}
+				}
+			}
+		})
 	}
 }
