@@ -60,13 +60,13 @@ func (d *decoder) loadSupergraph(file string, sdl []byte, fileRel string) *super
 		d.sdlProblems(gqlerror.WrapIfUnwrapped(err))
 		return nil
 	}
+	before := len(d.list)
 	s := &supergraph{decoder: d, subgraphPos: map[string]Position{}, refused: map[string]bool{},
 		fed: &Federation{File: fileRel, ByName: map[string]*Subgraph{}, ByEnum: map[string]*Subgraph{}, Types: map[string]*FedType{}}}
 	s.feat = s.features(doc)
 	if !s.subgraphs(doc, file) {
 		return nil
 	}
-	before := len(d.list)
 	for _, def := range doc.Definitions {
 		if !s.machineryType(def.Name) {
 			s.fedType(def)
