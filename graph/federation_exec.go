@@ -36,14 +36,17 @@ func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pendi
 	g := fetches[0].Fed
 	r := &fedRun{x: x, g: g, data: map[string]any{}, failed: map[*fedStep]error{}}
 	if g.entityType != "" {
-		// The parents' own objects, copied (a backend's answer may be shared by several parents): the calls
-		// merge the fetched fields into the copies.
+		// What the representations read of the parents' own objects, copied (a backend's answer may be shared
+		// by several parents, and by other requests): the calls merge the fetched fields into the copies.
+		keep := g.parentFields()
 		items := make([]any, len(parents))
 		for i, o := range parents {
 			if m, ok := o.raw.(map[string]any); ok {
-				c := make(map[string]any, len(m))
-				for k, v := range m {
-					c[k] = v
+				c := make(map[string]any, len(keep))
+				for k := range keep {
+					if v, ok := m[k]; ok {
+						c[k] = deepCopy(v)
+					}
 				}
 				items[i] = c
 			}
@@ -149,6 +152,38 @@ func (r *fedRun) settleEntities(fetches []*Fetch, parents []*object, todo pendin
 	}
 }
 
+// parentFields names the fields of the parents' own objects that an entity group's representations read.
+func (g *fedGroup) parentFields() map[string]bool {
+	out := map[string]bool{"__typename": true}
+	for _, st := range g.steps {
+		if st.entity && st.pos.path == "_.@" {
+			for _, n := range st.reps.fields {
+				out[n.alias] = true
+			}
+		}
+	}
+	return out
+}
+
+// deepCopy copies a JSON value's objects and lists.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, e := range v {
+			c[k] = deepCopy(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = deepCopy(e)
+		}
+		return c
+	}
+	return v
+}
+
 // rootStep returns the root step that fetches root field f.
 func (g *fedGroup) rootStep(f *Field) *fedStep {
 	for _, st := range g.steps {
@@ -206,6 +241,9 @@ func (r *fedRun) call(c *fedCall) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i := range ans.Errors {
+		ans.Errors[i].Extensions = withSource(ans.Errors[i].Extensions, c.subgraph)
+	}
 	if c.root {
 		merge(r.data, ans.Data)
 		r.errs = append(r.errs, ans.Errors...)
@@ -242,6 +280,19 @@ func (r *fedRun) call(c *fedCall) {
 				Extensions: e.Extensions})
 		}
 	}
+}
+
+// withSource adds the subgraph's name to a subgraph error's extensions (extensions.source, as other sources'
+// errors have it), keeping the subgraph's own.
+func withSource(ext map[string]any, sub string) map[string]any {
+	out := make(map[string]any, len(ext)+1)
+	for k, v := range ext {
+		out[k] = v
+	}
+	if _, ok := out["source"]; !ok {
+		out["source"] = sub
+	}
+	return out
 }
 
 // entityPath splits an `_entities` error path ["_<i>", j, rest...] into i, j and rest (-1 when it has another
