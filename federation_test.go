@@ -13,6 +13,9 @@ import (
 
 	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/examples/mock"
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2"
 )
 
 // TestFederation_Gateway serves each federation case's supergraph with Conflux, configured by nothing but
@@ -179,4 +182,48 @@ func sortedCalls(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestFederation_Plans pins the subgraph calls Conflux plans for every fixture query (queries/<name>.conflux.txt,
+// -update rewrites): which subgraph each request goes to, what it waits for, and its document. The gateway's own
+// plan is beside it in <name>.plan.txt, for reading.
+func TestFederation_Plans(t *testing.T) {
+	for _, dir := range fedCases(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			tmp := t.TempDir()
+			sdl, err := os.ReadFile(filepath.Join(dir, "supergraph.graphql"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(tmp, "supergraph.graphql"), sdl, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(tmp, "conflux.yaml"), []byte("supergraph: supergraph.graphql\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sg, err := schema.Load(filepath.Join(tmp, "conflux.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range loadFedCase(t, dir) {
+				t.Run(q.Name, func(t *testing.T) {
+					doc, errs := gqlparser.LoadQuery(sg.Schema, q.Query)
+					if errs != nil {
+						if q.Status != 400 {
+							t.Fatalf("the gateway served it, Conflux refuses it: %v", errs)
+						}
+						return
+					}
+					var got string
+					p, err := graph.NewPlan(sg, doc, doc.Operations[0], q.Variables)
+					if err != nil {
+						got = "error: " + err.Error() + "\n"
+					} else {
+						got = p.String()
+					}
+					golden(t, filepath.Join(dir, "queries", q.Name+".conflux.txt"), []byte(got))
+				})
+			}
+		})
+	}
 }

@@ -85,6 +85,9 @@ func (p *Plan) Explain() *Explanation {
 			ef.Method, ef.Path = "graphql", upstreamCall(f)
 			ef.Upstream = f.Forward.Selection
 		}
+		if bd.Federated {
+			ef.Method, ef.Path = "federated", ""
+		}
 		ef.Fills = fills(f.Field, "")
 		ex.Fetches = append(ex.Fetches, ef)
 		if f.Fed != nil && f.Fed.fields[0] == f.Field {

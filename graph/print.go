@@ -68,6 +68,9 @@ func printFetch(b *strings.Builder, f *Fetch, depth int) {
 	if f.Forward != nil {
 		method, path = "graphql", upstreamCall(f)
 	}
+	if bd.Federated {
+		method, path = "federated", "(subgraph calls below)"
+	}
 	fmt.Fprintf(b, "%s#%d %s <- %s %s %s (%s) at %s\n", strings.Repeat("  ", depth), f.ID, bd.Name(), bd.Source, method, path, mode, f.Path)
 	for _, c := range f.Children {
 		printFetch(b, c, depth+1)
