@@ -142,6 +142,8 @@ export const subgraphs = [
       type Product @key(fields: "sku") {
         sku: ID!
         stock: Int
+        "Non-null: for p4, which pricing does not know, the gateway cannot reach it."
+        binCode: String!
         warehouse: Warehouse
       }
 
@@ -158,6 +160,7 @@ export const subgraphs = [
       Product: {
         __resolveReference: (ref) => find(products, 'sku', ref.sku),
         stock: (p) => stock[p.sku],
+        binCode: (p) => `${p.whCode}-${p.sku.slice(4)}`,
         warehouse: (p) => find(warehouses, 'code', p.whCode),
       },
       Warehouse: {
