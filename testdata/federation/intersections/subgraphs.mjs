@@ -3,8 +3,8 @@
 // child-type-mismatch, union-interface-distributed, typename, include-skip and shared-root suites).
 //
 // - Tier (output only) is FREE PRO LEGACY in users, LEGACY @inaccessible, and FREE PRO ENTERPRISE in
-//   billing: the supergraph has their union, without LEGACY for clients. (No user's tier is LEGACY: with one,
-//   @apollo/gateway answers data null and the error only in extensions.valueCompletion.)
+//   billing: the supergraph has their union, without LEGACY for clients. u3's previousTier is LEGACY, which
+//   the gateway cannot answer (@apollo/gateway nulls it and reports it in extensions.valueCompletion).
 // - Region (input only) is EU US APAC in users and EU US in billing: the supergraph has EU US.
 // - Filter (input) has prefix, limit and secret in users, prefix and limit in billing: secret is dropped.
 // - SearchHit is User | Admin in users and User | Invoice in billing: the supergraph has all three.
@@ -16,9 +16,9 @@
 //   fields of the value type Product (no key): a query for all of them needs the three.
 
 const users = [
-  { id: 'u1', name: 'Ada', tier: 'PRO', email: 'ada@example.com' },
-  { id: 'u2', name: 'Alan', tier: 'FREE', email: null },
-  { id: 'u3', name: 'Grace', tier: 'PRO', email: 'grace@example.com' },
+  { id: 'u1', name: 'Ada', tier: 'PRO', previousTier: 'FREE', email: 'ada@example.com' },
+  { id: 'u2', name: 'Alan', tier: 'FREE', previousTier: null, email: null },
+  { id: 'u3', name: 'Grace', tier: 'PRO', previousTier: 'LEGACY', email: 'grace@example.com' },
 ];
 const admins = [
   { id: 'a1', name: 'Root' },
@@ -108,6 +108,7 @@ export const subgraphs = [
         id: ID!
         name: String! @shareable
         tier: Tier!
+        previousTier: Tier
         similarAccounts: [Account!]!
       }
 
