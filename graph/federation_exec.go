@@ -394,6 +394,12 @@ func (r *fedRun) targets(st *fedStep) []target {
 		var next []node
 		for _, n := range nodes {
 			if t, ok := strings.CutPrefix(seg, "~"); ok {
+				// The objects of one type of an abstract field; an interface's own name (the objects of an
+				// @interfaceObject) is all of them.
+				if def := r.x.engine.sg.Schema.Types[t]; def != nil && def.IsAbstractType() {
+					next = append(next, n)
+					continue
+				}
 				if m, _ := n.v.(map[string]any); m != nil && m["__typename"] == t {
 					next = append(next, n)
 				}
@@ -419,7 +425,7 @@ func (r *fedRun) targets(st *fedStep) []target {
 		if !ok {
 			continue
 		}
-		if tn, ok := m["__typename"].(string); ok && tn != st.typ {
+		if tn, ok := m["__typename"].(string); ok && tn != st.typ && !st.anyType {
 			continue
 		}
 		out = append(out, target{obj: m, path: n.path})

@@ -53,6 +53,9 @@ type fedStep struct {
 	parent bool
 	// reps is what each representation carries: the key's fields and those of the @requires of its fields.
 	reps *fsel
+	// anyType says the position's type is an interface (an @interfaceObject's objects): every object there is
+	// the step's, whatever its __typename.
+	anyType bool
 	// keys names the key's top-level fields: an object where one is null or missing has no entity to fetch.
 	keys map[string]bool
 	deps []*fedStep
@@ -396,15 +399,17 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 			}
 		}
 	}
-	for _, sf := range shared {
-		p.place(posI, sf, st)
-	}
 	if !concrete {
+		for _, sf := range shared {
+			p.field(posI, sf, st)
+		}
 		// Every possible type has the same selection: the writer takes any of them for the interface's name.
 		f.AnyType = true
 		s.add("__typename", "__typename", nil, "")
 		return
 	}
+	// The step that tells the concrete type comes first: the interface's fields that need what only it has (a
+	// @requires of the interface's own name, say) can then wait for it.
 	var e *fedStep
 	it := p.fed.Types[iface]
 	for _, sg := range p.fed.Subgraphs {
@@ -417,6 +422,9 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 	if e == nil {
 		p.fail("cannot plan %s: no subgraph that has interface %s can tell the concrete type of its objects", f.Name, iface)
 		return
+	}
+	for _, sf := range shared {
+		p.field(posI, sf, st)
 	}
 	e.sel.add("__typename", "__typename", nil, "")
 	for _, t := range types {
@@ -555,59 +563,70 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 		}
 	}
 	for _, c := range p.candidates(pos.typ, name) {
-		if s := p.rootStepTo(pos, c.sub); try(s) {
+		if s := p.ancestorStepTo(pos, c.sub, hops); try(s) {
 			return s
 		}
 	}
 	return nil
 }
 
-// rootStepTo returns a root step of subgraph sub that reaches pos by asking for the same root field (and the
-// fields down to pos) again, for fields no key can reach: the objects of a shared root field without @key, whose
-// fields live in several subgraphs (a query only: mutation fields run once). Nil when sub cannot resolve every
-// field on the way.
-func (p *fedPlanner) rootStepTo(pos *objPos, sub string) *fedStep {
-	if p.mutation {
-		return nil
-	}
+// ancestorStepTo returns a step of subgraph sub that reaches pos from an ancestor position, for a field no key
+// of pos's own type reaches: the nearest ancestor whose type sub can enter by a key (an `_entities` step there),
+// or else the root (a root step asking for the same root field again: a shared root field without @key, whose
+// fields live in several subgraphs; queries only, as mutation fields run once). The fields from the ancestor
+// down to pos are added to that step's selection. Nil when sub cannot resolve every field on the way.
+func (p *fedPlanner) ancestorStepTo(pos *objPos, sub string, hops int) *fedStep {
 	var chain []*objPos
 	for o := pos; o.parent != nil; o = o.parent {
 		chain = append(chain, o)
-	}
-	if len(chain) == 0 {
-		return nil
-	}
-	root := chain[len(chain)-1].parent
-	for _, o := range chain {
 		if !p.fed.CanResolve(sub, o.parent.typ, o.via.Name) {
 			return nil
 		}
-	}
-	var st *fedStep
-	for s := range root.in {
-		if !s.entity && s.subgraph == sub {
-			st = s
+		anc := o.parent
+		var st *fedStep
+		if anc.parent == nil {
+			if p.mutation {
+				return nil
+			}
+			for s := range anc.in {
+				if !s.entity && !s.parent && s.subgraph == sub {
+					st = s
+				}
+			}
+			if st == nil && anc.owner != nil && !anc.owner.parent {
+				st = p.step(sub, false, nil, anc.typ, "")
+				anc.in[st] = st.sel
+			}
+		} else if rt := p.fed.Types[anc.typ]; rt != nil && rt.In[sub] != nil && len(rt.In[sub].Keys) > 0 {
+			for _, s := range p.stepsAt(anc) {
+				if s.entity && s.subgraph == sub && s.repType == anc.typ {
+					st = s
+				}
+			}
+			if st == nil {
+				st = p.newEntityStep(anc, sub, anc.typ, hops+1)
+			}
 		}
-	}
-	if st == nil {
-		st = p.step(sub, false, nil, root.typ, "")
-		root.in[st] = st.sel
-	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		o := chain[i]
-		if _, ok := o.in[st]; ok {
+		if st == nil {
 			continue
 		}
-		f := o.via
-		n := o.parent.in[st].add(f.Alias, f.Name, f, p.sch.Types[f.Def.Type.Name()].Name)
-		s := n.sub
-		if f.ByType != nil {
-			n.sub.add("__typename", "__typename", nil, "")
-			s = n.sub.frag(o.typ)
+		for i := len(chain) - 1; i >= 0; i-- {
+			o := chain[i]
+			if _, ok := o.in[st]; ok {
+				continue
+			}
+			f := o.via
+			n := o.parent.in[st].add(f.Alias, f.Name, f, p.sch.Types[f.Def.Type.Name()].Name)
+			s := n.sub
+			if f.ByType != nil {
+				n.sub.add("__typename", "__typename", nil, "")
+				s = n.sub.frag(o.typ)
+			}
+			p.enter(o, st, s, nil)
 		}
-		p.enter(o, st, s, nil)
+		return st
 	}
-	return st
+	return nil
 }
 
 // stepsAt lists the steps that reach pos, the owner first.
@@ -665,6 +684,9 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 			continue
 		}
 		st := p.step(sub, true, pos, pos.typ, repType)
+		if def := p.sch.Types[pos.typ]; def != nil && def.IsAbstractType() {
+			st.anyType = true
+		}
 		st.addDep(pos.owner) // the step that makes the objects (and, for a concrete type, tells it)
 		for _, dep := range p.ensureSet(pos, key.Selection, st, hops+1) {
 			st.addDep(dep)
@@ -775,13 +797,20 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		childPath := pos.path + "." + name + strings.Repeat(".@", listDepth(def.Type))
 		named := p.sch.Types[subType]
 		if named != nil && named.IsAbstractType() {
+			// A field set on an abstract field: its plain fields and the fragments on each possible type, asked
+			// for in a fragment per type the subgraph may return.
 			n.sub.add("__typename", "__typename", nil, "")
-			for _, s := range f.SelectionSet {
-				if frag, ok := s.(*ast.InlineFragment); ok && frag.TypeCondition != "" {
-					child := p.pos(childPath+".~"+frag.TypeCondition, frag.TypeCondition)
-					p.enter(child, st, n.sub.frag(frag.TypeCondition), nil)
-					out = append(out, p.ensureSet(child, frag.SelectionSet, avoid, hops)...)
+			for _, t := range p.sch.GetPossibleTypes(named) {
+				if !p.possibleIn(named, t.Name, st.subgraph) {
+					continue
 				}
+				set := typeProvides(f.SelectionSet, t.Name)
+				if len(set) == 0 {
+					continue
+				}
+				child := p.pos(childPath+".~"+t.Name, t.Name)
+				p.enter(child, st, n.sub.frag(t.Name), nil)
+				out = append(out, p.ensureSet(child, set, avoid, hops)...)
 			}
 			return out
 		}
