@@ -61,7 +61,10 @@ type pending map[*Fetch][]*object
 func (x *execution) run() *object {
 	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 	if x.plan.Operation == ast.Mutation {
-		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2).
+		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2). A
+		// federated group (consecutive fields of one subgraph) runs as one request, which the subgraph runs in
+		// order.
+		var ran *fedGroup
 		for _, f := range x.plan.Root.Fields {
 			todo := pending{}
 			if se := x.stopped(); se != nil {
@@ -69,7 +72,19 @@ func (x *execution) run() *object {
 				continue
 			}
 			x.fill(root, f, todo)
-			if f.Fetch != nil {
+			switch {
+			case f.Fetch != nil && f.Fetch.Fed != nil:
+				if f.Fetch.Fed == ran {
+					continue
+				}
+				ran = f.Fetch.Fed
+				fetches := make([]*Fetch, len(ran.fields))
+				parents := make([][]*object, len(ran.fields))
+				for i, gf := range ran.fields {
+					fetches[i], parents[i] = gf.Fetch, []*object{root}
+				}
+				x.runFetches(fetches, parents)
+			case f.Fetch != nil:
 				x.runFetches([]*Fetch{f.Fetch}, [][]*object{{root}})
 			}
 			x.dispatch(todo)

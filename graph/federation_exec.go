@@ -244,6 +244,7 @@ func (r *fedRun) call(c *fedCall) {
 	for i := range ans.Errors {
 		ans.Errors[i].Extensions = withSource(ans.Errors[i].Extensions, c.subgraph)
 	}
+	defer r.unalias(c)
 	if c.root {
 		merge(r.data, ans.Data)
 		r.errs = append(r.errs, ans.Errors...)
@@ -383,7 +384,32 @@ func (r *fedRun) upstreamError(err error) resolvers.UpstreamError {
 
 // targets collects the objects at step st's position whose type is st's. Called with mu held.
 func (r *fedRun) targets(st *fedStep) []target {
-	segs := strings.Split(strings.TrimPrefix(st.pos.path, "."), ".")
+	all := r.objectsAt(st.pos.path)
+	out := all[:0]
+	for _, t := range all {
+		if tn, ok := t.obj["__typename"].(string); ok && tn != st.typ && !st.anyType {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// unalias applies call c's renames to the merged data. Called with mu held.
+func (r *fedRun) unalias(c *fedCall) {
+	for _, rn := range c.renames {
+		for _, t := range r.objectsAt(rn.at) {
+			if v, ok := t.obj[rn.from]; ok {
+				delete(t.obj, rn.from)
+				merge(t.obj, map[string]any{rn.to: v})
+			}
+		}
+	}
+}
+
+// objectsAt collects the objects at a position path of the data. Called with mu held.
+func (r *fedRun) objectsAt(path string) []target {
+	segs := strings.Split(strings.TrimPrefix(path, "."), ".")
 	// Walk element by element: a name reads a key of each object, "@" flattens a list.
 	type node struct {
 		v    any
@@ -421,14 +447,9 @@ func (r *fedRun) targets(st *fedStep) []target {
 	}
 	out := make([]target, 0, len(nodes))
 	for _, n := range nodes {
-		m, ok := n.v.(map[string]any)
-		if !ok {
-			continue
+		if m, ok := n.v.(map[string]any); ok {
+			out = append(out, target{obj: m, path: n.path})
 		}
-		if tn, ok := m["__typename"].(string); ok && tn != st.typ && !st.anyType {
-			continue
-		}
-		out = append(out, target{obj: m, path: n.path})
 	}
 	return out
 }

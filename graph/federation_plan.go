@@ -70,10 +70,16 @@ type fedCall struct {
 	steps    []*fedStep
 	deps     []*fedCall
 	// doc is the request's document; its variables are $r<i> (representations of steps[i]) and the fedVars.
-	doc  string
+	doc string
+	// renames undo the aliases the document gives fields that fragments on different types select under one
+	// response key with different types in the subgraph (which GraphQL does not allow in one selection).
+	renames []rename
 	vars []*fedVar
 	root bool
 }
+
+// rename moves key from to key to in the objects at position path at.
+type rename struct{ at, from, to string }
 
 // fedVar is a subgraph variable holding the value of one argument of one field, as the client gave it.
 type fedVar struct {
@@ -85,7 +91,9 @@ type fedVar struct {
 
 // fsel is a selection set being built for one subgraph request.
 type fsel struct {
-	typ    string
+	typ string
+	// at is the position path of the objects the selection is for (set when a step enters the position).
+	at     string
 	fields []*fnode
 	byKey  map[string]*fnode
 	frags  []*fsel
@@ -185,6 +193,9 @@ func planFederation(sg *schema.Supergraph, g *fedGroup, rootType *ast.Definition
 		// for another root field, then the first in join__Graph order.
 		sub, best := f.Binding.Source, -1
 		for _, s := range p.fed.Resolvers(rootType.Name, f.Name) {
+			if mutation {
+				break // the group is one subgraph's run of mutation fields
+			}
 			score := 2 * p.cover(s, rootType.Name, f)
 			if bySub[s] != nil {
 				score++
@@ -432,6 +443,7 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 		posT.parent, posT.via = pos, f
 		posT.owner = e
 		posT.in[e] = e.sel.frag(t)
+		posT.in[e].at = posT.path
 		posT.done = seen
 		p.selection(posT, f.ByType[t], e)
 	}
@@ -444,6 +456,9 @@ func (p *fedPlanner) enter(pos *objPos, st *fedStep, s *fsel, provides ast.Selec
 	}
 	if _, ok := pos.in[st]; !ok {
 		pos.in[st] = s
+	}
+	if s.at == "" {
+		s.at = pos.path
 	}
 	if provides != nil {
 		pos.provided[st] = provides

@@ -41,8 +41,78 @@ func (p *fedPlanner) printSel(b *strings.Builder, c *fedCall, s *fsel) {
 	if len(s.fields) == 0 && len(s.frags) == 0 {
 		b.WriteString("__typename ")
 	}
+	p.printFields(b, c, s, nil)
+	renamed := s.aliases(p, c.subgraph)
+	for _, f := range s.frags {
+		b.WriteString("... on " + f.typ + " ")
+		b.WriteString("{ ")
+		if len(f.fields) == 0 && len(f.frags) == 0 {
+			b.WriteString("__typename ")
+		}
+		p.printFields(b, c, f, renamed[f])
+		for _, ff := range f.frags {
+			b.WriteString("... on " + ff.typ + " ")
+			p.printSel(b, c, ff)
+		}
+		b.WriteString("} ")
+	}
+	b.WriteString("} ")
+}
+
+// aliases picks, for the fragments of s, the response keys that two fragments select with different types in
+// subgraph sub (ID! and ID, say): every fragment but the first to use such a key gets it as key__alias_<n>.
+func (s *fsel) aliases(p *fedPlanner, sub string) map[*fsel]map[string]string {
+	if len(s.frags) < 2 {
+		return nil
+	}
+	types := map[string]string{}
+	var out map[*fsel]map[string]string
+	n := 0
+	for _, f := range s.frags {
+		for _, fn := range f.fields {
+			t := p.subgraphType(sub, f.typ, fn.name)
+			prev, seen := types[fn.alias]
+			switch {
+			case !seen:
+				types[fn.alias] = t
+			case prev != t:
+				if out == nil {
+					out = map[*fsel]map[string]string{}
+				}
+				if out[f] == nil {
+					out[f] = map[string]string{}
+				}
+				out[f][fn.alias] = fmt.Sprintf("%s__alias_%d", fn.alias, n)
+				n++
+			}
+		}
+	}
+	return out
+}
+
+// subgraphType is the type of typ.field in subgraph sub, as text.
+func (p *fedPlanner) subgraphType(sub, typ, field string) string {
+	if field == "__typename" {
+		return "String!"
+	}
+	if in := p.fieldIn(typ, field, sub); in != nil && in.Type != "" {
+		return in.Type
+	}
+	if def := p.sch.Types[typ]; def != nil {
+		if fd := def.Fields.ForName(field); fd != nil {
+			return fd.Type.String()
+		}
+	}
+	return ""
+}
+
+// printFields writes the fields of s; renamed gives the fields whose response key is aliased in this document.
+func (p *fedPlanner) printFields(b *strings.Builder, c *fedCall, s *fsel, renamed map[string]string) {
 	for _, n := range s.fields {
-		if n.alias != n.name {
+		if to, ok := renamed[n.alias]; ok {
+			b.WriteString(to + ": ")
+			c.renames = append(c.renames, rename{at: s.at, from: to, to: n.alias})
+		} else if n.alias != n.name {
 			b.WriteString(n.alias + ": ")
 		}
 		b.WriteString(n.name)
@@ -74,11 +144,6 @@ func (p *fedPlanner) printSel(b *strings.Builder, c *fedCall, s *fsel) {
 			p.printSel(b, c, n.sub)
 		}
 	}
-	for _, f := range s.frags {
-		b.WriteString("... on " + f.typ + " ")
-		p.printSel(b, c, f)
-	}
-	b.WriteString("} ")
 }
 
 // String renders the group's subgraph calls for plans and explain, one per line: the call, the subgraph, what it

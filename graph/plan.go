@@ -186,17 +186,23 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	return p.plan, nil
 }
 
-// federate plans the subgraph calls of the federated root fields: one group for a query's, one per field for a
-// mutation's (they run one after the other).
+// federate plans the subgraph calls of the federated root fields: one group for a query's; for a mutation's,
+// one per run of consecutive fields of one subgraph (groups run one after the other).
 func (p *planner) federate(root *ast.Definition) error {
+	mutation := p.op.Operation == ast.Mutation
 	var g *fedGroup
+	var last *Field
 	for _, f := range p.plan.Root.Fields {
+		prev := last
+		last = f
 		if f.Fetch == nil || !f.Binding.Federated {
 			continue
 		}
-		if g == nil || p.op.Operation == ast.Mutation {
+		// A mutation's consecutive fields of one subgraph go in one request, which the subgraph runs in order
+		// (as a gateway does); any other field starts a new group.
+		if g == nil || mutation && (prev == nil || prev.Fetch == nil || prev.Fetch.Fed != g || prev.Binding.Source != f.Binding.Source) {
 			if g != nil {
-				if err := planFederation(p.sg, g, root, true); err != nil {
+				if err := planFederation(p.sg, g, root, mutation); err != nil {
 					return err
 				}
 			}
