@@ -74,8 +74,8 @@ type fedCall struct {
 	// renames undo the aliases the document gives fields that fragments on different types select under one
 	// response key with different types in the subgraph (which GraphQL does not allow in one selection).
 	renames []rename
-	vars []*fedVar
-	root bool
+	vars    []*fedVar
+	root    bool
 }
 
 // rename moves key from to key to in the objects at position path at.
