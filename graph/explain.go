@@ -142,6 +142,21 @@ func (p *Plan) Mermaid() string {
 			fmt.Fprintf(&b, "  f%d -->|%s| f%d\n", d, f.At, f.ID)
 		}
 	}
+	// The subgraph requests of federated fetches, after the fetch of their group that comes first.
+	for _, c := range p.Explain().Subgraphs {
+		node := fmt.Sprintf("f%ds%d", c.Fetches[0], c.ID)
+		label := "subgraph " + c.Subgraph
+		if len(c.Entities) > 0 {
+			label += "<br/>_entities: " + strings.Join(c.Entities, ", ")
+		}
+		fmt.Fprintf(&b, "  %s[[\"%s\"]]\n", node, strings.ReplaceAll(label, `"`, "#quot;"))
+		if len(c.DependsOn) == 0 {
+			fmt.Fprintf(&b, "  f%d --> %s\n", c.Fetches[0], node)
+		}
+		for _, d := range c.DependsOn {
+			fmt.Fprintf(&b, "  f%ds%d --> %s\n", c.Fetches[0], d, node)
+		}
+	}
 	return b.String()
 }
 

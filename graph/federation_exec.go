@@ -94,6 +94,15 @@ func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pendi
 		}
 	}
 	wg.Wait()
+	for _, u := range g.unreached {
+		for i, t := range r.objectsAt(u.at) {
+			if i == maxEntityErrors {
+				break
+			}
+			r.errs = append(r.errs, resolvers.UpstreamError{Message: u.msg, Path: append(append([]any(nil), t.path...), u.field.Alias),
+				Extensions: map[string]any{"code": "FIELD_NOT_REACHABLE"}})
+		}
+	}
 
 	if g.entityType != "" {
 		r.settleEntities(fetches, parents, todo)

@@ -34,6 +34,8 @@ type fedGroup struct {
 	calls      []*fedCall
 	// vars are the subgraph variables that carry the client's argument values, in the order they were made.
 	vars []*fedVar
+	// unreached are the fields no subgraph request can fetch on their path: null, with an error.
+	unreached []unreached
 }
 
 // fedStep is one selection sent to one subgraph: a root selection, or an `_entities` selection on one type for
@@ -48,6 +50,9 @@ type fedStep struct {
 	typ     string
 	repType string
 	sel     *fsel
+	// dead marks an `_entities` step abandoned while planning (its key's fields cannot be fetched): it is sent
+	// nowhere.
+	dead bool
 	// parent marks the step that stands for the objects another source made: it makes no call, and reads their
 	// key fields.
 	parent bool
@@ -76,6 +81,13 @@ type fedCall struct {
 	renames []rename
 	vars    []*fedVar
 	root    bool
+}
+
+// unreached is a client field at position path at that the planner found no way to fetch.
+type unreached struct {
+	at    string
+	field *Field
+	msg   string
 }
 
 // rename moves key from to key to in the objects at position path at.
@@ -173,6 +185,9 @@ type fedPlanner struct {
 	positions map[string]*objPos
 	mutation  bool
 	err       error
+	// missing counts the fields a key, @requires or binding needs that no step can fetch (ensure): a key with
+	// one is not used, a @requires field with one is not placed there.
+	missing int
 	// ensuring is set while the planner gets the fields a key or @requires needs (ensure), which a parent step
 	// may read from its objects.
 	ensuring bool
@@ -331,7 +346,9 @@ func (p *fedPlanner) field(pos *objPos, f *Field, st *fedStep) {
 	}
 	target := p.stepFor(pos, f.Name, st, nil, 0)
 	if target == nil {
-		p.fail("cannot plan %s.%s: no subgraph that resolves it can be reached from %s", pos.typ, f.Name, st.subgraph)
+		// The rest of the answer still arrives; this field is null with an error at each object (issue 14).
+		p.group.unreached = append(p.group.unreached, unreached{at: pos.path, field: f,
+			msg: fmt.Sprintf("cannot fetch %s.%s: no subgraph that resolves it can be reached from %s", pos.typ, f.Name, st.subgraph)})
 		return
 	}
 	p.place(pos, f, target)
@@ -552,7 +569,11 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 		if !s.entity || hops > maxKeyHops {
 			return false
 		}
+		missing := p.missing
 		deps := p.ensureSet(pos, in.Requires, s, hops+1)
+		if p.missing > missing {
+			return false
+		}
 		for _, d := range deps {
 			if p.dependsOn(d, s) {
 				return false
@@ -703,11 +724,17 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 			st.anyType = true
 		}
 		st.addDep(pos.owner) // the step that makes the objects (and, for a concrete type, tells it)
+		missing := p.missing
 		for _, dep := range p.ensureSet(pos, key.Selection, st, hops+1) {
 			st.addDep(dep)
 		}
 		if p.err != nil {
 			return nil
+		}
+		if p.missing > missing {
+			// This key's fields cannot all be fetched here: try the next key.
+			st.dead = true
+			continue
 		}
 		st.reps.add("__typename", "__typename", nil, "")
 		addSet(st.reps, key.Selection)
@@ -788,7 +815,7 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 	st := pos.have[name]
 	if st == nil || st == avoid || (avoid != nil && p.dependsOn(st, avoid)) {
 		if st = p.stepFor(pos, name, pos.owner, avoid, hops); st == nil {
-			p.fail("cannot plan %s.%s, which a key, @requires or binding needs: no subgraph can resolve it here", pos.typ, name)
+			p.missing++
 			return nil
 		}
 	}
@@ -879,7 +906,7 @@ func (p *fedPlanner) calls() {
 		visit(st)
 	}
 	for _, st := range order {
-		if st.parent {
+		if st.parent || st.dead {
 			continue
 		}
 		if st.pos != nil {
