@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"github.com/conflux-gql/conflux/fleet"
 	"net/http"
 	"net/url"
 	"sort"
@@ -42,7 +43,8 @@ type Source struct {
 }
 
 var (
-	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server"}
+	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server", "redis"}
+	redisKeys   = []string{"url", "prefix"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
 	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
@@ -155,6 +157,7 @@ type document struct {
 	sources       map[string]*Source
 	bindings      []*Binding
 	settings      Settings
+	redis         *fleet.Config
 }
 
 func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *document {
@@ -199,12 +202,41 @@ func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *do
 			}
 		case "server":
 			d.settings(e.value, &doc.settings)
+		case "redis":
+			doc.redis = d.redis(e.value, env)
 		}
 	}
 	if !sawSchema && doc.supergraph == "" {
 		d.errorf(d.pos(root), "", "missing `schema:`: name the SDL files, e.g. schema: [schema/*.graphqls]")
 	}
 	return doc
+}
+
+// redis decodes the `redis:` section (issue 15): url (required; {{env.*}} is rendered) and prefix.
+func (d *decoder) redis(n *yaml.Node, env func(string) (string, bool)) *fleet.Config {
+	entries, ok := d.mapping(n, "redis", redisKeys)
+	if !ok {
+		return nil
+	}
+	cfg := &fleet.Config{}
+	for _, e := range entries {
+		switch e.key {
+		case "url":
+			cfg.URL, _ = d.str(e.value, "redis.url")
+			if t, err := ParseTemplate(cfg.URL); err == nil && len(t.Vars()) > 0 {
+				cfg.URL = d.renderEnv(t, "redis.url", env)
+			}
+			if !strings.HasPrefix(cfg.URL, "redis://") && !strings.HasPrefix(cfg.URL, "rediss://") {
+				d.errorf(d.pos(e.value), "redis.url", "%q is not a Redis URL: write redis://host:6379/0 (or rediss:// for TLS)", cfg.URL)
+			}
+		case "prefix":
+			cfg.Prefix, _ = d.str(e.value, "redis.prefix")
+		}
+	}
+	if cfg.URL == "" {
+		d.errorf(d.pos(n), "redis", "missing `url:`, e.g. redis: {url: redis://127.0.0.1:6379/0}")
+	}
+	return cfg
 }
 
 func (d *decoder) source(e entry, env func(string) (string, bool)) *Source {

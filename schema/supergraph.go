@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/conflux-gql/conflux/fleet"
 	"io/fs"
 	"os"
 	"path"
@@ -39,6 +40,9 @@ type Supergraph struct {
 	Settings Settings
 	// Federation describes the composed supergraph named by the `supergraph:` key; nil without one.
 	Federation *Federation
+	// Redis is the `redis:` section (issue 15): the Redis that replicas share; nil without one. It is read when
+	// the process starts; a later version's change to it takes effect at the next start.
+	Redis *fleet.Config
 	// Warnings are the lint findings that did not stop the load.
 	Warnings []Problem
 
@@ -135,6 +139,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		Schema:   sdl,
 		Sources:  doc.sources,
 		Settings: doc.settings,
+		Redis:    doc.redis,
 		Env:      map[string]string{},
 		bindings: map[string]*Binding{},
 		env:      o.env,
