@@ -106,7 +106,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	d := &decoder{file: file, problems: &problems{}, read: map[string][]byte{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		d.syntaxProblem(err)
+		d.syntaxProblem(err, data)
 		return nil, d.result()
 	}
 	if root.Kind == 0 {

@@ -29,15 +29,77 @@ func (d *decoder) pos(n *yaml.Node) Position {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-// syntaxProblem turns a YAML parse error into a Problem with the line the parser names.
-func (d *decoder) syntaxProblem(err error) {
+// syntaxProblem turns a YAML parse error of data into a Problem at the line and column of the mistake, with a
+// hint. The YAML parser names only a line, and for an unclosed flow collection the line where the collection
+// began (issue 16: "off by 1 and by 4"): the commonest mistakes are found in the text itself — a tab in the
+// indentation, an unquoted {{…}} template (which YAML reads as a flow mapping), a key indented off its
+// mapping.
+func (d *decoder) syntaxProblem(err error, data []byte) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	pos := Position{File: d.file}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		pos.Line, _ = strconv.Atoi(m[1])
 		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
 	}
+	lines := strings.Split(string(data), "\n")
+	hint := ""
+	switch {
+	case strings.Contains(msg, "cannot start any token") && tabIndent(lines) > 0:
+		pos.Line = tabIndent(lines)
+		pos.Column = 1
+		hint = "indent with spaces: YAML does not allow tabs in indentation"
+	case strings.Contains(msg, "did not find expected") || strings.Contains(msg, "flow") || strings.Contains(msg, "could not find expected ':'"):
+		if line, col := unquotedTemplate(lines, pos.Line); line > 0 {
+			pos.Line, pos.Column = line, col
+			hint = "quote a value with a {{…}} template, e.g. path: \"/users/{{args.id}}\": unquoted, YAML reads { as the start of a mapping"
+		}
+	case strings.Contains(msg, "mapping values are not allowed"):
+		hint = "check this line's indentation against the lines above: a key must line up with the other keys of its mapping"
+	}
+	if pos.Column == 0 && pos.Line > 0 && pos.Line <= len(lines) {
+		pos.Column = len(lines[pos.Line-1]) - len(strings.TrimLeft(lines[pos.Line-1], " ")) + 1
+	}
+	if hint != "" {
+		d.errorf(pos, "", "YAML syntax error: %s: %s", msg, hint)
+		return
+	}
 	d.errorf(pos, "", "YAML syntax error: %s", msg)
+}
+
+// tabIndent returns the first line (1-based) whose indentation holds a tab, 0 when none does.
+func tabIndent(lines []string) int {
+	for i, l := range lines {
+		rest := strings.TrimLeft(l, " ")
+		if strings.HasPrefix(rest, "\t") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// unquotedTemplate finds the first {{ outside quotes and comments at or after line from (1-based) and returns
+// its line and column, 0, 0 when there is none.
+func unquotedTemplate(lines []string, from int) (int, int) {
+	for i := max(from-1, 0); i < len(lines); i++ {
+		l := lines[i]
+		var quote byte
+	scan:
+		for j := 0; j < len(l); j++ {
+			switch c := l[j]; {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (j == 0 || l[j-1] == ' '):
+				break scan // a comment
+			case strings.HasPrefix(l[j:], "{{"):
+				return i + 1, j + 1
+			}
+		}
+	}
+	return 0, 0
 }
 
 func resolve(n *yaml.Node) *yaml.Node {
@@ -124,6 +186,12 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 		return "", false
 	}
 	return n.Value, true
+}
+
+// isTemplateMapping reports whether n is what YAML makes of an unquoted {{x}}: a flow mapping whose only key is
+// a flow mapping.
+func isTemplateMapping(n *yaml.Node) bool {
+	return n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle != 0 && len(n.Content) == 2 && n.Content[0].Kind == yaml.MappingNode
 }
 
 func (d *decoder) integer(n *yaml.Node, path string, min int) (int, bool) {
@@ -283,6 +351,9 @@ func (d *decoder) value(n *yaml.Node, path string) (*Value, bool) {
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
+		if isTemplateMapping(n) {
+			return "a mapping: quote the {{…}} template, e.g. \"{{args.id}}\" (unquoted, YAML reads { as the start of a mapping)"
+		}
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
