@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -52,6 +53,9 @@ func (d *decoder) syntaxProblem(err error, data []byte) {
 		if line, col := unquotedTemplate(lines, pos.Line); line > 0 {
 			pos.Line, pos.Column = line, col
 			hint = "quote a value with a {{…}} template, e.g. path: \"/users/{{args.id}}\": unquoted, YAML reads { as the start of a mapping"
+		} else if line, col, open := unclosed(lines, pos.Line); line > 0 {
+			pos.Line, pos.Column = line, col
+			hint = fmt.Sprintf("the %c opened here is not closed: close it, or quote a value that holds one", open)
 		}
 	case strings.Contains(msg, "mapping values are not allowed"):
 		hint = "check this line's indentation against the lines above: a key must line up with the other keys of its mapping"
@@ -64,6 +68,38 @@ func (d *decoder) syntaxProblem(err error, data []byte) {
 		return
 	}
 	d.errorf(pos, "", "YAML syntax error: %s", msg)
+}
+
+// unclosed finds the first { or [ outside quotes, from line from (the parser names the line before a flow
+// collection that is not closed) on, that is not closed on its own line, and returns its line, column and
+// character.
+func unclosed(lines []string, from int) (int, int, byte) {
+	for i := max(from-1, 0); i < len(lines) && i <= from; i++ {
+		l := lines[i]
+		var quote byte
+		var stack []int
+	scan:
+		for j := 0; j < len(l); j++ {
+			switch c := l[j]; {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (j == 0 || l[j-1] == ' '):
+				break scan
+			case c == '{' || c == '[':
+				stack = append(stack, j)
+			case (c == '}' || c == ']') && len(stack) > 0:
+				stack = stack[:len(stack)-1]
+			}
+		}
+		if len(stack) > 0 {
+			return i + 1, stack[0] + 1, l[stack[0]]
+		}
+	}
+	return 0, 0, 0
 }
 
 // tabIndent returns the first line (1-based) whose indentation holds a tab, 0 when none does.
