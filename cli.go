@@ -11,14 +11,28 @@ import (
 	"github.com/conflux-gql/conflux/schema"
 )
 
+// configOrExample is the configuration check and explain read: the given one, else the one the server serves
+// without --config (the default example).
+func configOrExample(config string) (string, error) {
+	if config != "" {
+		return config, nil
+	}
+	return exampleConfigPath(defaultExample)
+}
+
 // check validates and lints a configuration: `conflux check [--config conflux.yaml]`. It prints every problem
 // and fails when any is an error. It uses the server's own loader, so what it accepts, the server serves.
 func check(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml (env CONFLUX_CONFIG)")
+	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty: the Customer 360 example, as the server (env CONFLUX_CONFIG)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
+	path, err := configOrExample(*config)
+	if err != nil {
+		return err
+	}
+	*config = path
 	sg, err := schema.Load(*config, loadOptions()...)
 	if err != nil {
 		return err
@@ -43,7 +57,7 @@ func check(args []string, stdout io.Writer) error {
 // `conflux explain [--config conflux.yaml] --query file.graphql [--operation Name] [--variables '{"a":1}'] [--format text|json|mermaid]`.
 func explain(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	config := fs.String("config", envOr("CONFLUX_CONFIG", "conflux.yaml"), "path to conflux.yaml (env CONFLUX_CONFIG)")
+	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty: the Customer 360 example, as the server (env CONFLUX_CONFIG)")
 	queryFile := fs.String("query", "", "file holding the GraphQL operation (- for standard input)")
 	operation := fs.String("operation", "", "operation name, when the document has several")
 	variables := fs.String("variables", "", "variables as JSON (they decide @skip/@include)")
@@ -70,6 +84,11 @@ func explain(args []string, stdout io.Writer) error {
 			return fmt.Errorf("--variables: %w", err)
 		}
 	}
+	path, err := configOrExample(*config)
+	if err != nil {
+		return err
+	}
+	*config = path
 	sg, err := schema.Load(*config, loadOptions()...)
 	if err != nil {
 		return err

@@ -93,17 +93,26 @@ func find(cmds []command, name string) *command {
 	return nil
 }
 
-// suggest names the command an unknown one was probably meant to be: one it begins, else the closest within two
-// edits.
+// suggest names the command an unknown one was probably meant to be (suggestion).
 func suggest(cmds []command, name string) string {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = c.name
+	}
+	return suggestion(name, names)
+}
+
+// suggestion names the one of names that name was probably meant to be: one it begins, else the closest within
+// two edits; "" when none is close.
+func suggestion(name string, names []string) string {
 	best, bestD := "", 3
-	for _, c := range cmds {
-		if len(name) >= 2 && strings.HasPrefix(c.name, name) {
-			best = c.name
+	for _, n := range names {
+		if len(name) >= 2 && strings.HasPrefix(n, name) {
+			best = n
 			break
 		}
-		if d := levenshtein.ComputeDistance(name, c.name); d < bestD {
-			best, bestD = c.name, d
+		if d := levenshtein.ComputeDistance(name, n); d < bestD {
+			best, bestD = n, d
 		}
 	}
 	if best == "" {

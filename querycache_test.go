@@ -73,7 +73,7 @@ func TestDocumentCache_Bounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	replace := map[string]string{"\nbindings:\n": "\nserver: {queryCacheBytes: 8388608}\nbindings:\n"}
+	replace := map[string]string{"\nserver:\n": "\nserver:\n  queryCacheBytes: 8388608\n"}
 	for name, addr := range customer360.DefaultAddrs {
 		replace["http://"+addr] = g.URLs()[name]
 	}

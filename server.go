@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,34 +28,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/conflux-gql/conflux/admin"
-	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/playground"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
 )
-
-// exampleConfig is the configuration `go run .` serves when no --config is given.
-const exampleConfig = "examples/customer360/conflux.yaml"
-
-const sampleQuery = `{
-  customers(limit: 3) {
-    name
-    email
-    orders {
-      status
-      total { amount currency }
-      lines {
-        quantity
-        product { name price { amount } }
-        recommendations { score product { name } }
-      }
-    }
-    invoices { status amount { amount } }
-    tickets { __typename subject messages(last: 1) { text author { name } } ... on ChatTicket { transcriptUrl } }
-    loyalty { points tier }
-  }
-}`
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
@@ -78,6 +56,8 @@ func serve(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("CONFLUX_ADDR", "127.0.0.1:8080"), "listen address (env CONFLUX_ADDR)")
 	config := fs.String("config", os.Getenv("CONFLUX_CONFIG"), "path to conflux.yaml; empty runs the Customer 360 example with its mock backends (env CONFLUX_CONFIG)")
+	exampleName := fs.String("example", os.Getenv("CONFLUX_EXAMPLE"), "run a built-in example with its mock backends: "+strings.Join(exampleNames(), " or ")+
+		"; with --config, that configuration (a changed copy of the example's) against the example's backends (env CONFLUX_EXAMPLE)")
 	adminAddr := fs.String("admin-addr", os.Getenv("CONFLUX_ADMIN_ADDR"), "serve the admin API on this address instead of at /admin/graphql of --addr (env CONFLUX_ADMIN_ADDR)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -90,14 +70,17 @@ func serve(args []string, stdout io.Writer) error {
 	defer stop()
 
 	path := *config
-	if path == "" {
-		path = exampleConfig
-		backends, err := customer360.Start(customer360.Options{}, customer360.DefaultAddrs)
-		if err != nil {
-			return fmt.Errorf("start the Customer 360 example backends: %w", err)
+	name := *exampleName
+	if name == "" && path == "" {
+		name = defaultExample
+	}
+	if name != "" {
+		var backends io.Closer
+		var err error
+		if path, backends, err = startExample(name, path, logger); err != nil {
+			return err
 		}
 		defer backends.Close()
-		logger.Info("example backends started", "urls", backends.URLs())
 	}
 	sg, err := schema.Load(path, loadOptions()...)
 	if err != nil {
@@ -131,6 +114,7 @@ func serve(args []string, stdout io.Writer) error {
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
 	adminAPI := admin.NewHandler(rt, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
+	adminURL := "" // the main listener's /admin/graphql unless --admin-addr moves it
 	if *adminAddr == "" {
 		srv.mux.Handle("/admin/graphql", adminAPI)
 	} else {
@@ -142,7 +126,8 @@ func serve(args []string, stdout io.Writer) error {
 		}
 		go func() { _ = ahs.Serve(aln) }()
 		defer ahs.Close()
-		logger.Info("admin API", "url", "http://"+aln.Addr().String()+"/")
+		adminURL = "http://" + aln.Addr().String() + "/admin/graphql"
+		logger.Info("admin API", "url", adminURL)
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
@@ -161,10 +146,10 @@ func serve(args []string, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", url+"/admin/graphql",
+	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", cmp.Or(adminURL, url+"/admin/graphql"),
 		"maxConnections", edgeCfg.MaxConnections, "maxInFlight", sg.Settings.MaxInFlight)
 	if sg.Settings.Playground {
-		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, sampleQuery)
+		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, strings.TrimSpace(playgroundQuery(sg)))
 	}
 	srv.ready.Store(true)
 
@@ -260,13 +245,26 @@ func newServer(rt *runtime.Runtime) *server {
 		}
 		fmt.Fprintln(w, `{"status":"ready"}`)
 	})
-	pg := playground.HandlerWithOptions(playground.Options{Title: "Conflux", Endpoint: "/graphql", DefaultQuery: sampleQuery})
+	// The playground's first query comes from the version served (server.playgroundQuery, or derived from its
+	// schema); its page is made once per version.
+	type page struct {
+		version string
+		h       http.Handler
+	}
+	var pg atomic.Pointer[page]
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !s.rt.Current().Settings.Playground {
+		sg := s.rt.Current()
+		if !sg.Settings.Playground {
 			http.NotFound(w, r)
 			return
 		}
-		pg.ServeHTTP(w, r)
+		p := pg.Load()
+		if p == nil || p.version != sg.Version {
+			p = &page{version: sg.Version, h: playground.HandlerWithOptions(playground.Options{Title: "Conflux", Endpoint: "/graphql",
+				DefaultQuery: playgroundQuery(sg)})}
+			pg.Store(p)
+		}
+		p.h.ServeHTTP(w, r)
 	})
 	return s
 }

@@ -48,7 +48,7 @@ var (
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
 	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
-	serverKeys  = []string{"introspection", "playground", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
+	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
 		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "exposeUpstreamDetails"}
@@ -61,6 +61,9 @@ type Settings struct {
 	Introspection bool
 	// Playground serves GraphiQL at /.
 	Playground bool
+	// PlaygroundQuery is the query the playground shows on a first visit (and `conflux` prints at start); empty:
+	// one derived from the schema's first query field (issue 16).
+	PlaygroundQuery string
 	// MaxBodyBytes caps a request body; larger ones get HTTP 413.
 	MaxBodyBytes int64
 	// MaxDepth caps the selection depth of an operation; 0 means no limit.
@@ -477,6 +480,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.Introspection, _ = d.boolean(e.value, p)
 		case "playground":
 			s.Playground, _ = d.boolean(e.value, p)
+		case "playgroundQuery":
+			s.PlaygroundQuery, _ = d.str(e.value, p)
 		case "maxBodyBytes":
 			v, _ := d.integer(e.value, p, 1)
 			s.MaxBodyBytes = int64(v)
