@@ -101,8 +101,9 @@ var (
 		"Sophie Wilson", "Vint Cerf", "Lynn Conway"}
 	cities       = []string{"London", "Arlington", "Manchester", "Rotterdam", "Los Angeles"}
 	segments     = []string{"CONSUMER", "SMB", "ENTERPRISE"}
-	productNames = []string{"Trail Shoe", "Road Shoe", "Linen Shirt", "Flannel Shirt", "Day Bag", "Duffel Bag",
-		"Wool Socks", "Running Socks", "Hiking Boot", "Oxford Shirt", "Tote Bag", "Ankle Socks"}
+	// Three products per category, in categoryNames order: product i is in category (i-1)/3+1.
+	productNames = []string{"Trail Shoe", "Road Shoe", "Hiking Boot", "Linen Shirt", "Flannel Shirt", "Oxford Shirt",
+		"Day Bag", "Duffel Bag", "Tote Bag", "Wool Socks", "Running Socks", "Ankle Socks"}
 	categoryNames  = []string{"Shoes", "Shirts", "Bags", "Socks"}
 	orderStatuses  = []string{"PLACED", "SHIPPED", "DELIVERED", "CANCELLED"}
 	invoiceStatus  = []string{"PAID", "OPEN", "OVERDUE"}
