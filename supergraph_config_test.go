@@ -84,6 +84,11 @@ func TestSupergraph_Configuration(t *testing.T) {
 	if got := sourceEndpoints(ae.admin(`{ sources { name endpoints } }`, nil), "reviews"); got != "[http://127.0.0.1:4005/graphql]" {
 		t.Errorf("reviews endpoints after the edit: %s", got)
 	}
+	// The running source calls the new url: a subgraph's source is rebuilt when its url changes, although its
+	// (absent) entry in conflux.yaml did not.
+	if st, ok := c.SourceStatus("reviews"); !ok || len(st.Endpoints) != 1 || st.Endpoints[0].URL != "http://127.0.0.1:4005/graphql" {
+		t.Errorf("the running reviews source: %+v", st)
+	}
 
 	// A broken supergraph is refused with its position; the running version stays.
 	running := c.Current().Version

@@ -96,12 +96,13 @@ func (v *Version) handOver(next *Version, names []string) {
 	}
 }
 
-// sourceConfig is what a source is built from: its entry in the configuration file and the headers rendered
-// from the environment at load.
+// sourceConfig is what a source is built from: its entry in the configuration file, the headers rendered from
+// the environment at load, and its endpoints and weights (which a subgraph's source takes from the supergraph's
+// url, not from the entry: a changed url must build a new source).
 func sourceConfig(sg *schema.Supergraph, name string) string {
 	key := string(schema.Entry(sg.Raw, "sources", name))
 	if h := sg.Sources[name].HTTP; h != nil {
-		key += fmt.Sprint(h.Headers)
+		key += fmt.Sprint(h.Headers, h.Endpoints, h.Weights)
 	}
 	return key
 }
