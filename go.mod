@@ -19,7 +19,10 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require go.uber.org/atomic v1.12.0 // indirect
+require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
