@@ -73,3 +73,22 @@ func TestExampleConfigPath(t *testing.T) {
 		t.Errorf("unknown example: %v", err)
 	}
 }
+
+// TestHealthcheck: `conflux healthcheck` exits 0 for a healthy server and 1 for an unhealthy or absent one, as a
+// container HEALTHCHECK needs.
+func TestHealthcheck(t *testing.T) {
+	env := newPosts(t, posts.Options{})
+	var out bytes.Buffer
+	if code := dispatch([]string{"healthcheck", "--url", env.srv.URL + "/healthz"}, &out, &out); code != exitOK {
+		t.Errorf("healthy server: exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), `"status":"ok"`) {
+		t.Errorf("output %q", out.String())
+	}
+	for _, url := range []string{env.srv.URL + "/nothing-here", "http://127.0.0.1:1/healthz"} {
+		out.Reset()
+		if code := dispatch([]string{"healthcheck", "--url", url, "--timeout", "1s"}, &out, &out); code != exitError {
+			t.Errorf("%s: exit %d, want %d", url, code, exitError)
+		}
+	}
+}

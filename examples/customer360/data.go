@@ -99,8 +99,8 @@ var (
 		"Leslie Lamport", "Katherine Johnson", "Dennis Ritchie", "Shafi Goldwasser", "Tony Hoare",
 		"Hedy Lamarr", "Niklaus Wirth", "Jean Sammet", "Robin Milner", "Adele Goldberg", "Butler Lampson",
 		"Sophie Wilson", "Vint Cerf", "Lynn Conway"}
-	cities       = []string{"London", "Arlington", "Manchester", "Rotterdam", "Los Angeles"}
-	segments     = []string{"CONSUMER", "SMB", "ENTERPRISE"}
+	cities   = []string{"London", "Arlington", "Manchester", "Rotterdam", "Los Angeles"}
+	segments = []string{"CONSUMER", "SMB", "ENTERPRISE"}
 	// Three products per category, in categoryNames order: product i is in category (i-1)/3+1.
 	productNames = []string{"Trail Shoe", "Road Shoe", "Hiking Boot", "Linen Shirt", "Flannel Shirt", "Oxford Shirt",
 		"Day Bag", "Duffel Bag", "Tote Bag", "Wool Socks", "Running Socks", "Ankle Socks"}
