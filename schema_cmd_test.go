@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestSchemaCmd: `conflux schema` prints the same bytes as --out writes and as the committed conflux.schema.json
@@ -61,5 +64,51 @@ func TestSchemaCmd_Usage(t *testing.T) {
 			got := fmt.Sprintf("$ conflux %v\nexit %d\n--- stdout\n%s--- stderr\n%s", args, code, stdout.String(), stderr.String())
 			golden(t, filepath.Join("testdata", "cli", name+".txt"), []byte(got))
 		})
+	}
+}
+
+// TestSchemaCmd_ReadmeConfigs: every whole configuration of the README (the blocks TestReadme_ConfigBlocks
+// checks) is valid under conflux.schema.json, as an editor with the README's modeline sees it.
+func TestSchemaCmd_ReadmeConfigs(t *testing.T) {
+	data, err := os.ReadFile("conflux.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("conflux.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("conflux.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, b := range readmeBlocks(t) {
+		if whole, _ := wholeConfig(b); b.lang != "yaml" || !whole {
+			continue
+		}
+		checked++
+		var v any
+		if err := yaml.Unmarshal([]byte(b.text), &v); err != nil {
+			t.Fatalf("%s:%d: %v", readmeFile, b.line, err)
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", readmeFile, b.line, err)
+		}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(inst); err != nil {
+			t.Errorf("%s:%d (%s): the JSON Schema refuses the README's configuration: %v", readmeFile, b.line, b.name, err)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no whole configuration in the README")
 	}
 }
