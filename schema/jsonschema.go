@@ -34,11 +34,9 @@ const JSONSchemaDraft = "https://json-schema.org/draft/2020-12/schema"
 func JSONSchema() ([]byte, error) {
 	g := &jsGen{used: map[string]bool{}}
 	root := g.document()
-	for _, tbl := range []map[string]string{jsDescriptions} {
-		for path := range tbl {
-			if !g.used[path] {
-				g.errs = append(g.errs, fmt.Errorf("json schema: description of %s, which no decoder key list has", path))
-			}
+	for path := range jsDescriptions {
+		if !g.used[path] {
+			g.errs = append(g.errs, fmt.Errorf("json schema: description of %s, which no decoder key list has", path))
 		}
 	}
 	for path := range jsMinimum {
@@ -425,7 +423,8 @@ func (g *jsGen) field(path string, t reflect.Type, def reflect.Value) *jsNode {
 	return &jsNode{}
 }
 
-// integer is an integer at least the decoder's minimum for path (jsMinimum, else 0).
+// integer is an integer at least the decoder's minimum for path (jsMinimum, else 0). A default below the
+// minimum (a breaker's failures: 0, off) is what leaving the key out means, not a value to write: it is left out.
 func (g *jsGen) integer(path string, def any) *jsNode {
 	min := 0.0
 	if m, ok := jsMinimum[path]; ok {
@@ -433,8 +432,8 @@ func (g *jsGen) integer(path string, def any) *jsNode {
 		g.used["min:"+path] = true
 	}
 	n := &jsNode{Type: "integer", Minimum: ptr(min)}
-	if def != nil {
-		n.Default = def
+	if d, ok := def.(int64); ok && float64(d) >= min {
+		n.Default = d
 	}
 	return n
 }
@@ -552,15 +551,15 @@ var jsDescriptions = map[string]string{
 	"http.retry.attempts":      "extra attempts, each to another endpoint where possible",
 	"http.retry.backoff":       "base of the jittered exponential backoff (capped at 1s)",
 	"http.retry.budget":        "retries may be at most this share of requests",
-	"http.breaker.failures":    "open an endpoint's circuit after this many consecutive failures (0: off)",
+	"http.breaker.failures":    "open an endpoint's circuit after this many consecutive failures (omitted: off)",
 	"http.breaker.errorRate":   "or when the failure share within the window reaches this (0: off)",
 	"http.breaker.window":      "the window of errorRate",
 	"http.breaker.minRequests": "requests within the window before errorRate applies",
 	"http.breaker.cooldown":    "how long an open circuit refuses requests before one half-open trial",
-	"http.limits.concurrency":  "in-flight cap (0: none); a request waits at most queueTimeout for a slot, then fails with RATE_LIMITED",
+	"http.limits.concurrency":  "in-flight cap (omitted: none); a request waits at most queueTimeout for a slot, then fails with RATE_LIMITED",
 	"http.limits.queueTimeout": "longest wait for an in-flight slot",
-	"http.limits.rate":         "requests per second (token bucket; 0: none); over it, RATE_LIMITED",
-	"http.limits.burst":        "token bucket size (default rate/10)",
+	"http.limits.rate":         "requests per second (token bucket; 0 or omitted: none); over it, RATE_LIMITED",
+	"http.limits.burst":        "token bucket size (omitted: rate/10)",
 	"http.health.path":         "the probe's path; none: no probe",
 	"http.health.interval":     "probe cadence",
 	"http.health.timeout":      "timeout of one probe",
