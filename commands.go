@@ -26,6 +26,7 @@ func commands() []command {
 		{"check", "conflux check [flags]", "validate and lint a configuration; non-zero exit on errors", check},
 		{"explain", "conflux explain --query FILE [flags]", "print an operation's execution plan without calling any backend", explain},
 		{"healthcheck", "conflux healthcheck [flags]", "ask a running Conflux's /healthz; exit 0 when healthy (for container HEALTHCHECKs)", healthcheck},
+		{"schema", "conflux schema [--out FILE]", "print the JSON Schema of conflux.yaml, for editors to complete and check it", schemaCmd},
 		{"version", "conflux version", "print the version, commit and Go version", version},
 		{"help", "conflux help [command]", "print this help, or a command's flags", nil},
 	}
