@@ -288,7 +288,9 @@ func hits(backends []*countingBackend) int64 {
 // TestFleet_RateLimit: three replicas share one source's `limits: {rate: 60}` (default burst 6). While clients
 // hammer all three, the backends together see at most the budget (rate × window + burst); with Redis killed
 // mid-load no request fails other than RATE_LIMITED, and each replica then lets through its share, the budget
-// divided by the 3 live replicas (20/s, burst 2); when Redis is back the limit is global again.
+// divided by the 3 live replicas (20/s, burst 2); when Redis is back the limit is global again. The lower bounds
+// of the counts only show that the load reached the limits; they are loose because a loaded machine (CI, -race)
+// can stall the replicas for a while, and tokens are not saved up past the burst.
 func TestFleet_RateLimit(t *testing.T) {
 	redis := fleettest.Start(t)
 	const rate, burst = 60, 6
@@ -329,7 +331,7 @@ func TestFleet_RateLimit(t *testing.T) {
 	got, window := hits(backends)-before, time.Since(start)
 	budget := int64(rate*window.Seconds()) + burst
 	t.Logf("global: %d backend requests in %s (budget %d); %d answered, %d RATE_LIMITED", got, window, budget, l.ok.Load(), l.shed.Load())
-	if got > budget+2 || got < budget/2 {
+	if got > budget+2 || got < budget/4 {
 		t.Errorf("global: the backends saw %d requests in %s from 3 replicas; want about the budget %d, never more", got, window, budget)
 	}
 	if l.shed.Load() == 0 {
@@ -348,14 +350,19 @@ func TestFleet_RateLimit(t *testing.T) {
 	for _, b := range backends {
 		each = append(each, b.hits.Load())
 	}
+	ok0, shed0 := l.ok.Load(), l.shed.Load()
 	start = time.Now()
 	time.Sleep(1500 * time.Millisecond)
 	window = time.Since(start)
+	t.Logf("local: %d answered, %d RATE_LIMITED", l.ok.Load()-ok0, l.shed.Load()-shed0)
+	if l.shed.Load() == shed0 {
+		t.Error("no request was RATE_LIMITED with Redis down: the load does not reach the replicas' shares")
+	}
 	share := int64(rate/3*window.Seconds()) + burst/3
 	for i, b := range backends {
 		got := b.hits.Load() - each[i]
 		t.Logf("local: replica %d sent %d requests in %s (share %d)", i, got, window, share)
-		if got > share+2 || got < share/2 {
+		if got > share+2 || got < share/4 {
 			t.Errorf("Redis down: replica %d sent %d requests in %s; want about its share %d (rate %d/s over 3 replicas), never more", i, got, window, share, rate)
 		}
 	}

@@ -92,6 +92,7 @@ func NewReplicaID() string {
 func NewReplicas(c *Client, id string, m *Metrics) *Replicas {
 	r := &Replicas{c: c, m: m, id: id, key: c.Key("replicas"), stop: make(chan struct{}), done: make(chan struct{})}
 	r.live.Store(1)
+	m.live(1)
 	// Scripts are gone after Redis restarts: loading them again when it answers keeps each limiter decision
 	// at one round trip (EVALSHA) rather than two (EVALSHA, NOSCRIPT, EVAL).
 	c.OnUp(func() { loadScripts(c) })

