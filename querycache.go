@@ -124,3 +124,45 @@ func newAPQCache(bytes int64) (lruCache[string], error) {
 		return int64(len(hash) + len(query) + entryOverhead)
 	}}, err
 }
+
+// apqCache is the APQ cache of a replica in a fleet (issue 15): this process's LRU first, then the query text
+// every replica shares through Redis (fleet.APQ). A registration is written through to both; a hash the LRU
+// does not have is read through from the shared level and kept in the LRU. The shared level never fails a
+// request: Redis down or slow is a miss there (PERSISTED_QUERY_NOT_FOUND, as on a replica of its own) and a
+// registration is then kept here only. Safe for concurrent use.
+type apqCache struct {
+	local  lruCache[string]
+	shared graphql.Cache[string]
+}
+
+var _ graphql.Cache[string] = apqCache{}
+
+// sharedAPQ returns local with shared as its second level, or local alone when shared is nil (no `redis:`).
+func sharedAPQ(local lruCache[string], shared graphql.Cache[string]) graphql.Cache[string] {
+	if shared == nil {
+		return local
+	}
+	return apqCache{local: local, shared: shared}
+}
+
+// Get implements graphql.Cache.
+func (c apqCache) Get(ctx context.Context, hash string) (string, bool) {
+	if q, ok := c.local.Get(ctx, hash); ok {
+		return q, true
+	}
+	q, ok := c.shared.Get(ctx, hash)
+	if ok {
+		c.local.Add(ctx, hash, q)
+	}
+	return q, ok
+}
+
+// Add implements graphql.Cache. A query this replica has already is not written to Redis again: clients that
+// send the query with every request would otherwise cost a Redis write each.
+func (c apqCache) Add(ctx context.Context, hash, query string) {
+	if q, ok := c.local.Get(ctx, hash); ok && q == query {
+		return
+	}
+	c.local.Add(ctx, hash, query)
+	c.shared.Add(ctx, hash, query)
+}

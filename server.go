@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -93,7 +94,13 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rt, err := newRuntime(sg, tel, logger)
+	// Issue 15, shared APQ and rate limits: with `redis:` (or CONFLUX_REDIS_URL) this replica joins the fleet.
+	fl, err := joinFleet(sg, tel, logger)
+	if err != nil {
+		return err
+	}
+	defer fl.Close()
+	rt, err := newReplicaRuntime(sg, tel, fl, logger)
 	if err != nil {
 		return err
 	}
@@ -178,18 +185,15 @@ func envOr(name, def string) string {
 // newRuntime starts the version lifecycle of sg with this command's GraphQL over HTTP (graphqlHandler) and
 // loads (loadOptions), reporting to tel (nil for none) and logger.
 func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger) (*runtime.Runtime, error) {
-	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel), LoadOptions: loadOptions(), Logger: logger}
-	if tel != nil {
-		cfg.SourceMetrics = tel.sources
-	}
-	return runtime.New(cfg)
+	return newReplicaRuntime(sg, tel, nil, logger)
 }
 
 var _ admin.Control = (*runtime.Runtime)(nil)
 
 // graphqlHandler returns how a version serves GraphQL over HTTP: gqlgen's handler over the version's engine,
 // with this package's transports, parse and validation limits, caches, and tel's metrics (nil for none).
-func graphqlHandler(tel *telemetry) func(*schema.Supergraph, *graph.Engine) (http.Handler, error) {
+// fleetAPQ, when not nil, is the APQ cache's level shared by the replicas (issue 15).
+func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema.Supergraph, *graph.Engine) (http.Handler, error) {
 	return func(sg *schema.Supergraph, engine *graph.Engine) (http.Handler, error) {
 		gql := handler.New(engine)
 		// GraphQL over HTTP to the letter: see the status table in transport.go.
@@ -212,7 +216,7 @@ func graphqlHandler(tel *telemetry) func(*schema.Supergraph, *graph.Engine) (htt
 		if err != nil {
 			return nil, err
 		}
-		gql.Use(extension.AutomaticPersistedQuery{Cache: apq})
+		gql.Use(extension.AutomaticPersistedQuery{Cache: sharedAPQ(apq, fleetAPQ)})
 		if tel != nil {
 			gql.Use(tel)
 		}

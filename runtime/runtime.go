@@ -43,6 +43,9 @@ type Config struct {
 	Env func(string) (string, bool)
 	// SourceMetrics receives the metrics of every source built; nil reports none.
 	SourceMetrics *sources.Metrics
+	// RateLimiter, when set, returns the limiter that enforces a source's limits.rate in place of the source's
+	// own token bucket (issue 15: one budget across replicas); a nil RateLimiter or result keeps the bucket.
+	RateLimiter func(source string, limits sources.LimitsConfig) sources.RateLimiter
 	// Logger receives the applied and refused changes and the file watch's troubles; nil discards them.
 	Logger *slog.Logger
 }

@@ -53,7 +53,7 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 			carried = append(carried, name)
 			continue
 		}
-		src, err := buildSource(sg.Sources[name], cfg.SourceMetrics)
+		src, err := buildSource(sg.Sources[name], cfg.SourceMetrics, cfg.RateLimiter)
 		if err != nil {
 			v.Close()
 			return nil, fmt.Errorf("source %s (%s): %w", name, sg.Sources[name].Pos, err)
@@ -120,7 +120,7 @@ func (v *Version) Close() {
 }
 
 // buildSource builds a source's transport from its decoded configuration.
-func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
+func buildSource(s *schema.Source, m *sources.Metrics, rl func(string, sources.LimitsConfig) sources.RateLimiter) (sources.Source, error) {
 	switch s.Kind {
 	case schema.KindStatic:
 		return sources.NewStatic(s.Name, s.Static)
@@ -129,6 +129,9 @@ func buildSource(s *schema.Source, m *sources.Metrics) (sources.Source, error) {
 		// pools, retries (only for retrySafe bindings: POST is not idempotent), breakers and limits.
 		cfg := *s.HTTP
 		cfg.Metrics = m
+		if rl != nil {
+			return sources.NewHTTP(cfg, sources.WithRateLimiter(rl(s.Name, cfg.Limits)))
+		}
 		return sources.NewHTTP(cfg)
 	}
 	return nil, fmt.Errorf("%s sources are not supported yet", s.Kind)

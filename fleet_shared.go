@@ -1,0 +1,109 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/fleet"
+	"github.com/conflux-gql/conflux/runtime"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fleetShared is what this replica shares with the others through Redis (issue 15): persisted queries
+// (fleet.APQ) and one budget per source's limits.rate (fleet.RateLimiter, with the replica heartbeat its local
+// fallback divides by). The nil *fleetShared is a replica on its own: everything stays in-process. It outlives
+// configuration versions; Close stops the heartbeat (and closes the client when it owns it).
+type fleetShared struct {
+	client   *fleet.Client
+	owned    bool
+	replicas *fleet.Replicas
+	apq      *fleet.APQ
+	metrics  *fleet.Metrics
+}
+
+// fleetConfig is the Redis the configuration names (`redis:`), else CONFLUX_REDIS_URL's, else nil.
+func fleetConfig(sg *schema.Supergraph, env func(string) (string, bool)) *fleet.Config {
+	if sg.Redis != nil {
+		return sg.Redis
+	}
+	if url, ok := env(fleet.EnvURL); ok && url != "" {
+		return &fleet.Config{URL: url}
+	}
+	return nil
+}
+
+// joinFleet connects to the Redis sg names (fleetConfig) and shares APQ and rate limits through it, reporting
+// to tel (nil for none); without Redis it returns nil, nil. Redis being down is no error: the replica serves on
+// its own until Redis answers.
+func joinFleet(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger) (*fleetShared, error) {
+	cfg := fleetConfig(sg, os.LookupEnv)
+	if cfg == nil {
+		return nil, nil
+	}
+	c, err := fleet.New(*cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	var reg prometheus.Registerer = prometheus.NewRegistry()
+	if tel != nil {
+		reg = tel.registry
+	}
+	f, err := newFleetShared(c, reg)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	f.owned = true
+	return f, nil
+}
+
+// newFleetShared shares APQ and rate limits through c, which stays the caller's, registering the metrics with reg.
+func newFleetShared(c *fleet.Client, reg prometheus.Registerer) (*fleetShared, error) {
+	m, err := fleet.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m)}, nil
+}
+
+// Close leaves the fleet: the heartbeat stops and this replica is removed from the live set.
+func (f *fleetShared) Close() {
+	if f == nil {
+		return
+	}
+	f.replicas.Close()
+	if f.owned {
+		f.client.Close()
+	}
+}
+
+// apqCache is the shared second level of the APQ cache, or nil.
+func (f *fleetShared) apqCache() graphql.Cache[string] {
+	if f == nil {
+		return nil
+	}
+	return f.apq
+}
+
+// rateLimiter returns the fleet-wide limiter of a source's limits.rate (runtime.Config.RateLimiter), or nil.
+func (f *fleetShared) rateLimiter(source string, limits sources.LimitsConfig) sources.RateLimiter {
+	if f == nil || limits.Rate <= 0 {
+		return nil
+	}
+	return fleet.NewRateLimiter(f.client, f.replicas, source, limits.Rate, limits.RateBurst(), f.metrics)
+}
+
+// newReplicaRuntime is newRuntime for a replica that shares APQ and rate limits through fl (nil for none).
+func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger) (*runtime.Runtime, error) {
+	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel, fl.apqCache()), LoadOptions: loadOptions(), Logger: logger}
+	if tel != nil {
+		cfg.SourceMetrics = tel.sources
+	}
+	if fl != nil {
+		cfg.RateLimiter = fl.rateLimiter
+	}
+	return runtime.New(cfg)
+}
