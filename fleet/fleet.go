@@ -62,7 +62,8 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	opts.DialTimeout = DialTimeout
 	opts.ReadTimeout = CallTimeout
 	opts.WriteTimeout = CallTimeout
-	opts.MaxRetries = 0 // the caller falls back; a retry would only make the request wait longer
+	opts.MaxRetries = -1 // no retries (0 would mean go-redis's default of 3): the caller falls back; a retry would only make the request wait longer
+	opts.DialerRetries = 1
 	opts.PoolTimeout = CallTimeout
 	prefix := cfg.Prefix
 	if prefix == "" {
