@@ -1,0 +1,35 @@
+package graph
+
+import "github.com/conflux-gql/conflux/resolvers"
+
+// graphqlKind is the kind of upstream GraphQL sources bound field by field (not federated): the planner prints
+// the client's sub-selection to forward under the binding's upstream field (prepare, forward.go), and package
+// resolvers builds the document per parent or per batch around it.
+type graphqlKind struct{}
+
+// prepare prints the selection the fetch forwards upstream (Fetch.Forward).
+func (graphqlKind) prepare(p *planner, f *Field) error {
+	fw, err := p.forward(f)
+	if err != nil {
+		return err
+	}
+	f.Fetch.Forward = fw
+	return nil
+}
+
+func (graphqlKind) one(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error) {
+	if err := x.loaders.Start(); err != nil {
+		return nil, err
+	}
+	return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
+}
+
+func (graphqlKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, bool) {
+	return res.GraphQLKey(vs)
+}
+
+// load stages the keys in the loader of the binding, selection and client variables: fetches that forward
+// different selections go to different batches.
+func (graphqlKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
+	return b.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+}

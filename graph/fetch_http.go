@@ -1,0 +1,22 @@
+package graph
+
+import "github.com/conflux-gql/conflux/resolvers"
+
+// httpKind is the kind of HTTP (REST) and static sources: the binding's request templates, rendered per parent
+// or per batch by package resolvers, and sent through the source.
+type httpKind struct{}
+
+func (httpKind) prepare(*planner, *Field) error { return nil }
+
+// one sends the parent's request; identical idempotent requests of one client request are sent once.
+func (httpKind) one(x *execution, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars) (any, error) {
+	return x.loaders.Fetch(x.ctx, res, vs)
+}
+
+func (httpKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, bool) {
+	return res.Key(vs)
+}
+
+func (httpKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
+	return b.Load(x.ctx, res, vs, keys)
+}
