@@ -630,3 +630,5 @@ func (g *fedGroup) group(*Fetch) any { return g }
 func (g *fedGroup) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
 	x.runFederated(fetches, parents[0], todo)
 }
+
+func (*fedGroup) describe(*Fetch) (string, string) { return "federated", "" }

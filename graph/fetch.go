@@ -30,6 +30,9 @@ type fetcher interface {
 	// fetches[i]), settles them in the parents, and adds the fetches below them to todo. The operation has not
 	// stopped when it is called.
 	run(x *execution, fetches []*Fetch, parents [][]*object, todo pending)
+	// describe names the request f sends, for Plan.String and Explain: its method (or "graphql", "federated")
+	// and its path (or upstream call).
+	describe(f *Fetch) (method, path string)
 }
 
 // kind builds and sends the requests of one kind of source, for the perParent and batched fetchers.
@@ -42,6 +45,8 @@ type kind interface {
 	key(res *resolvers.Resolver, vs resolvers.Vars) (k resolvers.Key, ok bool)
 	// load hands the keys of f's parents to the request's batch loaders through b (see resolvers.Batch).
 	load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending
+	// describe is fetcher.describe.
+	describe(f *Fetch) (method, path string)
 }
 
 var (
@@ -76,6 +81,8 @@ type perParent struct{ kind kind }
 func (pp *perParent) prepare(p *planner, f *Field) error { return pp.kind.prepare(p, f) }
 
 func (*perParent) group(f *Fetch) any { return f }
+
+func (pp *perParent) describe(f *Fetch) (string, string) { return pp.kind.describe(f) }
 
 func (pp *perParent) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
 	res := x.engine.resolvers.For(fetches[0].Binding)
@@ -144,6 +151,8 @@ func (b *batched) prepare(p *planner, f *Field) error { return b.kind.prepare(p,
 
 // group is the binding: its fetches on every path ready together share one batch (issue 14).
 func (*batched) group(f *Fetch) any { return f.Binding }
+
+func (b *batched) describe(f *Fetch) (string, string) { return b.kind.describe(f) }
 
 func (b *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
 	res := x.engine.resolvers.For(fetches[0].Binding)

@@ -33,3 +33,25 @@ func (graphqlKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Ke
 func (graphqlKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
 	return b.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
 }
+
+// describe names the upstream root field a graphql fetch calls, and how a batch is shaped.
+func (graphqlKind) describe(f *Fetch) (method, path string) {
+	bd := f.Binding
+	switch bt := bd.Batch; {
+	case bt == nil || !f.Batched:
+		return "graphql", bd.UpstreamField
+	case bt.Entities != "":
+		return "graphql", "_entities(" + bt.Entities + "." + bd.UpstreamField + ")"
+	case bt.KeysInArgs():
+		field := bd.UpstreamField
+		if bt.UpstreamField != "" {
+			field = bt.UpstreamField
+		}
+		return "graphql", field + "(list)"
+	}
+	field := bd.UpstreamField
+	if bt := bd.Batch; bt.UpstreamField != "" {
+		field = bt.UpstreamField
+	}
+	return "graphql", field + "(aliased per key)"
+}

@@ -20,3 +20,19 @@ func (httpKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, 
 func (httpKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
 	return b.Load(x.ctx, res, vs, keys)
 }
+
+// describe names the binding's request (its batch request when f is batched).
+func (httpKind) describe(f *Fetch) (method, path string) {
+	req := &f.Binding.Request
+	if f.Batched {
+		req = &f.Binding.Batch.Request
+	}
+	method = req.Method
+	if method == "" {
+		method = "GET"
+	}
+	if req.Path != nil {
+		path = req.Path.Raw
+	}
+	return method, path
+}
