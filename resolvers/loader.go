@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -15,10 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/graph-gophers/dataloader/v7"
-
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
+	"github.com/graph-gophers/dataloader/v7"
 )
 
 // Key is one parent's batch key: its canonical text (keys compare by value, so 1 and "1" are the same key) and
@@ -129,20 +127,6 @@ type Loaders struct {
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
 var ErrCallLimit = errors.New("the operation made too many upstream requests")
 
-// errCallPanicked is the error of the callers that waited for an identical call which panicked.
-var errCallPanicked = errors.New("the upstream request failed with an internal error")
-
-// memoMaxItems is the length past which an unbatched list answer is shared only with the identical requests in
-// flight with it, not memoized for the rest of the client request: its bytes would otherwise stay alive until
-// the response is written (issue 13).
-const memoMaxItems = 1000
-
-type call struct {
-	done chan struct{}
-	val  any
-	err  error
-}
-
 // NewLoaders returns empty loaders for one client request.
 func NewLoaders() *Loaders {
 	return &Loaders{batches: map[string]*batchLoader{}, calls: map[string]*call{}}
@@ -161,74 +145,12 @@ func (l *Loaders) Start() error {
 // returned and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
 
-// Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
-// once and share the answer. Waiting for another caller's answer ends with ctx.
-func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) {
-	req, err := r.Build(vs, false)
-	if err != nil {
-		return nil, err
-	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		if err := l.Start(); err != nil {
-			return nil, err
-		}
-		return r.do(ctx, req)
-	}
-	key := r.Binding.Name() + "\x00" + sources.RequestKey(req.Method, req)
-	l.mu.Lock()
-	c, ok := l.calls[key]
-	if !ok {
-		c = &call{done: make(chan struct{})}
-		l.calls[key] = c
-	}
-	l.mu.Unlock()
-	if !ok {
-		// The callers waiting for c get an answer however the call ends: a panic goes on up this caller's stack,
-		// and they get errCallPanicked.
-		c.err = errCallPanicked
-		defer close(c.done)
-		val, err := any(nil), l.Start()
-		if err == nil {
-			val, err = r.do(ctx, req)
-		}
-		c.val, c.err = val, err
-		if items, lazy := val.(*Items); lazy && items.Len() > memoMaxItems {
-			l.mu.Lock()
-			delete(l.calls, key)
-			l.mu.Unlock()
-		}
-		return val, err
-	}
-	select {
-	case <-c.done:
-		return c.val, c.err
-	case <-ctx.Done():
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeTimeout, Err: ctx.Err()}
-	}
-}
-
-// do is Do for an unbatched request. The answer of a list field without select that is a long JSON array comes
-// back as *Items, whose items are decoded as they are read.
-func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
-	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
-		return r.Do(ctx, req, false)
-	}
-	return r.send(ctx, req, decodeList)
-}
-
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is
 // a Batch of one Load. Fetches that become ready together use one Batch instead, so that they share one flush.
 func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	b := Batch{l: l}
 	defer b.Flush()
 	return b.Load(ctx, r, vs, keys)
-}
-
-// LoadGraphQL is Load for a graphql binding (see Batch.LoadGraphQL).
-func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
-	b := Batch{l: l}
-	defer b.Flush()
-	return b.LoadGraphQL(ctx, r, vs, fw, clientVars, keys)
 }
 
 // Batch collects the keys that fetches ready at the same time — the fetches of one binding that one parent
@@ -264,30 +186,6 @@ func (l *Loaders) Batch() *Batch { return &Batch{l: l} }
 func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
 	return b.stage(ctx, b.l.loader(id, r, vs, nil, nil), keys)
-}
-
-// LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
-// client variables) go to different loaders. Each value is a *ForwardResult.
-func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
-	var id strings.Builder
-	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
-	for _, v := range fw.Variables {
-		raw, _ := json.Marshal(clientVars[v.Name])
-		id.Write(raw)
-		id.WriteByte(0x1f)
-	}
-	for _, a := range r.Binding.Batch.Args {
-		for _, t := range a.Value.Templates() {
-			for _, v := range t.Vars() {
-				if v.Scope != schema.ScopeKeys {
-					val, _ := vs.lookup(&v)
-					id.WriteString(Text(val))
-					id.WriteByte(0x1f)
-				}
-			}
-		}
-	}
-	return b.stage(ctx, b.l.loader(id.String(), r, vs, fw, clientVars), keys)
 }
 
 // Flush sends what b's Loads staged: one flush per loader that got keys not loaded before, started at once.
@@ -590,64 +488,4 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 	for i, r := range out {
 		r.Data = vals[i]
 	}
-}
-
-// Match hands the items of a batch answer to the keys (canonical forms, in request order). With match fields,
-// every item whose fields equal a key belongs to it, in response order: a list field gets all of them ([] for
-// none), a single field the first (nil for none). Without, the i-th item belongs to the i-th key.
-func (r *Resolver) Match(keys []string, answer any) ([]any, error) {
-	var items []any
-	switch t := answer.(type) {
-	case nil:
-	case []any:
-		items = t
-	default:
-		return nil, fmt.Errorf("batch answer of %s is not a list: use batch.select to point at the list", r.Binding.Name())
-	}
-	out := make([]any, len(keys))
-	match := r.Binding.Batch.Match
-	if match == nil {
-		for i := range keys {
-			if i < len(items) {
-				out[i] = items[i]
-			}
-			if r.List && out[i] == nil {
-				out[i] = []any{}
-			}
-		}
-		return out, nil
-	}
-	index := make(map[string][]any, len(keys))
-	parts := make([]string, len(match))
-	for _, item := range items {
-		ok := true
-		for i, m := range match {
-			v := Dig(item, m)
-			if v == nil {
-				ok = false
-				break
-			}
-			parts[i] = canon(v)
-		}
-		if !ok {
-			continue
-		}
-		c := parts[0]
-		if len(parts) > 1 {
-			c = strings.Join(parts, "\x1f")
-		}
-		index[c] = append(index[c], item)
-	}
-	for i, k := range keys {
-		got := index[k]
-		switch {
-		case r.List && got == nil:
-			out[i] = []any{}
-		case r.List:
-			out[i] = got
-		case len(got) > 0:
-			out[i] = got[0]
-		}
-	}
-	return out, nil
 }

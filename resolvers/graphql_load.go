@@ -1,0 +1,40 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/conflux-gql/conflux/schema"
+)
+
+// LoadGraphQL is Load for a graphql binding (see Batch.LoadGraphQL).
+func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
+	b := Batch{l: l}
+	defer b.Flush()
+	return b.LoadGraphQL(ctx, r, vs, fw, clientVars, keys)
+}
+
+// LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
+// client variables) go to different loaders. Each value is a *ForwardResult.
+func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
+	var id strings.Builder
+	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
+	for _, v := range fw.Variables {
+		raw, _ := json.Marshal(clientVars[v.Name])
+		id.Write(raw)
+		id.WriteByte(0x1f)
+	}
+	for _, a := range r.Binding.Batch.Args {
+		for _, t := range a.Value.Templates() {
+			for _, v := range t.Vars() {
+				if v.Scope != schema.ScopeKeys {
+					val, _ := vs.lookup(&v)
+					id.WriteString(Text(val))
+					id.WriteByte(0x1f)
+				}
+			}
+		}
+	}
+	return b.stage(ctx, b.l.loader(id.String(), r, vs, fw, clientVars), keys)
+}
