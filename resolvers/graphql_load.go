@@ -36,5 +36,23 @@ func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forwa
 			}
 		}
 	}
-	return b.stage(ctx, b.l.loader(id.String(), r, vs, fw, clientVars), keys)
+	return b.stage(ctx, b.l.loader(id.String(), r, vs, func() batchCall { return &graphqlBatchCall{fw: fw, clientVars: clientVars} }), keys)
+}
+
+// graphqlBatchCall makes the batch calls of a graphql binding's loader: the selection fw forwards, with the
+// client's variables, in the binding's batching mode (Resolver.graphqlBatch). Each value is a *ForwardResult.
+type graphqlBatchCall struct {
+	fw         *Forward
+	clientVars map[string]any
+}
+
+func (g *graphqlBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error {
+	vals, err := r.graphqlBatch(ctx, vs, g.fw, g.clientVars, keys)
+	if err != nil {
+		return err
+	}
+	for i, res := range out {
+		res.Data = vals[i]
+	}
+	return nil
 }

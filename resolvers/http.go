@@ -228,3 +228,50 @@ func (r *Resolver) Match(keys []string, answer any) ([]any, error) {
 	}
 	return out, nil
 }
+
+// httpBatchCall makes the batch calls of an HTTP or static binding: its batch request with the keys, and the
+// items of the answer matched back to them (Match).
+type httpBatchCall struct{}
+
+func newHTTPBatchCall() batchCall { return httpBatchCall{} }
+
+func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error {
+	vs.Keys = make([]any, len(keys))
+	canons := make([]string, len(keys))
+	for i, k := range keys {
+		vs.Keys[i], canons[i] = k.Value, k.Canon
+	}
+	req, err := r.Build(vs, true)
+	if err != nil {
+		return err
+	}
+	v, err := r.Do(ctx, req, true)
+	if err != nil {
+		return err
+	}
+	vals, err := r.Match(canons, v)
+	if err != nil {
+		return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err}
+	}
+	for i, res := range out {
+		res.Data = vals[i]
+	}
+	return nil
+}
+
+// Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is
+// a Batch of one Load. Fetches that become ready together use one Batch instead, so that they share one flush.
+func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
+	b := Batch{l: l}
+	defer b.Flush()
+	return b.Load(ctx, r, vs, keys)
+}
+
+// Load hands the keys of some parents to r's batch loader: every key not loaded before in this client request
+// is fetched by the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx
+// of the loader's first Load in b. It returns one Pending per key, in order; wait for them only after Flush.
+// Parents whose batch request renders differently (other args or headers) go to different loaders.
+func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
+	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
+	return b.stage(ctx, b.l.loader(id, r, vs, newHTTPBatchCall), keys)
+}

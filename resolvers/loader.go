@@ -145,14 +145,6 @@ func (l *Loaders) Start() error {
 // returned and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
 
-// Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is
-// a Batch of one Load. Fetches that become ready together use one Batch instead, so that they share one flush.
-func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
-	b := Batch{l: l}
-	defer b.Flush()
-	return b.Load(ctx, r, vs, keys)
-}
-
 // Batch collects the keys that fetches ready at the same time — the fetches of one binding that one parent
 // fetch hands out, on any number of paths — give the batch loaders of a client request, and sends them with
 // Flush: one flush per loader, so parents on several paths share one batch call (issue 14). Load (and
@@ -179,15 +171,6 @@ type stage struct {
 // Batch returns an empty Batch of these loaders.
 func (l *Loaders) Batch() *Batch { return &Batch{l: l} }
 
-// Load hands the keys of some parents to r's batch loader: every key not loaded before in this client request
-// is fetched by the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx
-// of the loader's first Load in b. It returns one Pending per key, in order; wait for them only after Flush.
-// Parents whose batch request renders differently (other args or headers) go to different loaders.
-func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
-	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
-	return b.stage(ctx, b.l.loader(id, r, vs, nil, nil), keys)
-}
-
 // Flush sends what b's Loads staged: one flush per loader that got keys not loaded before, started at once.
 func (b *Batch) Flush() {
 	staged := b.staged
@@ -212,13 +195,14 @@ func (b *Batch) stage(ctx context.Context, bl *batchLoader, keys []Key) []Pendin
 	return bl.load(st, keys)
 }
 
-// loader returns the batch loader id names, made for r, vs, fw and clientVars on first use.
-func (l *Loaders) loader(id string, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
+// loader returns the batch loader id names, made for r and vs on first use, with the batch call newCall
+// returns.
+func (l *Loaders) loader(id string, r *Resolver, vs Vars, newCall func() batchCall) *batchLoader {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	bl, ok := l.batches[id]
 	if !ok {
-		bl = newBatchLoader(l, r, vs, fw, clientVars)
+		bl = newBatchLoader(l, r, vs, newCall())
 		l.batches[id] = bl
 	}
 	return bl
@@ -251,9 +235,8 @@ type batchLoader struct {
 	r  *Resolver
 	vs Vars
 
-	// fw and clientVars are set for a graphql binding's loader.
-	fw         *Forward
-	clientVars map[string]any
+	// call makes the batch calls, in the way of the binding's source kind.
+	call batchCall
 
 	mu    sync.Mutex
 	known map[string]*result
@@ -262,9 +245,16 @@ type batchLoader struct {
 	batchDone dataloader.TraceBatchFinishFunc[any]
 }
 
-func newBatchLoader(l *Loaders, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
-	return &batchLoader{l: l, r: r, vs: vs, fw: fw, clientVars: clientVars, known: map[string]*result{},
+func newBatchLoader(l *Loaders, r *Resolver, vs Vars, call batchCall) *batchLoader {
+	return &batchLoader{l: l, r: r, vs: vs, call: call, known: map[string]*result{},
 		batchDone: func([]*dataloader.Result[any]) { l.wg.Done() }}
+}
+
+// batchCall makes the batch calls of one loader in the way of its binding's source kind (httpBatchCall,
+// graphqlBatchCall): one call for keys, on the batch's goroutine, with the loader's resolver r and variables
+// vs. It stores each key's value in out (same order), or returns the error that fails them all.
+type batchCall interface {
+	call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error
 }
 
 // flight is one flush's batch call; done closes when its BatchFunc has set every result of its keys.
@@ -453,39 +443,7 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 		fail(err)
 		return
 	}
-	if bl.fw != nil {
-		vals, err := bl.r.graphqlBatch(ctx, bl.vs, bl.fw, bl.clientVars, keys)
-		if err != nil {
-			fail(err)
-			return
-		}
-		for i, r := range out {
-			r.Data = vals[i]
-		}
-		return
-	}
-	vs := bl.vs
-	vs.Keys = make([]any, len(keys))
-	canons := make([]string, len(keys))
-	for i, k := range keys {
-		vs.Keys[i], canons[i] = k.Value, k.Canon
-	}
-	req, err := bl.r.Build(vs, true)
-	if err != nil {
+	if err := bl.call.call(ctx, bl.r, bl.vs, keys, out); err != nil {
 		fail(err)
-		return
-	}
-	v, err := bl.r.Do(ctx, req, true)
-	if err != nil {
-		fail(err)
-		return
-	}
-	vals, err := bl.r.Match(canons, v)
-	if err != nil {
-		fail(&sources.Error{Source: bl.r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err})
-		return
-	}
-	for i, r := range out {
-		r.Data = vals[i]
 	}
 }
