@@ -147,14 +147,14 @@ func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, par
 // batched fetches the values of every parent of the fetches of one binding ready together in batch calls.
 type batched struct{ kind kind }
 
-func (b *batched) prepare(p *planner, f *Field) error { return b.kind.prepare(p, f) }
+func (bt *batched) prepare(p *planner, f *Field) error { return bt.kind.prepare(p, f) }
 
 // group is the binding: its fetches on every path ready together share one batch (issue 14).
 func (*batched) group(f *Fetch) any { return f.Binding }
 
-func (b *batched) describe(f *Fetch) (string, string) { return b.kind.describe(f) }
+func (bt *batched) describe(f *Fetch) (string, string) { return bt.kind.describe(f) }
 
-func (b *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
+func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
 	res := x.engine.resolvers.For(fetches[0].Binding)
 	type load struct {
 		fetch  *Fetch
@@ -180,7 +180,7 @@ func (b *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo 
 			if pk, early := o.values[f.Field.Index].(*parentKey); early {
 				k, ok = pk.key, pk.ok
 			} else {
-				k, ok = b.kind.key(res, res.Vars(args, o.raw, x.headers))
+				k, ok = bt.kind.key(res, res.Vars(args, o.raw, x.headers))
 			}
 			if o.sel != sel {
 				sel = o.sel
@@ -204,7 +204,7 @@ func (b *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo 
 		if len(keys) == 0 {
 			continue
 		}
-		loads = append(loads, load{fetch: f, objs: objs, values: b.kind.load(x, batch, res, f, vs, keys)})
+		loads = append(loads, load{fetch: f, objs: objs, values: bt.kind.load(x, batch, res, f, vs, keys)})
 	}
 	batch.Flush()
 	for _, l := range loads {
