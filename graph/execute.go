@@ -158,9 +158,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			}
 		}
 	}()
-	todo := pending{}
 	if se := x.stopped(); se != nil {
 		// The operation stopped while these fetches waited for a goroutine: none starts.
+		todo := pending{}
 		for i, f := range fetches {
 			for _, o := range parents[i] {
 				x.settle(o, f.Field, nil, se, todo)
@@ -168,8 +168,7 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		}
 		return
 	}
-	fetches[0].fetcher.run(x, fetches, parents, todo)
-	x.dispatch(todo)
+	fetches[0].fetcher.run(x, fetches, parents)
 }
 
 // fetchPanicked logs a panic p of fetch f with its stack and returns the error of the fields it leaves unfilled.

@@ -627,8 +627,10 @@ func (*fedGroup) prepare(*planner, *Field) error { return nil }
 func (g *fedGroup) group(*Fetch) any { return g }
 
 // run runs the group for the parents of its first fetch: every fetch of a group fills the same parents.
-func (g *fedGroup) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
+func (g *fedGroup) run(x *execution, fetches []*Fetch, parents [][]*object) {
+	todo := pending{}
 	x.runFederated(fetches, parents[0], todo)
+	x.dispatch(todo)
 }
 
 func (*fedGroup) describe(*Fetch) (string, string) { return "federated", "" }

@@ -27,9 +27,12 @@ type fetcher interface {
 	// of run, so that they can share requests.
 	group(f *Fetch) any
 	// run fetches the values of fetches (all of one group) for their parents (parents[i] are those of
-	// fetches[i]), settles them in the parents, and adds the fetches below them to todo. The operation has not
-	// stopped when it is called.
-	run(x *execution, fetches []*Fetch, parents [][]*object, todo pending)
+	// fetches[i]), settles them in the parents, and dispatches the fetches below them (x.dispatch). The
+	// operation has not stopped when it is called.
+	//
+	// run makes its own pending set and dispatches it itself: passed through this interface, the set would
+	// escape to the heap, two allocations per run.
+	run(x *execution, fetches []*Fetch, parents [][]*object)
 	// describe names the request f sends, for Plan.String and Explain: its method (or "graphql", "federated")
 	// and its path (or upstream call).
 	describe(f *Fetch) (method, path string)
@@ -43,8 +46,9 @@ type kind interface {
 	one(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error)
 	// key renders a parent's batch key; ok is false when it has none.
 	key(res *resolvers.Resolver, vs resolvers.Vars) (k resolvers.Key, ok bool)
-	// load hands the keys of f's parents to the request's batch loaders through b (see resolvers.Batch).
-	load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending
+	// loader returns the request's batch loader of f's parents, whose template variables (but the parent) are
+	// vs.
+	loader(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) resolvers.Loader
 	// describe is fetcher.describe.
 	describe(f *Fetch) (method, path string)
 }
@@ -84,11 +88,13 @@ func (*perParent) group(f *Fetch) any { return f }
 
 func (pp *perParent) describe(f *Fetch) (string, string) { return pp.kind.describe(f) }
 
-func (pp *perParent) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
+func (pp *perParent) run(x *execution, fetches []*Fetch, parents [][]*object) {
 	res := x.engine.resolvers.For(fetches[0].Binding)
+	todo := pending{}
 	for i, f := range fetches {
 		pp.runOne(x, res, f, parents[i], todo)
 	}
+	x.dispatch(todo)
 }
 
 func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
@@ -154,8 +160,9 @@ func (*batched) group(f *Fetch) any { return f.Binding }
 
 func (bt *batched) describe(f *Fetch) (string, string) { return bt.kind.describe(f) }
 
-func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo pending) {
+func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object) {
 	res := x.engine.resolvers.For(fetches[0].Binding)
+	todo := pending{}
 	type load struct {
 		fetch  *Fetch
 		objs   []*object
@@ -204,7 +211,7 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo
 		if len(keys) == 0 {
 			continue
 		}
-		loads = append(loads, load{fetch: f, objs: objs, values: bt.kind.load(x, batch, res, f, vs, keys)})
+		loads = append(loads, load{fetch: f, objs: objs, values: batch.Stage(x.ctx, bt.kind.loader(x, res, f, vs), keys)})
 	}
 	batch.Flush()
 	for _, l := range loads {
@@ -233,6 +240,7 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object, todo
 			}
 		}
 	}
+	x.dispatch(todo)
 }
 
 // parentKey computes a parent's batch key for fetch f, whose fetcher is batched, from its raw object (see

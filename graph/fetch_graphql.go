@@ -28,10 +28,10 @@ func (graphqlKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Ke
 	return res.GraphQLKey(vs)
 }
 
-// load stages the keys in the loader of the binding, selection and client variables: fetches that forward
+// loader is the loader of the binding, forwarded selection and client variables: fetches that forward
 // different selections go to different batches.
-func (graphqlKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
-	return b.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
+func (graphqlKind) loader(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) resolvers.Loader {
+	return x.loaders.GraphQLLoader(res, vs, f.Forward, x.vars)
 }
 
 // describe names the upstream root field a graphql fetch calls, and how a batch is shaped.

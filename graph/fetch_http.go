@@ -17,8 +17,8 @@ func (httpKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, 
 	return res.Key(vs)
 }
 
-func (httpKind) load(x *execution, b *resolvers.Batch, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars, keys []resolvers.Key) []resolvers.Pending {
-	return b.Load(x.ctx, res, vs, keys)
+func (httpKind) loader(x *execution, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars) resolvers.Loader {
+	return x.loaders.Loader(res, vs)
 }
 
 // describe names the binding's request (its batch request when f is batched).

@@ -18,6 +18,12 @@ func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *For
 // LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
 // client variables) go to different loaders. Each value is a *ForwardResult.
 func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
+	return b.Stage(ctx, b.l.GraphQLLoader(r, vs, fw, clientVars), keys)
+}
+
+// GraphQLLoader is Loader for a graphql binding whose batch forwards fw with the client's variables clientVars:
+// fetches with different selections (or client variables) get different loaders.
+func (l *Loaders) GraphQLLoader(r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) Loader {
 	var id strings.Builder
 	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
 	for _, v := range fw.Variables {
@@ -36,7 +42,7 @@ func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forwa
 			}
 		}
 	}
-	return b.stage(ctx, b.l.loader(id.String(), r, vs, func() batchCall { return &graphqlBatchCall{fw: fw, clientVars: clientVars} }), keys)
+	return Loader{l.loader(id.String(), r, vs, func() batchCall { return &graphqlBatchCall{fw: fw, clientVars: clientVars} })}
 }
 
 // graphqlBatchCall makes the batch calls of a graphql binding's loader: the selection fw forwards, with the

@@ -272,6 +272,12 @@ func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []
 // of the loader's first Load in b. It returns one Pending per key, in order; wait for them only after Flush.
 // Parents whose batch request renders differently (other args or headers) go to different loaders.
 func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
+	return b.Stage(ctx, b.l.Loader(r, vs), keys)
+}
+
+// Loader returns r's batch loader for the parents whose template variables are vs, an HTTP or static binding's.
+// Parents whose batch request renders differently (other args or headers) get different loaders.
+func (l *Loaders) Loader(r *Resolver, vs Vars) Loader {
 	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
-	return b.stage(ctx, b.l.loader(id, r, vs, newHTTPBatchCall), keys)
+	return Loader{l.loader(id, r, vs, newHTTPBatchCall)}
 }

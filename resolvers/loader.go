@@ -180,6 +180,17 @@ func (b *Batch) Flush() {
 	}
 }
 
+// A Loader is one batch loader of a client request, which Batch.Stage hands keys to. Loaders.Loader (HTTP and
+// static bindings) and Loaders.GraphQLLoader return them, made on first use.
+type Loader struct{ bl *batchLoader }
+
+// Stage hands the keys of some parents to ld: every key not loaded before in this client request is fetched by
+// the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx of the
+// loader's first Stage in b. It returns one Pending per key, in order; wait for them only after Flush.
+func (b *Batch) Stage(ctx context.Context, ld Loader, keys []Key) []Pending {
+	return b.stage(ctx, ld.bl, keys)
+}
+
 func (b *Batch) stage(ctx context.Context, bl *batchLoader, keys []Key) []Pending {
 	var st *stage
 	for i := range b.staged {
