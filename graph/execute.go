@@ -50,10 +50,6 @@ type execution struct {
 	items atomic.Int64
 }
 
-// maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
-// long list cannot open thousands of connections at once.
-const maxParallelPerFetch = 64
-
 // pending maps each fetch to the parent objects it must fill.
 type pending map[*Fetch][]*object
 
@@ -142,7 +138,7 @@ func (x *execution) dispatch(todo pending) {
 	}
 }
 
-// runFetches runs fetches of one group for their parents with their fetcher, then dispatches what their
+// runFetches runs fetches of one group for their parents with their fetcher, which dispatches what their
 // results unblock.
 func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	defer func() {

@@ -82,6 +82,10 @@ func (p *planner) newFetcher(f *Fetch) (ft fetcher, byAlias bool) {
 // perParent fetches one request per parent object.
 type perParent struct{ kind kind }
 
+// maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
+// long list cannot open thousands of connections at once.
+const maxParallelPerFetch = 64
+
 func (pp *perParent) prepare(p *planner, f *Field) error { return pp.kind.prepare(p, f) }
 
 func (*perParent) group(f *Fetch) any { return f }

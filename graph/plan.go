@@ -104,7 +104,8 @@ type Fetch struct {
 	// Batched reports whether the fetch goes through a batch loader (its binding has batch and it is not a
 	// root field).
 	Batched bool
-	// Forward is what a fetch from a graphql source sends upstream; nil for other sources.
+	// Forward is what a fetch from a graphql source sends upstream (made by the GraphQL kind's prepare,
+	// fetch_graphql.go); nil for other sources.
 	Forward *resolvers.Forward
 	// Fed is the federated group a root field of the supergraph belongs to (issue 14): its fetches run
 	// together, as the group's subgraph calls.
