@@ -50,10 +50,6 @@ type execution struct {
 	items atomic.Int64
 }
 
-// maxParallelPerFetch caps the concurrent requests of one unbatched fetch under a list (one per parent), so a
-// long list cannot open thousands of connections at once.
-const maxParallelPerFetch = 64
-
 // pending maps each fetch to the parent objects it must fill.
 type pending map[*Fetch][]*object
 
@@ -64,28 +60,28 @@ func (x *execution) run() *object {
 		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2). A
 		// federated group (consecutive fields of one subgraph) runs as one request, which the subgraph runs in
 		// order.
-		var ran *fedGroup
-		for _, f := range x.plan.Root.Fields {
+		var ran any
+		for i, f := range x.plan.Root.Fields {
 			todo := pending{}
 			if se := x.stopped(); se != nil {
 				root.values[f.Index] = &fieldError{err: se}
 				continue
 			}
 			x.fill(root, f, todo)
-			switch {
-			case f.Fetch != nil && f.Fetch.Fed != nil:
-				if f.Fetch.Fed == ran {
-					continue
+			if f.Fetch != nil {
+				g := f.Fetch.fetcher.group(f.Fetch)
+				if g == ran {
+					continue // ran with the first field of its group
 				}
-				ran = f.Fetch.Fed
-				fetches := make([]*Fetch, len(ran.fields))
-				parents := make([][]*object, len(ran.fields))
-				for i, gf := range ran.fields {
-					fetches[i], parents[i] = gf.Fetch, []*object{root}
+				ran = g
+				var fetches []*Fetch
+				var parents [][]*object
+				for _, gf := range x.plan.Root.Fields[i:] {
+					if gf.Fetch != nil && gf.Fetch.fetcher.group(gf.Fetch) == g {
+						fetches, parents = append(fetches, gf.Fetch), append(parents, []*object{root})
+					}
 				}
 				x.runFetches(fetches, parents)
-			case f.Fetch != nil:
-				x.runFetches([]*Fetch{f.Fetch}, [][]*object{{root}})
 			}
 			x.dispatch(todo)
 			x.wg.Wait()
@@ -104,8 +100,8 @@ func (x *execution) run() *object {
 	return root
 }
 
-// dispatch starts the fetches whose parents are now known. Fetches of the same batched binding are started
-// together, so their keys go into one batch.
+// dispatch starts the fetches whose parents are now known. Fetches of one group (fetcher.group: a batched
+// binding, a federated group) are started together, so that they can share requests.
 func (x *execution) dispatch(todo pending) {
 	if len(todo) == 0 {
 		return
@@ -122,13 +118,7 @@ func (x *execution) dispatch(todo pending) {
 	groups := map[any][]*Fetch{}
 	var order []any
 	for f := range todo {
-		var key any = f
-		switch {
-		case f.Fed != nil:
-			key = f.Fed
-		case f.Batched:
-			key = f.Binding
-		}
+		key := f.fetcher.group(f)
 		if _, ok := groups[key]; !ok {
 			order = append(order, key)
 		}
@@ -148,7 +138,8 @@ func (x *execution) dispatch(todo pending) {
 	}
 }
 
-// runFetches runs fetches that share a binding for their parents, then dispatches what their results unblock.
+// runFetches runs fetches of one group for their parents with their fetcher, which dispatches what their
+// results unblock.
 func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -163,10 +154,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			}
 		}
 	}()
-	res := x.engine.resolvers.For(fetches[0].Binding)
-	todo := pending{}
 	if se := x.stopped(); se != nil {
 		// The operation stopped while these fetches waited for a goroutine: none starts.
+		todo := pending{}
 		for i, f := range fetches {
 			for _, o := range parents[i] {
 				x.settle(o, f.Field, nil, se, todo)
@@ -174,170 +164,13 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		}
 		return
 	}
-	if fetches[0].Fed != nil {
-		x.runFederated(fetches, parents[0], todo)
-	} else if fetches[0].Batched {
-		x.runBatched(res, fetches, parents, todo)
-	} else {
-		for i, f := range fetches {
-			x.runSingle(res, f, parents[i], todo)
-		}
-	}
-	x.dispatch(todo)
+	fetches[0].fetcher.run(x, fetches, parents)
 }
 
 // fetchPanicked logs a panic p of fetch f with its stack and returns the error of the fields it leaves unfilled.
 func fetchPanicked(f *Fetch, p any) error {
 	slog.Error("panic in fetch", "binding", f.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
 	return fmt.Errorf("internal error while resolving %s", f.Binding.Name())
-}
-
-func (x *execution) runSingle(res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
-	args := x.fieldArgs(f.Field)
-	// fetch runs on its own goroutine when there are several parents: a panic there would end the process, so
-	// it becomes the parent's error.
-	fetch := func(o *object) (v any, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				v, err = nil, fetchPanicked(f, p)
-			}
-		}()
-		if se := x.stopped(); se != nil {
-			return nil, se
-		}
-		vs := res.Vars(args, o.raw, x.headers)
-		if f.Forward != nil {
-			if err := x.loaders.Start(); err != nil {
-				return nil, err
-			}
-			return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
-		}
-		return x.loaders.Fetch(x.ctx, res, vs)
-	}
-	if len(parents) == 1 {
-		v, err := fetch(parents[0])
-		x.settle(parents[0], f.Field, v, err, todo)
-		return
-	}
-	// No batch: one request per parent (identical ones are sent once), run in parallel.
-	results := make([]any, len(parents))
-	errs := make([]error, len(parents))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxParallelPerFetch)
-	for i, o := range parents {
-		select {
-		case sem <- struct{}{}:
-		case <-x.ctx.Done():
-			errs[i] = x.stopped()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = fetch(o)
-		}()
-	}
-	wg.Wait()
-	release := false
-	var sel *Selection
-	for i, o := range parents {
-		x.settle(o, f.Field, results[i], errs[i], todo)
-		if o.sel != sel {
-			sel = o.sel
-			release = soleFetch(sel, f)
-		}
-		if release {
-			o.raw = nil
-		}
-	}
-}
-
-func (x *execution) runBatched(res *resolvers.Resolver, fetches []*Fetch, parents [][]*object, todo pending) {
-	type load struct {
-		fetch  *Fetch
-		objs   []*object
-		values []resolvers.Pending
-	}
-	loads := make([]load, 0, len(fetches))
-	// Load every key of every fetch — the loaders group them by batch request (args may differ) — then Flush
-	// once, so that the paths of one binding ready together share one batch call (issue 14), and only then
-	// wait. The deferred Flush sends what a panic would leave staged, for the fetches that share those keys.
-	batch := x.loaders.Batch()
-	defer batch.Flush()
-	for i, f := range fetches {
-		args := x.fieldArgs(f.Field)
-		vs := res.Vars(args, nil, x.headers)
-		keys := make([]resolvers.Key, 0, len(parents[i]))
-		objs := make([]*object, 0, len(parents[i]))
-		var sel *Selection
-		release := false
-		for _, o := range parents[i] {
-			var k resolvers.Key
-			var ok bool
-			if pk, early := o.values[f.Field.Index].(*parentKey); early {
-				k, ok = pk.key, pk.ok
-			} else if f.Forward != nil {
-				k, ok = res.GraphQLKey(res.Vars(args, o.raw, x.headers))
-			} else {
-				k, ok = res.Key(res.Vars(args, o.raw, x.headers))
-			}
-			if o.sel != sel {
-				sel = o.sel
-				release = soleFetch(sel, f)
-			}
-			if release {
-				o.raw = nil
-			}
-			if !ok {
-				// A parent without a key has nothing to fetch: null, or [] for a list.
-				var none any
-				if f.Field.Def.Type.Elem != nil {
-					none = []any{}
-				}
-				x.settle(o, f.Field, none, nil, todo)
-				continue
-			}
-			keys = append(keys, k)
-			objs = append(objs, o)
-		}
-		if len(keys) == 0 {
-			continue
-		}
-		var values []resolvers.Pending
-		if f.Forward != nil {
-			values = batch.LoadGraphQL(x.ctx, res, vs, f.Forward, x.vars, keys)
-		} else {
-			values = batch.Load(x.ctx, res, vs, keys)
-		}
-		loads = append(loads, load{fetch: f, objs: objs, values: values})
-	}
-	batch.Flush()
-	for _, l := range loads {
-		f := l.fetch.Field
-		for j, o := range l.objs {
-			p := l.values[j]
-			if b, ok := p.Built(f); ok {
-				o.values[f.Index] = b
-				continue
-			}
-			v, err := p.Wait(x.ctx)
-			if _, fwd := v.(*resolvers.ForwardResult); err != nil || fwd {
-				x.settle(o, f, v, err, todo)
-				continue
-			}
-			// Parents with the same key share the value built for the first when nothing below it is fetched
-			// (it is immutable then; the writer writes it at each path).
-			below := pending{}
-			b := x.build(f, f.Def.Type, v, below)
-			o.values[f.Index] = b
-			if len(below) == 0 {
-				p.Keep(f, b)
-			}
-			for bf, objs := range below {
-				todo[bf] = append(todo[bf], objs...)
-			}
-		}
-	}
 }
 
 // settle stores a fetched value (or its error) in the parent's slot and collects the fetches below it. A
@@ -607,18 +440,6 @@ func keyedAtBuild(f *Field) bool { return f.Fetch.Batched && f.Binding.Fallback 
 type parentKey struct {
 	key resolvers.Key
 	ok  bool
-}
-
-func (x *execution) parentKey(f *Fetch, raw any) parentKey {
-	// The slot then holds a *parentKey: a pointer costs no allocation to store in an interface.
-	res := x.engine.resolvers.For(f.Binding)
-	pv := res.Vars(x.fieldArgs(f.Field), raw, x.headers)
-	if f.Forward != nil {
-		k, ok := res.GraphQLKey(pv)
-		return parentKey{key: k, ok: ok}
-	}
-	k, ok := res.Key(pv)
-	return parentKey{key: k, ok: ok}
 }
 
 // soleFetch reports whether f is the only fetch of selection s and has no fallback: once f has read a parent's

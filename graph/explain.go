@@ -58,14 +58,12 @@ func (p *Plan) Explain() *Explanation {
 	ex := &Explanation{Operation: string(p.Operation), Fetches: []ExplainFetch{}}
 	for _, f := range p.Fetches {
 		bd := f.Binding
-		req := bd.Request
 		ef := ExplainFetch{ID: f.ID, Binding: bd.Name(), Source: bd.Source, At: f.Path, DependsOn: []int{}, Mode: "per parent"}
 		switch {
 		case f.Parent == nil:
 			ef.Mode = "root"
 		case f.Batched:
 			ef.Mode = "batched"
-			req = bd.Batch.Request
 			for _, m := range bd.Batch.Match {
 				ef.Match = append(ef.Match, strings.Join(m, "."))
 			}
@@ -74,19 +72,12 @@ func (p *Plan) Explain() *Explanation {
 		if f.Parent != nil {
 			ef.DependsOn = append(ef.DependsOn, f.Parent.ID)
 		}
-		ef.Method = req.Method
-		if ef.Method == "" {
-			ef.Method = "GET"
-		}
-		if req.Path != nil {
-			ef.Path = req.Path.Raw
-		}
-		if f.Forward != nil {
-			ef.Method, ef.Path = "graphql", upstreamCall(f)
-			ef.Upstream = f.Forward.Selection
-		}
+		ef.Method, ef.Path = f.fetcher.describe(f)
 		if bd.Federated {
 			ef.Method, ef.Path = "federated", ""
+		}
+		if f.Forward != nil {
+			ef.Upstream = f.Forward.Selection
 		}
 		ef.Fills = fills(f.Field, "")
 		ex.Fetches = append(ex.Fetches, ef)

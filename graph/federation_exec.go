@@ -618,3 +618,19 @@ func mergeList(dst, src []any) {
 		dst[i] = v
 	}
 }
+
+// A fedGroup is the fetcher of its fetches (fetch.go): planned as a whole by planner.federate, run by
+// runFederated.
+
+func (*fedGroup) prepare(*planner, *Field) error { return nil }
+
+func (g *fedGroup) group(*Fetch) any { return g }
+
+// run runs the group for the parents of its first fetch: every fetch of a group fills the same parents.
+func (g *fedGroup) run(x *execution, fetches []*Fetch, parents [][]*object) {
+	todo := pending{}
+	x.runFederated(fetches, parents[0], todo)
+	x.dispatch(todo)
+}
+
+func (*fedGroup) describe(*Fetch) (string, string) { return "federated", "" }

@@ -104,11 +104,15 @@ type Fetch struct {
 	// Batched reports whether the fetch goes through a batch loader (its binding has batch and it is not a
 	// root field).
 	Batched bool
-	// Forward is what a fetch from a graphql source sends upstream; nil for other sources.
+	// Forward is what a fetch from a graphql source sends upstream (made by the GraphQL kind's prepare,
+	// fetch_graphql.go); nil for other sources.
 	Forward *resolvers.Forward
 	// Fed is the federated group a root field of the supergraph belongs to (issue 14): its fetches run
 	// together, as the group's subgraph calls.
 	Fed *fedGroup
+	// fetcher runs the fetch (fetch.go): chosen by the binding's source when the fetch is planned, or the
+	// federated group.
+	fetcher fetcher
 }
 
 // PlanError is an operation the planner refuses (for example over a configured limit). Code is its
@@ -209,7 +213,7 @@ func (p *planner) federate(root *ast.Definition) error {
 			g = &fedGroup{}
 		}
 		g.fields = append(g.fields, f)
-		f.Fetch.Fed = g
+		f.Fetch.Fed, f.Fetch.fetcher = g, g
 	}
 	if g != nil {
 		if err := planFederation(p.sg, g, root, p.op.Operation == ast.Mutation); err != nil {
@@ -436,19 +440,19 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 			} else {
 				parent.Children = append(parent.Children, f.Fetch)
 			}
+			f.Fetch.fetcher, fwd = p.newFetcher(f.Fetch)
 			if group != nil {
 				group.fields = append(group.fields, f)
-				f.Fetch.Fed = group
+				f.Fetch.Fed, f.Fetch.fetcher = group, group
 			}
 			parent = f.Fetch
-			fwd = f.Binding.Federated || p.sg.Sources[f.Binding.Source] != nil && p.sg.Sources[f.Binding.Source].Kind == schema.KindGraphQL
 		case f.Binding.Value != nil:
 			f.Kind = FieldValue
 		}
 	}
 	named := p.sg.Schema.Types[f.Def.Type.Name()]
 	if named == nil || (named.Kind != ast.Object && !named.IsAbstractType()) {
-		return f, p.forwardFetch(f, fwd)
+		return f, p.prepare(f)
 	}
 	subPath := fpath + strings.Repeat(".@", listDepth(f.Def.Type))
 	var sets []ast.SelectionSet
@@ -461,7 +465,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 			return nil, err
 		}
 		f.Object = sub
-		return f, p.forwardFetch(f, fwd)
+		return f, p.prepare(f)
 	}
 	f.ByType = map[string]*Selection{}
 	for _, t := range p.sg.Schema.GetPossibleTypes(named) {
@@ -471,20 +475,15 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 		}
 		f.ByType[t.Name] = sub
 	}
-	return f, p.forwardFetch(f, fwd)
+	return f, p.prepare(f)
 }
 
-// forwardFetch prepares the upstream selection of a fetch from a graphql source.
-func (p *planner) forwardFetch(f *Field, fwd bool) error {
-	if f.Kind != FieldFetch || !fwd || f.Binding.Federated {
+// prepare lets the fetch of f, if it has one, complete itself once its sub-selection is planned.
+func (p *planner) prepare(f *Field) error {
+	if f.Kind != FieldFetch {
 		return nil
 	}
-	fw, err := p.forward(f)
-	if err != nil {
-		return err
-	}
-	f.Fetch.Forward = fw
-	return nil
+	return f.Fetch.fetcher.prepare(p, f)
 }
 
 func listDepth(t *ast.Type) int {
@@ -505,4 +504,30 @@ func introspectionField(s *ast.Schema, name string) *ast.FieldDefinition {
 			Arguments: ast.ArgumentDefinitionList{{Name: "name", Type: ast.NonNullNamedType("String", nil)}}}
 	}
 	return nil
+}
+
+// parentFields lists the parent fields a binding's templates read (the first segment of each {{parent.*}}).
+func parentFields(b *schema.Binding) []string {
+	var ts []*schema.Template
+	ts = append(ts, b.Request.Templates()...)
+	for _, a := range b.Args {
+		ts = append(ts, a.Value.Templates()...)
+	}
+	ts = append(ts, b.Value.Templates()...)
+	ts = append(ts, b.Fallback.Templates()...)
+	if b.Batch != nil {
+		ts = append(ts, b.Batch.Key...)
+	}
+	var out []string
+	for _, t := range ts {
+		for _, v := range t.Vars() {
+			if v.Scope == schema.ScopeParent {
+				out = append(out, v.Path[0])
+			}
+		}
+	}
+	if b.Discriminator != nil {
+		out = append(out, b.Discriminator.Field[0])
+	}
+	return out
 }

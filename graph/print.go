@@ -36,13 +36,11 @@ func (p *Plan) String() string {
 
 func printFetch(b *strings.Builder, f *Fetch, depth int) {
 	bd := f.Binding
-	req := bd.Request
 	mode := "per parent"
 	switch {
 	case f.Parent == nil:
 		mode = "root"
 	case f.Batched:
-		req = bd.Batch.Request
 		mode = "batched"
 		if bd.Batch.Match != nil {
 			var m []string
@@ -57,17 +55,7 @@ func printFetch(b *strings.Builder, f *Fetch, depth int) {
 			mode += fmt.Sprintf(" max %d", bd.Batch.MaxSize)
 		}
 	}
-	method := req.Method
-	if method == "" {
-		method = "GET"
-	}
-	path := ""
-	if req.Path != nil {
-		path = req.Path.Raw
-	}
-	if f.Forward != nil {
-		method, path = "graphql", upstreamCall(f)
-	}
+	method, path := f.fetcher.describe(f)
 	if bd.Federated {
 		method, path = "federated", "(subgraph calls below)"
 	}
@@ -75,26 +63,4 @@ func printFetch(b *strings.Builder, f *Fetch, depth int) {
 	for _, c := range f.Children {
 		printFetch(b, c, depth+1)
 	}
-}
-
-// upstreamCall names the upstream root field a graphql fetch calls, and how a batch is shaped.
-func upstreamCall(f *Fetch) string {
-	bd := f.Binding
-	switch bt := bd.Batch; {
-	case bt == nil || !f.Batched:
-		return bd.UpstreamField
-	case bt.Entities != "":
-		return "_entities(" + bt.Entities + "." + bd.UpstreamField + ")"
-	case bt.KeysInArgs():
-		field := bd.UpstreamField
-		if bt.UpstreamField != "" {
-			field = bt.UpstreamField
-		}
-		return field + "(list)"
-	}
-	field := bd.UpstreamField
-	if bt := bd.Batch; bt.UpstreamField != "" {
-		field = bt.UpstreamField
-	}
-	return field + "(aliased per key)"
 }

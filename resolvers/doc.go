@@ -9,6 +9,13 @@
 // to keys by a field or by position. Waiting for a key's value ends with the caller's ctx, and Loaders.Wait
 // returns once every batch has ended.
 //
+// The code is filed by source kind (issue 14): http.go builds and sends the requests of HTTP (REST) and static
+// sources, unbatched (with the per-request memo of identical requests) and batched (httpBatchCall, Match);
+// graphql*.go serve upstream GraphQL: graphql.go a forwarded selection per parent or per batch, graphql_doc.go
+// the upstream documents, graphql_load.go its batch loads (graphqlBatchCall), graphql_federation.go the calls
+// of a federated plan to its subgraphs. loader.go is the batching every kind shares: keys, Loaders, Batch and
+// the batch loaders, which make their calls through the kind's batchCall.
+//
 // Resolvers are built once per configuration version and are safe for concurrent use; Loaders belongs to one
 // client request.
 package resolvers

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -15,10 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/graph-gophers/dataloader/v7"
-
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
+	"github.com/graph-gophers/dataloader/v7"
 )
 
 // Key is one parent's batch key: its canonical text (keys compare by value, so 1 and "1" are the same key) and
@@ -129,20 +127,6 @@ type Loaders struct {
 // ErrCallLimit is the error of a call refused because the request has started Loaders.MaxCalls calls already.
 var ErrCallLimit = errors.New("the operation made too many upstream requests")
 
-// errCallPanicked is the error of the callers that waited for an identical call which panicked.
-var errCallPanicked = errors.New("the upstream request failed with an internal error")
-
-// memoMaxItems is the length past which an unbatched list answer is shared only with the identical requests in
-// flight with it, not memoized for the rest of the client request: its bytes would otherwise stay alive until
-// the response is written (issue 13).
-const memoMaxItems = 1000
-
-type call struct {
-	done chan struct{}
-	val  any
-	err  error
-}
-
 // NewLoaders returns empty loaders for one client request.
 func NewLoaders() *Loaders {
 	return &Loaders{batches: map[string]*batchLoader{}, calls: map[string]*call{}}
@@ -160,76 +144,6 @@ func (l *Loaders) Start() error {
 // Wait blocks until the batch of every flush (Batch.Flush, Load, LoadGraphQL) has ended: its BatchFunc has
 // returned and the dataloader has handed out its results. Cancel the ctx given to them first to make it quick.
 func (l *Loaders) Wait() { l.wg.Wait() }
-
-// Fetch sends r's unbatched request for vs. Identical idempotent requests within this client request are sent
-// once and share the answer. Waiting for another caller's answer ends with ctx.
-func (l *Loaders) Fetch(ctx context.Context, r *Resolver, vs Vars) (any, error) {
-	req, err := r.Build(vs, false)
-	if err != nil {
-		return nil, err
-	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		if err := l.Start(); err != nil {
-			return nil, err
-		}
-		return r.do(ctx, req)
-	}
-	key := r.Binding.Name() + "\x00" + sources.RequestKey(req.Method, req)
-	l.mu.Lock()
-	c, ok := l.calls[key]
-	if !ok {
-		c = &call{done: make(chan struct{})}
-		l.calls[key] = c
-	}
-	l.mu.Unlock()
-	if !ok {
-		// The callers waiting for c get an answer however the call ends: a panic goes on up this caller's stack,
-		// and they get errCallPanicked.
-		c.err = errCallPanicked
-		defer close(c.done)
-		val, err := any(nil), l.Start()
-		if err == nil {
-			val, err = r.do(ctx, req)
-		}
-		c.val, c.err = val, err
-		if items, lazy := val.(*Items); lazy && items.Len() > memoMaxItems {
-			l.mu.Lock()
-			delete(l.calls, key)
-			l.mu.Unlock()
-		}
-		return val, err
-	}
-	select {
-	case <-c.done:
-		return c.val, c.err
-	case <-ctx.Done():
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeTimeout, Err: ctx.Err()}
-	}
-}
-
-// do is Do for an unbatched request. The answer of a list field without select that is a long JSON array comes
-// back as *Items, whose items are decoded as they are read.
-func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
-	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
-		return r.Do(ctx, req, false)
-	}
-	return r.send(ctx, req, decodeList)
-}
-
-// Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is
-// a Batch of one Load. Fetches that become ready together use one Batch instead, so that they share one flush.
-func (l *Loaders) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
-	b := Batch{l: l}
-	defer b.Flush()
-	return b.Load(ctx, r, vs, keys)
-}
-
-// LoadGraphQL is Load for a graphql binding (see Batch.LoadGraphQL).
-func (l *Loaders) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
-	b := Batch{l: l}
-	defer b.Flush()
-	return b.LoadGraphQL(ctx, r, vs, fw, clientVars, keys)
-}
 
 // Batch collects the keys that fetches ready at the same time — the fetches of one binding that one parent
 // fetch hands out, on any number of paths — give the batch loaders of a client request, and sends them with
@@ -257,39 +171,6 @@ type stage struct {
 // Batch returns an empty Batch of these loaders.
 func (l *Loaders) Batch() *Batch { return &Batch{l: l} }
 
-// Load hands the keys of some parents to r's batch loader: every key not loaded before in this client request
-// is fetched by the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx
-// of the loader's first Load in b. It returns one Pending per key, in order; wait for them only after Flush.
-// Parents whose batch request renders differently (other args or headers) go to different loaders.
-func (b *Batch) Load(ctx context.Context, r *Resolver, vs Vars, keys []Key) []Pending {
-	id := r.Binding.Name() + "\x00" + loaderID(r.Binding.Batch, &vs)
-	return b.stage(ctx, b.l.loader(id, r, vs, nil, nil), keys)
-}
-
-// LoadGraphQL is Load for a graphql binding: the batch forwards fw, so fetches with different selections (or
-// client variables) go to different loaders. Each value is a *ForwardResult.
-func (b *Batch) LoadGraphQL(ctx context.Context, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any, keys []Key) []Pending {
-	var id strings.Builder
-	id.WriteString(r.Binding.Name() + "\x00" + fw.Selection + "\x00" + loaderID(r.Binding.Batch, &vs))
-	for _, v := range fw.Variables {
-		raw, _ := json.Marshal(clientVars[v.Name])
-		id.Write(raw)
-		id.WriteByte(0x1f)
-	}
-	for _, a := range r.Binding.Batch.Args {
-		for _, t := range a.Value.Templates() {
-			for _, v := range t.Vars() {
-				if v.Scope != schema.ScopeKeys {
-					val, _ := vs.lookup(&v)
-					id.WriteString(Text(val))
-					id.WriteByte(0x1f)
-				}
-			}
-		}
-	}
-	return b.stage(ctx, b.l.loader(id.String(), r, vs, fw, clientVars), keys)
-}
-
 // Flush sends what b's Loads staged: one flush per loader that got keys not loaded before, started at once.
 func (b *Batch) Flush() {
 	staged := b.staged
@@ -297,6 +178,17 @@ func (b *Batch) Flush() {
 	for i := range staged {
 		staged[i].bl.flush(&staged[i])
 	}
+}
+
+// A Loader is one batch loader of a client request, which Batch.Stage hands keys to. Loaders.Loader (HTTP and
+// static bindings) and Loaders.GraphQLLoader return them, made on first use.
+type Loader struct{ bl *batchLoader }
+
+// Stage hands the keys of some parents to ld: every key not loaded before in this client request is fetched by
+// the loader's next flush (Flush), each distinct key once, by a BatchFunc that starts with the ctx of the
+// loader's first Stage in b. It returns one Pending per key, in order; wait for them only after Flush.
+func (b *Batch) Stage(ctx context.Context, ld Loader, keys []Key) []Pending {
+	return b.stage(ctx, ld.bl, keys)
 }
 
 func (b *Batch) stage(ctx context.Context, bl *batchLoader, keys []Key) []Pending {
@@ -314,13 +206,14 @@ func (b *Batch) stage(ctx context.Context, bl *batchLoader, keys []Key) []Pendin
 	return bl.load(st, keys)
 }
 
-// loader returns the batch loader id names, made for r, vs, fw and clientVars on first use.
-func (l *Loaders) loader(id string, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
+// loader returns the batch loader id names, made for r and vs on first use, with the batch call newCall
+// returns.
+func (l *Loaders) loader(id string, r *Resolver, vs Vars, newCall func() batchCall) *batchLoader {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	bl, ok := l.batches[id]
 	if !ok {
-		bl = newBatchLoader(l, r, vs, fw, clientVars)
+		bl = newBatchLoader(l, r, vs, newCall())
 		l.batches[id] = bl
 	}
 	return bl
@@ -353,9 +246,8 @@ type batchLoader struct {
 	r  *Resolver
 	vs Vars
 
-	// fw and clientVars are set for a graphql binding's loader.
-	fw         *Forward
-	clientVars map[string]any
+	// call makes the batch calls, in the way of the binding's source kind.
+	call batchCall
 
 	mu    sync.Mutex
 	known map[string]*result
@@ -364,9 +256,16 @@ type batchLoader struct {
 	batchDone dataloader.TraceBatchFinishFunc[any]
 }
 
-func newBatchLoader(l *Loaders, r *Resolver, vs Vars, fw *Forward, clientVars map[string]any) *batchLoader {
-	return &batchLoader{l: l, r: r, vs: vs, fw: fw, clientVars: clientVars, known: map[string]*result{},
+func newBatchLoader(l *Loaders, r *Resolver, vs Vars, call batchCall) *batchLoader {
+	return &batchLoader{l: l, r: r, vs: vs, call: call, known: map[string]*result{},
 		batchDone: func([]*dataloader.Result[any]) { l.wg.Done() }}
+}
+
+// batchCall makes the batch calls of one loader in the way of its binding's source kind (httpBatchCall,
+// graphqlBatchCall): one call for keys, on the batch's goroutine, with the loader's resolver r and variables
+// vs. It stores each key's value in out (same order), or returns the error that fails them all.
+type batchCall interface {
+	call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error
 }
 
 // flight is one flush's batch call; done closes when its BatchFunc has set every result of its keys.
@@ -555,99 +454,7 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 		fail(err)
 		return
 	}
-	if bl.fw != nil {
-		vals, err := bl.r.graphqlBatch(ctx, bl.vs, bl.fw, bl.clientVars, keys)
-		if err != nil {
-			fail(err)
-			return
-		}
-		for i, r := range out {
-			r.Data = vals[i]
-		}
-		return
-	}
-	vs := bl.vs
-	vs.Keys = make([]any, len(keys))
-	canons := make([]string, len(keys))
-	for i, k := range keys {
-		vs.Keys[i], canons[i] = k.Value, k.Canon
-	}
-	req, err := bl.r.Build(vs, true)
-	if err != nil {
+	if err := bl.call.call(ctx, bl.r, bl.vs, keys, out); err != nil {
 		fail(err)
-		return
 	}
-	v, err := bl.r.Do(ctx, req, true)
-	if err != nil {
-		fail(err)
-		return
-	}
-	vals, err := bl.r.Match(canons, v)
-	if err != nil {
-		fail(&sources.Error{Source: bl.r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err})
-		return
-	}
-	for i, r := range out {
-		r.Data = vals[i]
-	}
-}
-
-// Match hands the items of a batch answer to the keys (canonical forms, in request order). With match fields,
-// every item whose fields equal a key belongs to it, in response order: a list field gets all of them ([] for
-// none), a single field the first (nil for none). Without, the i-th item belongs to the i-th key.
-func (r *Resolver) Match(keys []string, answer any) ([]any, error) {
-	var items []any
-	switch t := answer.(type) {
-	case nil:
-	case []any:
-		items = t
-	default:
-		return nil, fmt.Errorf("batch answer of %s is not a list: use batch.select to point at the list", r.Binding.Name())
-	}
-	out := make([]any, len(keys))
-	match := r.Binding.Batch.Match
-	if match == nil {
-		for i := range keys {
-			if i < len(items) {
-				out[i] = items[i]
-			}
-			if r.List && out[i] == nil {
-				out[i] = []any{}
-			}
-		}
-		return out, nil
-	}
-	index := make(map[string][]any, len(keys))
-	parts := make([]string, len(match))
-	for _, item := range items {
-		ok := true
-		for i, m := range match {
-			v := Dig(item, m)
-			if v == nil {
-				ok = false
-				break
-			}
-			parts[i] = canon(v)
-		}
-		if !ok {
-			continue
-		}
-		c := parts[0]
-		if len(parts) > 1 {
-			c = strings.Join(parts, "\x1f")
-		}
-		index[c] = append(index[c], item)
-	}
-	for i, k := range keys {
-		got := index[k]
-		switch {
-		case r.List && got == nil:
-			out[i] = []any{}
-		case r.List:
-			out[i] = got
-		case len(got) > 0:
-			out[i] = got[0]
-		}
-	}
-	return out, nil
 }

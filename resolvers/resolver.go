@@ -1,15 +1,12 @@
 package resolvers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
-	"golang.org/x/net/http/httpguts"
 )
 
 // Resolver fetches one binding's field. It is immutable and safe for concurrent use.
@@ -99,90 +96,15 @@ func (r *Resolver) Fallback(vs Vars) (v any, ok bool) {
 	return renderValue(r.Binding.Fallback, &vs), true
 }
 
-// Build renders the binding's request (the batch request when batch is true) from vs.
-func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
-	req := &r.Binding.Request
-	if batch {
-		req = &r.Binding.Batch.Request
-	}
-	out := &sources.Request{Method: req.Method, Timeout: r.Binding.Timeout, RetrySafe: r.Binding.RetrySafe}
-	if out.Method == "" {
-		out.Method = http.MethodGet
-	}
-	if req.Path != nil {
-		p, err := renderPath(req.Path, &vs, r.Binding.Name())
-		if err != nil {
-			return nil, err
-		}
-		out.Path = p
-	}
-	if len(req.Query) > 0 {
-		out.Query = url.Values{}
-		for _, p := range req.Query {
-			if vals := renderParam(p, &vs); len(vals) > 0 {
-				out.Query[p.Name] = vals
+// forwardHeaders copies the incoming headers the source forwards into h.
+func (r *Resolver) forwardHeaders(incoming, h http.Header) http.Header {
+	for _, name := range r.forward {
+		if vals := incoming.Values(name); len(vals) > 0 {
+			if h == nil {
+				h = http.Header{}
 			}
+			h[name] = vals
 		}
 	}
-	out.Header = r.forwardHeaders(vs.Headers, nil)
-	if len(req.Headers) > 0 {
-		if out.Header == nil {
-			out.Header = http.Header{}
-		}
-		for _, p := range req.Headers {
-			for _, v := range renderParam(p, &vs) {
-				// A value a header cannot carry (a control character from the client's input) is the client's
-				// error, refused here rather than sent, or stripped into another value (issue 13).
-				if !httpguts.ValidHeaderFieldValue(v) {
-					return nil, &InputError{Binding: r.Binding.Name(),
-						Msg: "header " + p.Name + " would carry a control character, which a header cannot"}
-				}
-				out.Header.Add(p.Name, v)
-			}
-		}
-	}
-	if req.Body != nil {
-		body, err := renderBody(req.Body, &vs)
-		if err != nil {
-			return nil, err
-		}
-		out.Body = body
-	}
-	return out, nil
-}
-
-// Do sends a rendered request and returns the decoded answer after select.
-func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (any, error) {
-	v, err := r.send(ctx, req, decodeJSON)
-	if err != nil {
-		return nil, err
-	}
-	sel := r.Binding.Select
-	if batch {
-		sel = r.Binding.Batch.Select
-	}
-	return Dig(v, sel), nil
-}
-
-// send sends req and decodes the answer's body with decode; an answer it cannot decode is BAD_UPSTREAM_RESPONSE.
-func (r *Resolver) send(ctx context.Context, req *sources.Request, decode func([]byte) (any, error)) (any, error) {
-	resp, err := r.Source.Do(ctx, req)
-	if err != nil {
-		return nil, sources.AsError(r.Binding.Source, err)
-	}
-	v, err := decode(resp.Body)
-	if err != nil {
-		return nil, &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
-			Method: req.Method, Path: req.Path, Err: err}
-	}
-	return v, nil
-}
-
-// Fetch renders, sends and decodes the single (unbatched) request for vs.
-func (r *Resolver) Fetch(ctx context.Context, vs Vars) (any, error) {
-	req, err := r.Build(vs, false)
-	if err != nil {
-		return nil, err
-	}
-	return r.Do(ctx, req, false)
+	return h
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/conflux-gql/conflux/resolvers"
-	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/rules"
@@ -231,30 +230,4 @@ func (w *forwardWriter) collectVars(v *ast.Value) {
 	for _, c := range v.Children {
 		w.collectVars(c.Value)
 	}
-}
-
-// parentFields lists the parent fields a binding's templates read (the first segment of each {{parent.*}}).
-func parentFields(b *schema.Binding) []string {
-	var ts []*schema.Template
-	ts = append(ts, b.Request.Templates()...)
-	for _, a := range b.Args {
-		ts = append(ts, a.Value.Templates()...)
-	}
-	ts = append(ts, b.Value.Templates()...)
-	ts = append(ts, b.Fallback.Templates()...)
-	if b.Batch != nil {
-		ts = append(ts, b.Batch.Key...)
-	}
-	var out []string
-	for _, t := range ts {
-		for _, v := range t.Vars() {
-			if v.Scope == schema.ScopeParent {
-				out = append(out, v.Path[0])
-			}
-		}
-	}
-	if b.Discriminator != nil {
-		out = append(out, b.Discriminator.Field[0])
-	}
-	return out
 }
