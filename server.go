@@ -233,9 +233,9 @@ type server struct {
 
 func newServer(rt *runtime.Runtime) *server {
 	s := &server{rt: rt, mux: http.NewServeMux()}
-	s.mux.HandleFunc("/graphql", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle("/graphql", corsHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.rt.Load().ServeHTTP(w, r)
-	})
+	})))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", s.rt.Current().Version)

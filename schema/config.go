@@ -51,7 +51,8 @@ var (
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
-		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "exposeUpstreamDetails"}
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "exposeUpstreamDetails", "cors"}
+	corsKeys = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -115,7 +116,28 @@ type Settings struct {
 	// ExposeUpstreamDetails shows backend methods, paths and hosts in client error messages; off, they go only to
 	// logs and metrics.
 	ExposeUpstreamDetails bool
+	// CORS lets browser pages of other origins call /graphql; off without origins.
+	CORS CORS
 }
+
+// CORS is the `server.cors` section (issue 16): which other origins' browser pages may call /graphql, and how.
+// Off (no CORS headers at all) when Origins is empty.
+type CORS struct {
+	// Origins are the allowed origins (`https://app.example.com`, `https://*.example.com`), or just "*" for any.
+	Origins []string
+	// Methods are the methods a cross-origin request may use (upper case).
+	Methods []string
+	// Headers are the request headers a cross-origin request may send beyond the CORS-safelisted ones.
+	Headers []string
+	// Credentials lets requests carry cookies and HTTP authentication (Access-Control-Allow-Credentials).
+	// Never together with the origin "*": loading refuses it.
+	Credentials bool
+	// MaxAge is how long a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age.
+	MaxAge time.Duration
+}
+
+// Enabled reports whether CORS headers are served at all.
+func (c CORS) Enabled() bool { return len(c.Origins) > 0 }
 
 // DefaultSettings returns the settings used for every key the configuration leaves out.
 func DefaultSettings() Settings {
@@ -147,6 +169,9 @@ func DefaultSettings() Settings {
 		QueryCacheBytes: 32 << 20,
 		PlanCacheBytes:  64 << 20,
 		APQCacheBytes:   16 << 20,
+
+		// Used once server.cors names origins.
+		CORS: CORS{Methods: []string{http.MethodGet, http.MethodPost}, Headers: []string{"Content-Type", "Authorization"}},
 	}
 }
 
@@ -535,7 +560,67 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.APQCacheBytes = int64(v)
 		case "exposeUpstreamDetails":
 			s.ExposeUpstreamDetails, _ = d.boolean(e.value, p)
+		case "cors":
+			d.cors(e.value, p, &s.CORS)
 		}
+	}
+}
+
+// cors decodes server.cors into c, which holds the defaults.
+func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
+	before := len(d.list)
+	entries, _ := d.mapping(n, path, corsKeys)
+	var credentialsPos Position
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "origins":
+			origins, _ := d.strings(e.value, p)
+			at := func(i int) Position { // the list element, for the message
+				if l := resolve(e.value); l.Kind == yaml.SequenceNode && i < len(l.Content) {
+					return d.pos(l.Content[i])
+				}
+				return d.pos(e.value)
+			}
+			c.Origins = nil
+			for i, o := range origins {
+				if o == "*" && len(origins) > 1 {
+					d.errorf(at(i), p, `"*" allows every origin: give it alone, or list the origins`)
+					continue
+				}
+				// An origin is scheme://host[:port], nothing after; the host may start with one "*." wildcard.
+				u, err := url.Parse(strings.Replace(o, "://*.", "://wildcard.", 1))
+				if o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+					(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Count(o, "*") > 1) {
+					d.errorf(at(i), p, "origin %q is not an origin: write scheme://host[:port], e.g. https://app.example.com, or \"*\"", o)
+					continue
+				}
+				c.Origins = append(c.Origins, strings.TrimSuffix(o, "/"))
+			}
+		case "methods":
+			ms, _ := d.strings(e.value, p)
+			c.Methods = nil
+			for _, m := range ms {
+				if m = strings.ToUpper(m); !contains(methods, m) {
+					d.errorf(d.pos(e.value), p, "unknown method %q (have: %s)", m, strings.Join(methods, ", "))
+					continue
+				}
+				c.Methods = append(c.Methods, m)
+			}
+		case "headers":
+			c.Headers, _ = d.strings(e.value, p)
+		case "credentials":
+			c.Credentials, _ = d.boolean(e.value, p)
+			credentialsPos = d.pos(e.value)
+		case "maxAge":
+			c.MaxAge, _ = d.duration(e.value, p)
+		}
+	}
+	if len(entries) > 0 && len(c.Origins) == 0 && !d.hasErrorsSince(before) {
+		d.errorf(d.pos(n), path, `no origins: list the origins allowed, e.g. origins: [https://app.example.com], or remove server.cors`)
+	}
+	if c.Credentials && len(c.Origins) == 1 && c.Origins[0] == "*" {
+		d.errorf(credentialsPos, join(path, "credentials"), `credentials: true cannot go with origins: ["*"] (browsers refuse credentialed answers to any origin): list the origins`)
 	}
 }
 

@@ -8,11 +8,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The functions below edit a configuration file's content for the admin API. They work on the YAML node tree,
-// so comments and the layout of untouched entries survive (as far as go.yaml.in/yaml/v3 re-encodes them).
+// The functions below edit a configuration file's content for the admin API. Each edit is made twice: on the YAML
+// node tree, which says what the file must mean afterwards, and as a splice of the original bytes that rewrites
+// only the lines (or, inside a flow collection, the characters) of the entry that changes — so blank lines,
+// comments, their alignment, quoting, line endings and a missing final newline survive everywhere else (issue
+// 16). The splice is used only when it parses to exactly what the tree edit means; otherwise, for layouts the
+// splice does not handle (anchors, tags, multi-line plain scalars), the tree is re-encoded as a whole.
 
 // SetEntry sets section.key (section is "bindings" or "sources") to value, YAML or JSON text, replacing an
-// existing entry in place or appending a new one. The section is created when missing.
+// existing entry in place or appending a new one. The section is created when missing. Replacing an entry with
+// an equal value (whatever its style) returns data unchanged. The value is written in the style of the entry it
+// replaces (one line {…} stays one line, a block stays a block) or, when new, of the entry before it.
 func SetEntry(data []byte, section, key string, value []byte) ([]byte, error) {
 	doc, root, err := parseDoc(data)
 	if err != nil {
@@ -32,7 +38,10 @@ func SetEntry(data []byte, section, key string, value []byte) ([]byte, error) {
 		setMap(root, section, sec)
 	}
 	setMap(sec, key, val)
-	return encodeDoc(doc)
+	// setMap moved the old value's comments onto val; the splice renders the value as given.
+	var fresh yaml.Node
+	_ = yaml.Unmarshal(value, &fresh)
+	return spliced(data, doc, func(t *text) ([]edit, bool) { return t.set(section, key, fresh.Content[0]) })
 }
 
 // DeleteEntry removes section.key; it fails when there is no such entry.
@@ -48,7 +57,7 @@ func DeleteEntry(data []byte, section, key string) ([]byte, error) {
 	for i := 0; i+1 < len(sec.Content); i += 2 {
 		if sec.Content[i].Value == key {
 			sec.Content = append(sec.Content[:i], sec.Content[i+2:]...)
-			return encodeDoc(doc)
+			return spliced(data, doc, func(t *text) ([]edit, bool) { return t.remove(section, key) })
 		}
 	}
 	return nil, fmt.Errorf("there is no %s.%s to remove", section, key)
@@ -105,7 +114,7 @@ func AddSchemaFile(data []byte, file string) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("schema: is neither a string nor a list")
 	}
-	return encodeDoc(doc)
+	return spliced(data, doc, func(t *text) ([]edit, bool) { return t.addSchemaFile(file) })
 }
 
 func parseDoc(data []byte) (*yaml.Node, *yaml.Node, error) {
