@@ -28,6 +28,7 @@ var mappings = []struct {
 }{
 	{nil, "%s"},
 	{[]string{"server"}, "server: {%s}"},
+	{[]string{"server", "cors"}, "server: {cors: {origins: [\"*\"], %s}}"},
 	{[]string{"redis"}, "redis: {%s}"},
 	{[]string{"sources", "s"}, "sources: {s: {%s}}"},
 	{[]string{"sources", "s", "http"}, "sources: {s: {http: {%s}}}"},
