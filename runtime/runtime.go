@@ -45,6 +45,12 @@ type Config struct {
 	SourceMetrics *sources.Metrics
 	// Logger receives the applied and refused changes and the file watch's troubles; nil discards them.
 	Logger *slog.Logger
+	// Versions, when set, shares the configuration with the other replicas (issue 15, cluster.go): every change
+	// is published there as the newest version, and the newest version published by any replica is applied
+	// here. Nil keeps the configuration in the file and this process.
+	Versions VersionStore
+	// Replica names this process in the versions it publishes; empty means hostname:pid.
+	Replica string
 }
 
 // Runtime owns the configuration versions a server runs. A change — a file edit, an admin mutation, a
@@ -61,6 +67,8 @@ type Runtime struct {
 	notify  func(sg *schema.Supergraph, err error)
 	history []*schema.Supergraph // oldest first; the last is the running version
 	lastErr atomic.Pointer[reloadError]
+	// cluster shares the versions with other replicas; nil without Config.Versions.
+	cluster *cluster
 }
 
 // reloadError is a change that was refused.
@@ -87,6 +95,11 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r := &Runtime{cfg: cfg, history: []*schema.Supergraph{cfg.Supergraph}}
 	r.running.Store(v)
+	if cfg.Versions != nil {
+		r.cluster = newCluster(cfg.Versions, cfg.Replica, cfg.Supergraph.Version)
+		// A replica that starts later serves the cluster's newest version at once, not its own file.
+		r.join()
+	}
 	return r, nil
 }
 
@@ -129,8 +142,14 @@ func (r *Runtime) SourceStatus(name string) (sources.Status, bool) {
 	return src.Status(), true
 }
 
-// History returns the versions kept for rollback, oldest first.
+// History returns the versions kept for rollback, oldest first: with Config.Versions, the cluster's (while Redis
+// answers).
 func (r *Runtime) History() []*schema.Supergraph {
+	if r.cluster != nil {
+		if h, err := r.clusterHistory(); err == nil {
+			return h
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*schema.Supergraph(nil), r.history...)
@@ -143,6 +162,9 @@ func (r *Runtime) Reload() (*schema.Supergraph, error) {
 	sg, err := schema.Load(r.path(), r.loadOptions()...)
 	if err != nil {
 		return nil, r.refuse(err)
+	}
+	if r.cluster != nil {
+		return r.fileEditLocked(sg)
 	}
 	return r.applyLocked(sg)
 }
@@ -157,10 +179,15 @@ func (r *Runtime) loadOptions() []schema.Option {
 
 // Write validates data as the new content of the configuration file, with files (paths relative to its
 // directory) added or replaced beside it, and unless dryRun persists them atomically and applies them. It returns
-// the version they make. Nothing is written when validation fails.
+// the version they make. Nothing is written when validation fails. With Config.Versions, files are read from
+// the running version instead of the disk and the change is published to the cluster instead of written
+// (cluster.go); a change another replica's change overtook fails with fleet.ErrConflict.
 func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.cluster != nil {
+		return r.clusterWriteLocked(data, files, dryRun)
+	}
 	dir := filepath.Dir(r.path())
 	fsys := fs.FS(os.DirFS(dir))
 	if len(files) > 0 {
@@ -228,7 +255,11 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 }
 
 // Rollback rewrites the configuration file and the SDL files it read as they were in version, and applies them.
+// With Config.Versions, it publishes that version's content as the cluster's newest version instead.
 func (r *Runtime) Rollback(version string) (*schema.Supergraph, error) {
+	if r.cluster != nil {
+		return r.clusterRollback(version)
+	}
 	for _, sg := range r.History() {
 		if sg.Version == version {
 			return r.Write(sg.Raw, sg.SDLFiles, false)
