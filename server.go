@@ -28,6 +28,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/conflux-gql/conflux/admin"
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/playground"
 	"github.com/conflux-gql/conflux/runtime"
@@ -93,9 +94,35 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rt, err := newRuntime(sg, tel, logger)
+	// Replicas share their configuration versions through Redis (issue 15) when conflux.yaml has `redis:` or
+	// CONFLUX_REDIS_URL is set; the local file is the seed and where the Redis settings come from.
+	fc, err := newFleetClient(sg.Redis, os.Getenv(fleet.EnvURL), logger)
 	if err != nil {
 		return err
+	}
+	var withFleet []func(*runtime.Config)
+	if fc != nil {
+		defer fc.Close()
+		versions := fleet.NewVersions(fc)
+		withFleet = append(withFleet, func(c *runtime.Config) { c.Versions = versions })
+	}
+	rt, err := newRuntime(sg, tel, logger, withFleet...)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if fc != nil {
+		if err := tel.observeFleet(rt.Fleet, func() string { return rt.Current().Version }); err != nil {
+			return err
+		}
+		fc.OnUp(rt.SyncNow)
+		syncCtx, stopSync := context.WithCancel(ctx)
+		syncDone := make(chan error, 1)
+		go func() { syncDone <- rt.Sync(syncCtx) }()
+		defer func() {
+			stopSync()
+			<-syncDone
+		}()
 	}
 	srv := newServer(rt)
 	srv.mux.Handle("GET /metrics", tel.Handler())
@@ -110,7 +137,6 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	edgeCfg := edgeConfig{Name: edgeMain, Settings: sg.Settings, Metrics: em,
 		MaxConnections: connectionCap(sg.Settings.MaxConnections, openFileLimit(), listeners)}
-	defer rt.Close()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
 	adminAPI := admin.NewHandler(rt, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
@@ -176,16 +202,34 @@ func envOr(name, def string) string {
 }
 
 // newRuntime starts the version lifecycle of sg with this command's GraphQL over HTTP (graphqlHandler) and
-// loads (loadOptions), reporting to tel (nil for none) and logger.
-func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger) (*runtime.Runtime, error) {
+// loads (loadOptions), reporting to tel (nil for none) and logger; opts set the rest (e.g. Config.Versions).
+func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
 	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel), LoadOptions: loadOptions(), Logger: logger}
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return runtime.New(cfg)
 }
 
-var _ admin.Control = (*runtime.Runtime)(nil)
+// newFleetClient connects to the Redis the replicas share: cfg (the `redis:` section) or else envURL
+// (CONFLUX_REDIS_URL). It returns nil when neither is set. Redis being down is no error (the client reconnects).
+func newFleetClient(cfg *fleet.Config, envURL string, logger *slog.Logger) (*fleet.Client, error) {
+	if cfg == nil {
+		if envURL == "" {
+			return nil, nil
+		}
+		cfg = &fleet.Config{URL: envURL}
+	}
+	return fleet.New(*cfg, logger)
+}
+
+var (
+	_ admin.Control      = (*runtime.Runtime)(nil)
+	_ admin.FleetControl = (*runtime.Runtime)(nil)
+)
 
 // graphqlHandler returns how a version serves GraphQL over HTTP: gqlgen's handler over the version's engine,
 // with this package's transports, parse and validation limits, caches, and tel's metrics (nil for none).

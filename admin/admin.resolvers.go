@@ -51,12 +51,17 @@ func (r *mutationResolver) RemoveSource(ctx context.Context, name string, dryRun
 // ExtendSchema is the resolver for the extendSchema field.
 func (r *mutationResolver) ExtendSchema(ctx context.Context, sdl string, dryRun *bool) (*model.ChangeResult, error) {
 	cur := r.Control.Current()
-	path := filepath.Join(filepath.Dir(cur.File), ExtensionsFile)
-	existing, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("read %s: %w", ExtensionsFile, err)
+	// The running version's copy first: with a fleet (issue 15) it may come from another replica, and this
+	// replica's disk holds only its seed.
+	existing, ok := cur.SDLFiles[ExtensionsFile]
+	if !ok {
+		var err error
+		existing, err = os.ReadFile(filepath.Join(filepath.Dir(cur.File), ExtensionsFile))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("read %s: %w", ExtensionsFile, err)
+		}
 	}
-	content := append(existing, []byte("\n"+strings.TrimSpace(sdl)+"\n")...)
+	content := append(append([]byte(nil), existing...), []byte("\n"+strings.TrimSpace(sdl)+"\n")...)
 	next, err := schema.AddSchemaFile(cur.Raw, ExtensionsFile)
 	return r.change(next, map[string][]byte{ExtensionsFile: content}, *dryRun, err), nil
 }
@@ -171,6 +176,27 @@ func (r *queryResolver) LastReloadError(ctx context.Context) (*model.ReloadError
 		return nil, nil
 	}
 	return &model.ReloadError{At: at.UTC().Format(time.RFC3339), Message: err.Error(), Problems: problems(schema.Problems(err))}, nil
+}
+
+// Fleet is the resolver for the fleet field.
+func (r *queryResolver) Fleet(ctx context.Context) (*model.FleetStatus, error) {
+	fc, ok := r.Control.(FleetControl)
+	if !ok {
+		return nil, nil
+	}
+	st, ok := fc.Fleet()
+	if !ok {
+		return nil, nil
+	}
+	out := &model.FleetStatus{Connected: st.Connected, Version: r.Control.Current().Version, Seq: int(st.Seq),
+		Newest: int(st.Newest), Pending: st.Pending, SyncErrors: int(st.Errors)}
+	if !st.LastSync.IsZero() {
+		out.LastSync = ptr(st.LastSync.UTC().Format(time.RFC3339Nano))
+	}
+	if st.LastError != "" {
+		out.LastError = ptr(st.LastError)
+	}
+	return out, nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/conflux-gql/conflux/admin/model"
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -32,6 +33,12 @@ type Control interface {
 	Plan(query, operationName string, vars map[string]any) (*graph.Plan, error)
 	// SourceStatus returns the live state of a running source; ok is false for sources without one.
 	SourceStatus(name string) (st sources.Status, ok bool)
+}
+
+// FleetControl is implemented by a Control whose configuration versions replicas share through Redis (issue 15):
+// Fleet reports how this replica stands with them; ok is false when the server runs without Redis.
+type FleetControl interface {
+	Fleet() (st fleet.SyncStatus, ok bool)
 }
 
 // Resolver is the root of the admin API's resolvers.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,10 +50,34 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // ErrUnavailable is returned when Redis is known to be unreachable, without asking it.
 var ErrUnavailable = errors.New("redis is unreachable")
 
+// Head names the newest version: its number and content hash. The zero Head is an empty cluster.
+type Head struct {
+	Seq int64
+	ID  string
+}
+
+func (h Head) String() string {
+	if h.Seq == 0 {
+		return ""
+	}
+	return strconv.FormatInt(h.Seq, 10) + " " + h.ID
+}
+
+func parseHead(s string) (Head, error) {
+	n, id, ok := strings.Cut(s, " ")
+	seq, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil {
+		return Head{}, fmt.Errorf("malformed configuration head %q", s)
+	}
+	return Head{Seq: seq, ID: id}, nil
+}
+
 // Versions stores the cluster's configuration versions in Redis (issue 15). Keys, under the client's prefix:
-// config:seq (the newest version's number), config:v:<seq> (a version as JSON; the last KeepVersions are kept)
-// and the channel config:changed, which announces each new number. Publishing is a compare-and-set on
-// config:seq, in one Lua script, so two replicas changing the configuration at once cannot lose one another.
+// config:head (the newest version's number and content hash), config:v:<seq> (a version as JSON; the last
+// KeepVersions are kept) and the channel config:changed, which announces each new number. Publishing is a
+// compare-and-set on config:head, in one Lua script, so two replicas changing the configuration at once cannot
+// lose one another. The head holds the hash as well as the number so that a replica notices when Redis lost its
+// data and numbers start again at 1 with another content.
 //
 // Versions is safe for concurrent use and owns no goroutine; every call takes a context and should carry a
 // deadline (the client's CallTimeout applies to each round trip).
@@ -66,7 +91,7 @@ func NewVersions(c *Client) *Versions { return &Versions{c: c} }
 // Healthy reports whether Redis answered the last probe.
 func (s *Versions) Healthy() bool { return s.c.Healthy() }
 
-func (s *Versions) seqKey() string { return s.c.Key("config", "seq") }
+func (s *Versions) headKey() string { return s.c.Key("config", "head") }
 func (s *Versions) versionKey(n int64) string {
 	return s.c.Key("config", "v", strconv.FormatInt(n, 10))
 }
@@ -86,63 +111,65 @@ func (s *Versions) check() error {
 	return nil
 }
 
-// publishScript stores ARGV[2] as version ARGV[1]+1 unless config:seq moved past ARGV[1], drops the version
-// KeepVersions older, and announces the number. KEYS: seq, new version, expired version, channel.
+// publishScript stores ARGV[2] as the version after the head ARGV[1] unless the head moved, drops the version
+// KeepVersions older, and announces the new number. KEYS: head, new version, expired version, channel;
+// ARGV: expected head ("" for none), version JSON, new head.
 var publishScript = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur ~= tonumber(ARGV[1]) then
-  return {0, cur}
+local head = redis.call('GET', KEYS[1]) or ''
+if head ~= ARGV[1] then
+  return {0, tonumber(string.match(head, '^(%d+)') or '0')}
 end
-local n = cur + 1
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
-redis.call('SET', KEYS[1], n)
+redis.call('SET', KEYS[1], ARGV[3])
+local n = tonumber(string.match(ARGV[3], '^(%d+)'))
 redis.call('PUBLISH', KEYS[4], n)
 return {1, n}
 `)
 
-// Publish stores v as the version after base (the number of the version the change was made on; 0 when the
-// cluster has none) and announces it. It returns the new version's number, or a *ConflictError when the
-// newest version is no longer base. v.Seq is ignored.
-func (s *Versions) Publish(ctx context.Context, base int64, v Version) (int64, error) {
+// Publish stores v as the version after base (the head of the version the change was made on; the zero Head
+// when the cluster has none) and announces it. It returns the new head, or a *ConflictError when the newest
+// version is no longer base. v.Seq is ignored.
+func (s *Versions) Publish(ctx context.Context, base Head, v Version) (Head, error) {
 	if err := s.check(); err != nil {
-		return 0, err
+		return Head{}, err
 	}
-	v.Seq = base + 1
+	v.Seq = base.Seq + 1
 	if v.At.IsZero() {
 		v.At = time.Now()
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return 0, fmt.Errorf("encode configuration version: %w", err)
+		return Head{}, fmt.Errorf("encode configuration version: %w", err)
 	}
-	keys := []string{s.seqKey(), s.versionKey(v.Seq), s.versionKey(v.Seq - KeepVersions), s.channel()}
-	res, err := publishScript.Run(ctx, s.c.rdb, keys, base, data).Int64Slice()
+	next := Head{Seq: v.Seq, ID: v.ID}
+	keys := []string{s.headKey(), s.versionKey(v.Seq), s.versionKey(v.Seq - KeepVersions), s.channel()}
+	res, err := publishScript.Run(ctx, s.c.rdb, keys, base.String(), data, next.String()).Int64Slice()
 	if err != nil {
-		return 0, s.fail(fmt.Errorf("publish configuration version: %w", err))
+		return Head{}, s.fail(fmt.Errorf("publish configuration version: %w", err))
 	}
 	if len(res) != 2 {
-		return 0, fmt.Errorf("publish configuration version: unexpected answer %v", res)
+		return Head{}, fmt.Errorf("publish configuration version: unexpected answer %v", res)
 	}
 	if res[0] == 0 {
-		return 0, &ConflictError{Base: base, Newest: res[1]}
+		return Head{}, &ConflictError{Base: base.Seq, Newest: res[1]}
 	}
-	return res[1], nil
+	return next, nil
 }
 
-// Seq returns the newest version's number; 0 when the cluster has none.
-func (s *Versions) Seq(ctx context.Context) (int64, error) {
+// Head returns the newest version's head; the zero Head when the cluster has none.
+func (s *Versions) Head(ctx context.Context) (Head, error) {
 	if err := s.check(); err != nil {
-		return 0, err
+		return Head{}, err
 	}
-	n, err := s.c.rdb.Get(ctx, s.seqKey()).Int64()
+	str, err := s.c.rdb.Get(ctx, s.headKey()).Result()
 	if errors.Is(err, redis.Nil) {
-		return 0, nil
+		return Head{}, nil
 	}
 	if err != nil {
-		return 0, s.fail(fmt.Errorf("read configuration version number: %w", err))
+		return Head{}, s.fail(fmt.Errorf("read configuration head: %w", err))
 	}
-	return n, nil
+	return parseHead(str)
 }
 
 // Get returns version n; ok is false when Redis does not keep it (too old, or never published).
@@ -165,19 +192,20 @@ func (s *Versions) Get(ctx context.Context, n int64) (v Version, ok bool, err er
 
 // Latest returns the newest version; ok is false when the cluster has none.
 func (s *Versions) Latest(ctx context.Context) (v Version, ok bool, err error) {
-	n, err := s.Seq(ctx)
-	if err != nil || n == 0 {
+	h, err := s.Head(ctx)
+	if err != nil || h.Seq == 0 {
 		return Version{}, false, err
 	}
-	return s.Get(ctx, n)
+	return s.Get(ctx, h.Seq)
 }
 
 // List returns the versions Redis keeps, oldest first (at most KeepVersions).
 func (s *Versions) List(ctx context.Context) ([]Version, error) {
-	n, err := s.Seq(ctx)
-	if err != nil || n == 0 {
+	h, err := s.Head(ctx)
+	if err != nil || h.Seq == 0 {
 		return nil, err
 	}
+	n := h.Seq
 	first := max(n-KeepVersions+1, 1)
 	keys := make([]string, 0, n-first+1)
 	for i := first; i <= n; i++ {
@@ -205,7 +233,7 @@ func (s *Versions) List(ctx context.Context) ([]Version, error) {
 // Subscribe announces, on the returned channel, the number of each version published by any replica, until ctx
 // is done; then the subscription is closed and so is the channel (its goroutine has ended once the channel is
 // closed). Announcements are dropped when the receiver is behind (it only needs the newest) and while Redis is
-// unreachable: callers also poll Seq. The subscription reconnects by itself.
+// unreachable: callers also poll Head. The subscription reconnects by itself.
 func (s *Versions) Subscribe(ctx context.Context) <-chan int64 {
 	out := make(chan int64, 1)
 	ps := s.c.rdb.Subscribe(ctx, s.channel())

@@ -41,24 +41,31 @@ func TestVersions_PublishCompareAndSet(t *testing.T) {
 	leakCheck(t)
 	srv := fleettest.Start(t)
 	s := newVersions(t, srv)
-	if n, err := s.Seq(ctx(t)); err != nil || n != 0 {
-		t.Fatalf("Seq of an empty store = %d, %v", n, err)
+	if h, err := s.Head(ctx(t)); err != nil || h != (fleet.Head{}) {
+		t.Fatalf("Head of an empty store = %v, %v", h, err)
 	}
 	if _, ok, err := s.Latest(ctx(t)); ok || err != nil {
 		t.Fatalf("Latest of an empty store: ok %v, %v", ok, err)
 	}
 	v1 := fleet.Version{ID: "a", Config: []byte("schema: [a.graphqls]\n"), Files: map[string][]byte{"a.graphqls": []byte("type Query { a: Int }")}, Origin: "r1"}
-	n, err := s.Publish(ctx(t), 0, v1)
-	if err != nil || n != 1 {
-		t.Fatalf("first publish = %d, %v", n, err)
+	h1, err := s.Publish(ctx(t), fleet.Head{}, v1)
+	if err != nil || h1 != (fleet.Head{Seq: 1, ID: "a"}) {
+		t.Fatalf("first publish = %v, %v", h1, err)
 	}
-	_, err = s.Publish(ctx(t), 0, fleet.Version{ID: "b", Origin: "r2"})
+	_, err = s.Publish(ctx(t), fleet.Head{}, fleet.Version{ID: "b", Origin: "r2"})
 	var ce *fleet.ConflictError
 	if !errors.Is(err, fleet.ErrConflict) || !errors.As(err, &ce) || ce.Newest != 1 || ce.Base != 0 {
 		t.Fatalf("publish on a stale base: %v", err)
 	}
-	if n, err := s.Publish(ctx(t), 1, fleet.Version{ID: "b", Origin: "r2"}); err != nil || n != 2 {
-		t.Fatalf("publish on the newest = %d, %v", n, err)
+	// The same number with another content (Redis lost its data and was seeded again) is another head.
+	if _, err := s.Publish(ctx(t), fleet.Head{Seq: 1, ID: "other"}, fleet.Version{ID: "b"}); !errors.Is(err, fleet.ErrConflict) {
+		t.Fatalf("publish on a head with the newest number but another content: %v", err)
+	}
+	if h, err := s.Publish(ctx(t), h1, fleet.Version{ID: "b", Origin: "r2"}); err != nil || h.Seq != 2 {
+		t.Fatalf("publish on the newest = %v, %v", h, err)
+	}
+	if h, err := s.Head(ctx(t)); err != nil || h != (fleet.Head{Seq: 2, ID: "b"}) {
+		t.Fatalf("Head = %v, %v", h, err)
 	}
 	got, ok, err := s.Get(ctx(t), 1)
 	if err != nil || !ok || got.ID != "a" || string(got.Files["a.graphqls"]) != "type Query { a: Int }" || got.Seq != 1 || got.Origin != "r1" || got.At.IsZero() {
@@ -81,7 +88,7 @@ func TestVersions_ConcurrentPublish(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Publish(ctx(t), 0, fleet.Version{ID: fmt.Sprint(i)})
+			_, err := s.Publish(ctx(t), fleet.Head{}, fleet.Version{ID: fmt.Sprint(i)})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -105,8 +112,10 @@ func TestVersions_ListKeepsTheLast50(t *testing.T) {
 	srv := fleettest.Start(t)
 	s := newVersions(t, srv)
 	const total = fleet.KeepVersions + 7
+	var h fleet.Head
 	for i := range int64(total) {
-		if _, err := s.Publish(ctx(t), i, fleet.Version{ID: fmt.Sprint(i + 1)}); err != nil {
+		var err error
+		if h, err = s.Publish(ctx(t), h, fleet.Version{ID: fmt.Sprint(i + 1)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,38 +139,38 @@ func TestVersions_Subscribe(t *testing.T) {
 	s := newVersions(t, srv)
 	sctx, cancel := context.WithCancel(context.Background())
 	sub := s.Subscribe(sctx)
-	publish := func(base int64) {
+	publish := func(base fleet.Head) {
 		t.Helper()
 		// The subscription may not be registered yet: publish until announced.
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			n, err := s.Publish(ctx(t), base, fleet.Version{ID: "x"})
+			h, err := s.Publish(ctx(t), base, fleet.Version{ID: "x"})
 			if err != nil && !errors.Is(err, fleet.ErrUnavailable) {
 				t.Fatal(err)
 			}
 			select {
 			case got := <-sub:
-				if err == nil && got == n {
+				if err == nil && got == h.Seq {
 					return
 				}
-				if err == nil && got != n {
-					t.Fatalf("announced %d, published %d", got, n)
+				if err == nil && got != h.Seq {
+					t.Fatalf("announced %d, published %d", got, h.Seq)
 				}
 			case <-time.After(100 * time.Millisecond):
 			}
 			if err == nil {
-				base = n
+				base = h
 			}
 			if time.Now().After(deadline) {
 				t.Fatal("no announcement")
 			}
 		}
 	}
-	publish(0)
+	publish(fleet.Head{})
 	srv.Stop()
 	srv.Start() // empty again: --save ""
 	waitFor(t, s.Healthy)
-	publish(0)
+	publish(fleet.Head{})
 	cancel()
 	for range sub {
 	}
@@ -174,11 +183,11 @@ func TestVersions_Unavailable(t *testing.T) {
 	srv.Stop()
 	waitFor(t, func() bool { return !s.Healthy() })
 	start := time.Now()
-	if _, err := s.Publish(ctx(t), 0, fleet.Version{ID: "a"}); !errors.Is(err, fleet.ErrUnavailable) {
+	if _, err := s.Publish(ctx(t), fleet.Head{}, fleet.Version{ID: "a"}); !errors.Is(err, fleet.ErrUnavailable) {
 		t.Errorf("Publish: %v", err)
 	}
-	if _, err := s.Seq(ctx(t)); !errors.Is(err, fleet.ErrUnavailable) {
-		t.Errorf("Seq: %v", err)
+	if _, err := s.Head(ctx(t)); !errors.Is(err, fleet.ErrUnavailable) {
+		t.Errorf("Head: %v", err)
 	}
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Errorf("calls took %v with Redis known down", d)

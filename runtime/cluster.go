@@ -21,9 +21,9 @@ type VersionStore interface {
 	// Healthy reports whether the store answers; while it does not, changes apply here alone.
 	Healthy() bool
 	// Publish stores v as the version after base, or fails with fleet.ErrConflict when base is not the newest.
-	Publish(ctx context.Context, base int64, v fleet.Version) (int64, error)
-	// Seq returns the newest version's number (0: none).
-	Seq(ctx context.Context) (int64, error)
+	Publish(ctx context.Context, base fleet.Head, v fleet.Version) (fleet.Head, error)
+	// Head names the newest version (the zero Head: none).
+	Head(ctx context.Context) (fleet.Head, error)
 	// Get returns version n; ok is false when the store does not keep it.
 	Get(ctx context.Context, n int64) (v fleet.Version, ok bool, err error)
 	// List returns the kept versions, oldest first.
@@ -69,8 +69,11 @@ type cluster struct {
 
 	mu sync.Mutex
 	st fleet.SyncStatus
+	// head is the cluster version this replica serves (st.Seq is its number); the zero Head before the first
+	// synchronisation.
+	head fleet.Head
 	// failed is the cluster version that did not load on this replica: it is not tried again.
-	failed int64
+	failed fleet.Head
 	// parsed caches the loaded kept versions for History, by content hash.
 	parsed map[string]*schema.Supergraph
 }
@@ -158,25 +161,25 @@ func (r *Runtime) syncOnce(ctx context.Context) {
 		r.pushPending(ctx)
 		return
 	}
-	n, err := c.store.Seq(ctx)
+	h, err := c.store.Head(ctx)
 	if err != nil {
 		c.syncError(err)
 		return
 	}
-	st := c.status()
+	cur, failed := c.heads()
 	switch {
-	case n == 0:
+	case h.Seq == 0:
 		r.seed(ctx)
-	case n == st.Seq:
-		c.synced(n, n)
-	case n == c.failedSeq():
+	case h == cur:
+		c.synced(h, h)
+	case h == failed:
 	default:
-		v, ok, err := c.store.Get(ctx, n)
+		v, ok, err := c.store.Get(ctx, h.Seq)
 		if err != nil || !ok {
-			c.syncError(cmpErr(err, fmt.Errorf("cluster version %d is not kept", n)))
+			c.syncError(cmpErr(err, fmt.Errorf("cluster version %d is not kept", h.Seq)))
 			return
 		}
-		r.applyRemote(v)
+		r.applyRemote(cur, fleet.Head{Seq: v.Seq, ID: v.ID}, v)
 	}
 }
 
@@ -197,7 +200,7 @@ func (r *Runtime) seed(ctx context.Context) {
 		return
 	}
 	sg := r.Current()
-	n, err := c.store.Publish(ctx, 0, c.version(sg))
+	h, err := c.store.Publish(ctx, fleet.Head{}, c.version(sg))
 	if errors.Is(err, fleet.ErrConflict) {
 		r.SyncNow()
 		return
@@ -206,8 +209,8 @@ func (r *Runtime) seed(ctx context.Context) {
 		c.syncError(err)
 		return
 	}
-	r.cfg.Logger.Info("configuration published to an empty redis", "version", sg.Version, "seq", n)
-	c.synced(n, n)
+	r.cfg.Logger.Info("configuration published to an empty redis", "version", sg.Version, "seq", h.Seq)
+	c.synced(h, h)
 }
 
 // pushPending publishes the version changed here while Redis did not answer, on top of the newest version.
@@ -217,12 +220,12 @@ func (r *Runtime) pushPending(ctx context.Context) {
 	c := r.cluster
 	sg := r.Current()
 	for range pushAttempts {
-		base, err := c.store.Seq(ctx)
+		base, err := c.store.Head(ctx)
 		if err != nil {
 			c.syncError(err)
 			return
 		}
-		n, err := c.store.Publish(ctx, base, c.version(sg))
+		h, err := c.store.Publish(ctx, base, c.version(sg))
 		if errors.Is(err, fleet.ErrConflict) {
 			continue
 		}
@@ -230,24 +233,26 @@ func (r *Runtime) pushPending(ctx context.Context) {
 			c.syncError(err)
 			return
 		}
-		r.cfg.Logger.Info("configuration changed during the redis outage published", "version", sg.Version, "seq", n)
+		r.cfg.Logger.Info("configuration changed during the redis outage published", "version", sg.Version, "seq", h.Seq)
 		c.mu.Lock()
 		c.st.Pending = false
 		c.mu.Unlock()
-		c.synced(n, n)
+		c.synced(h, h)
 		return
 	}
 	c.syncError(fmt.Errorf("publish the change made during the outage: %w", fleet.ErrConflict))
 }
 
-// applyRemote loads v, a version published by a replica, and swaps it in; the files on disk are left alone.
-func (r *Runtime) applyRemote(v fleet.Version) {
+// applyRemote loads v, a version published by a replica, and swaps it in unless the replica left seen, the cluster
+// version it served when v was read, meanwhile (a change of its own was published: v may be older). The files
+// on disk are left alone.
+func (r *Runtime) applyRemote(seen, h fleet.Head, v fleet.Version) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.cluster
-	st := c.status()
-	if st.Seq == v.Seq || st.Pending {
-		return // applied meanwhile, or a change made here waits to be published on top
+	cur, _ := c.heads()
+	if cur != seen || c.status().Pending {
+		return // the next synchronisation looks again; a change made here waits to be published on top
 	}
 	sg, err := c.load(r, v)
 	if err == nil {
@@ -257,16 +262,16 @@ func (r *Runtime) applyRemote(v fleet.Version) {
 	}
 	if err != nil {
 		c.mu.Lock()
-		c.failed = v.Seq
+		c.failed = h
 		c.mu.Unlock()
 		c.syncError(err)
-		c.synced(st.Seq, v.Seq)
+		c.synced(cur, h)
 		return
 	}
 	if sg.Version != v.ID {
 		r.cfg.Logger.Warn("cluster version loads differently on this replica (its environment differs)", "seq", v.Seq, "cluster", v.ID, "here", sg.Version)
 	}
-	c.synced(v.Seq, v.Seq)
+	c.synced(h, h)
 }
 
 // load validates a cluster version's content as this replica would load its own file.
@@ -306,16 +311,16 @@ func filesFS(files map[string][]byte) fs.FS {
 // store call is bounded by storeTimeout.
 func (r *Runtime) publishLocked(sg *schema.Supergraph) (func(), error) {
 	c := r.cluster
-	st := c.status()
 	if sg.Version == r.Current().Version {
 		return func() {}, nil
 	}
-	if st.Pending || !c.store.Healthy() {
+	if c.status().Pending || !c.store.Healthy() {
 		return c.pending(nil), nil
 	}
+	base, _ := c.heads()
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	n, err := c.store.Publish(ctx, st.Seq, c.version(sg))
+	h, err := c.store.Publish(ctx, base, c.version(sg))
 	if errors.Is(err, fleet.ErrConflict) {
 		r.SyncNow()
 		return nil, err
@@ -324,7 +329,7 @@ func (r *Runtime) publishLocked(sg *schema.Supergraph) (func(), error) {
 		r.cfg.Logger.Warn("redis did not take the change: applied on this replica, published when redis answers", "version", sg.Version, "error", err.Error())
 		return c.pending(err), nil
 	}
-	return func() { c.synced(n, n) }, nil
+	return func() { c.synced(h, h) }, nil
 }
 
 // pending returns how to record a change applied here alone.
@@ -436,17 +441,19 @@ func (c *cluster) status() fleet.SyncStatus {
 	return c.st
 }
 
-func (c *cluster) failedSeq() int64 {
+// heads returns the cluster version this replica serves and the one that did not load here.
+func (c *cluster) heads() (cur, failed fleet.Head) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.failed
+	return c.head, c.failed
 }
 
-// synced records that the replica serves cluster version seq and has seen newest.
-func (c *cluster) synced(seq, newest int64) {
+// synced records that the replica serves cluster version cur and has seen newest.
+func (c *cluster) synced(cur, newest fleet.Head) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.st.Seq, c.st.Newest, c.st.LastSync = seq, newest, time.Now()
+	c.head = cur
+	c.st.Seq, c.st.Newest, c.st.LastSync = cur.Seq, newest.Seq, time.Now()
 }
 
 func (c *cluster) syncError(err error) {
