@@ -286,14 +286,29 @@ func TestFleet_ChangeReachesEveryReplica(t *testing.T) {
 	}
 }
 
-// TestFleet_FileEdit: editing the files on one replica makes a new cluster version that the others serve.
+// TestFleet_FileEdit: a replica's files are its seed: rewriting them unchanged publishes nothing (the replica
+// serves a newer cluster version than its files), while an edit makes a new cluster version — the whole
+// configuration as it is on that replica's disk — that every replica serves.
 func TestFleet_FileEdit(t *testing.T) {
 	e := newFleetEnv(t)
 	a, b, c := e.replica("a"), e.replica("b"), e.replica("c")
+	setMotd(t, a, "from the api")
+	within(t, 2*time.Second, "b has the change", func() bool { return b.query(motdQuery) == motdIs("from the api") })
+	head, _ := b.rt.Fleet()
+
+	cfg, _ := os.ReadFile(b.file)
+	if err := replaceFile(b.file, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The watch reloads after its debounce (150ms); a no-op has no event to wait on.
+	time.Sleep(600 * time.Millisecond)
+	if st, _ := b.rt.Fleet(); st.Seq != head.Seq || b.query(motdQuery) != motdIs("from the api") {
+		t.Fatalf("an unchanged file was published: seq %d → %d, %s", head.Seq, st.Seq, b.query(motdQuery))
+	}
+
 	dir := filepath.Dir(b.file)
 	sdlFile := filepath.Join(dir, "schema", "posts.graphqls")
 	sdl, _ := os.ReadFile(sdlFile)
-	cfg, _ := os.ReadFile(b.file)
 	sdl = bytes.Replace(sdl, []byte("type Query {"), []byte("type Query {\n  motd: String"), 1)
 	cfg = bytes.Replace(cfg, []byte("bindings:\n"), []byte("bindings:\n  Query.motd: {value: \"from a file\"}\n"), 1)
 	if err := replaceFile(sdlFile, sdl); err != nil {
@@ -307,6 +322,35 @@ func TestFleet_FileEdit(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(a.file); bytes.Contains(data, []byte("motd")) {
 		t.Error("the edit was written to another replica's file")
+	}
+}
+
+// TestFleet_StartWhileRedisDown: a replica started while Redis is down serves its own files at once; when Redis
+// comes back without its data, the replica that was in sync seeds it with the newest configuration (not the
+// late replica's older files), and the late replica takes it.
+func TestFleet_StartWhileRedisDown(t *testing.T) {
+	e := newFleetEnv(t)
+	a := e.replica("a")
+	setMotd(t, a, "newest")
+	e.redis.Stop()
+	within(t, 3*time.Second, "a sees redis down", func() bool { st, _ := a.rt.Fleet(); return !st.Connected })
+	start := time.Now()
+	late := e.replica("late")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("starting with Redis down took %v", d)
+	}
+	if got := late.query(motdQuery); !strings.Contains(got, "GRAPHQL_VALIDATION_FAILED") {
+		t.Fatalf("late replica during the outage: %s", got)
+	}
+	// a is slower to notice than late: late must still not seed Redis with its older files.
+	a.pauseSync()
+	e.redis.Start()
+	within(t, 3*time.Second, "late sees redis", func() bool { st, _ := late.rt.Fleet(); return st.Connected })
+	time.Sleep(300 * time.Millisecond) // late's synchronisation runs when Redis answers; give it the time to err
+	a.startSync()
+	within(t, 4*time.Second, "late takes the newest", func() bool { return late.query(motdQuery) == motdIs("newest") })
+	if got := a.query(motdQuery); got != motdIs("newest") {
+		t.Errorf("a after the outage: %s", got)
 	}
 }
 

@@ -44,6 +44,10 @@ const (
 	storeTimeout = time.Second
 	// pushAttempts bounds how often a change made during an outage is published again on top of a newer version.
 	pushAttempts = 5
+	// seedDelay is how long a replica that has never been in sync (it started while Redis was down) waits before
+	// it seeds an empty Redis with its local files: replicas that served a cluster version seed first (at once),
+	// so a Redis that lost its data gets the newest configuration back, not a stale seed.
+	seedDelay = 2 * pollInterval
 )
 
 // cluster is a Runtime's share of the cluster's configuration versions.
@@ -57,8 +61,9 @@ const (
 //     published first, the change is refused with fleet.ErrConflict and this replica takes the newest version.
 //   - While Redis does not answer, a change applies here alone and is pending: when Redis answers again it is
 //     published as a new version on top of the newest (the last one pushed wins; the others stay in history).
-//     A replica that made no change takes the newest version; an empty Redis (restarted without its data) is
-//     seeded with the version a replica serves.
+//     A replica that made no change takes the newest version. An empty Redis (restarted without its data) is
+//     seeded with the version a replica serves: at once by a replica that was in sync before, after seedDelay by
+//     one that started during the outage (its files may be older than what the others serve).
 type cluster struct {
 	store   VersionStore
 	replica string
@@ -74,6 +79,8 @@ type cluster struct {
 	head fleet.Head
 	// failed is the cluster version that did not load on this replica: it is not tried again.
 	failed fleet.Head
+	// emptySince is when this replica, never in sync, first found Redis empty (zero: it has not).
+	emptySince time.Time
 	// parsed caches the loaded kept versions for History, by content hash.
 	parsed map[string]*schema.Supergraph
 }
@@ -125,17 +132,22 @@ func (r *Runtime) Sync(ctx context.Context) error {
 		for range sub { // wait for the subscription's goroutine
 		}
 	}()
+	announced := sub // nil once closed: the poll goes on
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-sub:
+		case _, ok := <-announced:
+			if !ok {
+				announced = nil
+				continue
+			}
 		case <-t.C:
 		case <-c.nudge:
 		}
-		r.syncOnce(ctx)
+		r.syncOnce(ctx, false)
 	}
 }
 
@@ -146,11 +158,12 @@ func (r *Runtime) join() {
 		r.cfg.Logger.Warn("redis unreachable: serving the local configuration until it answers", "version", r.Current().Version)
 		return
 	}
-	r.syncOnce(context.Background())
+	r.syncOnce(context.Background(), true)
 }
 
-// syncOnce brings this replica and the store into agreement (see cluster for the rules).
-func (r *Runtime) syncOnce(ctx context.Context) {
+// syncOnce brings this replica and the store into agreement (see cluster for the rules). starting: the runtime
+// is starting with Redis reachable, and seeds an empty Redis at once.
+func (r *Runtime) syncOnce(ctx context.Context, starting bool) {
 	c := r.cluster
 	if !c.store.Healthy() {
 		return
@@ -169,6 +182,9 @@ func (r *Runtime) syncOnce(ctx context.Context) {
 	cur, failed := c.heads()
 	switch {
 	case h.Seq == 0:
+		if cur.Seq == 0 && !starting && !c.seedDue() {
+			return
+		}
 		r.seed(ctx)
 	case h == cur:
 		c.synced(h, h)
@@ -268,6 +284,7 @@ func (r *Runtime) applyRemote(seen, h fleet.Head, v fleet.Version) {
 		c.synced(cur, h)
 		return
 	}
+	r.cfg.Logger.Info("cluster version applied", "seq", v.Seq, "version", sg.Version, "origin", v.Origin)
 	if sg.Version != v.ID {
 		r.cfg.Logger.Warn("cluster version loads differently on this replica (its environment differs)", "seq", v.Seq, "cluster", v.ID, "here", sg.Version)
 	}
@@ -439,6 +456,16 @@ func (c *cluster) status() fleet.SyncStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.st
+}
+
+// seedDue reports whether a replica never in sync has found Redis empty for seedDelay.
+func (c *cluster) seedDue() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emptySince.IsZero() {
+		c.emptySince = time.Now()
+	}
+	return time.Since(c.emptySince) >= seedDelay
 }
 
 // heads returns the cluster version this replica serves and the one that did not load here.
