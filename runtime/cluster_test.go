@@ -39,7 +39,9 @@ func (f *fakeStore) Get(_ context.Context, n int64) (fleet.Version, bool, error)
 	f.mu.Unlock()
 	return f.get(n)
 }
-func (f *fakeStore) List(context.Context) ([]fleet.Version, error) { return nil, errors.New("no history") }
+func (f *fakeStore) List(context.Context) ([]fleet.Version, error) {
+	return nil, errors.New("no history")
+}
 func (f *fakeStore) Subscribe(ctx context.Context) <-chan int64 {
 	ch := make(chan int64)
 	close(ch)
