@@ -229,6 +229,7 @@ func newFleetClient(cfg *fleet.Config, envURL string, logger *slog.Logger) (*fle
 var (
 	_ admin.Control      = (*runtime.Runtime)(nil)
 	_ admin.FleetControl = (*runtime.Runtime)(nil)
+	_ admin.BaseWriter   = (*runtime.Runtime)(nil)
 )
 
 // graphqlHandler returns how a version serves GraphQL over HTTP: gqlgen's handler over the version's engine,

@@ -22,30 +22,33 @@ import (
 
 // DeclareBinding is the resolver for the declareBinding field.
 func (r *mutationResolver) DeclareBinding(ctx context.Context, field string, config string, dryRun *bool) (*model.ChangeResult, error) {
-	cur := r.Control.Current().Raw
-	if cur == nil {
+	cur := r.Control.Current()
+	if cur.Raw == nil {
 		return nil, errNoConfig
 	}
-	next, err := schema.SetEntry(cur, "bindings", field, []byte(config))
-	return r.change(next, nil, *dryRun, err), nil
+	next, err := schema.SetEntry(cur.Raw, "bindings", field, []byte(config))
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // RemoveBinding is the resolver for the removeBinding field.
 func (r *mutationResolver) RemoveBinding(ctx context.Context, field string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.DeleteEntry(r.Control.Current().Raw, "bindings", field)
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.DeleteEntry(cur.Raw, "bindings", field)
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // UpsertSource is the resolver for the upsertSource field.
 func (r *mutationResolver) UpsertSource(ctx context.Context, name string, config string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.SetEntry(r.Control.Current().Raw, "sources", name, []byte(config))
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.SetEntry(cur.Raw, "sources", name, []byte(config))
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // RemoveSource is the resolver for the removeSource field.
 func (r *mutationResolver) RemoveSource(ctx context.Context, name string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.DeleteEntry(r.Control.Current().Raw, "sources", name)
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.DeleteEntry(cur.Raw, "sources", name)
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // ExtendSchema is the resolver for the extendSchema field.
@@ -63,7 +66,7 @@ func (r *mutationResolver) ExtendSchema(ctx context.Context, sdl string, dryRun 
 	}
 	content := append(append([]byte(nil), existing...), []byte("\n"+strings.TrimSpace(sdl)+"\n")...)
 	next, err := schema.AddSchemaFile(cur.Raw, ExtensionsFile)
-	return r.change(next, map[string][]byte{ExtensionsFile: content}, *dryRun, err), nil
+	return r.change(cur, next, map[string][]byte{ExtensionsFile: content}, *dryRun, err), nil
 }
 
 // Rollback is the resolver for the rollback field.
@@ -157,7 +160,7 @@ func (r *queryResolver) Explain(ctx context.Context, query string, variables map
 
 // Validate is the resolver for the validate field.
 func (r *queryResolver) Validate(ctx context.Context, config string) (*model.ChangeResult, error) {
-	return r.change([]byte(config), nil, true, nil), nil
+	return r.change(nil, []byte(config), nil, true, nil), nil
 }
 
 // History is the resolver for the history field.

@@ -142,3 +142,26 @@ func TestCluster_VersionThatDoesNotLoad(t *testing.T) {
 		t.Errorf("the running version stopped serving: %s", raw)
 	}
 }
+
+// TestCluster_WriteOn: an admin change prepared on a version that another replica's version replaced meanwhile is
+// refused (it would undo that version), and applies when prepared on the running one.
+func TestCluster_WriteOn(t *testing.T) {
+	f, opt := seeded(t)
+	rt, file, _ := postsRuntime(t, opt)
+	f.mu.Lock()
+	f.publish = func(_ context.Context, base fleet.Head, v fleet.Version) (fleet.Head, error) {
+		return fleet.Head{Seq: base.Seq + 1, ID: v.ID}, nil
+	}
+	f.mu.Unlock()
+	cfg, _ := os.ReadFile(file)
+	change := bytes.Replace(cfg, []byte("User.company: {from: company.name}"), []byte("User.company: {from: username}"), 1)
+	if _, err := rt.WriteOn("0123456789ab", change, nil, false); !errors.Is(err, fleet.ErrConflict) || !strings.Contains(err.Error(), "retry") {
+		t.Fatalf("a change prepared on a replaced version: %v", err)
+	}
+	if _, err := rt.WriteOn(rt.Current().Version, change, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rt.Fleet(); st.Seq != 2 {
+		t.Errorf("status: %+v", st)
+	}
+}

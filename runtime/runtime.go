@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -212,6 +213,21 @@ func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*sch
 		return nil, r.refuse(err)
 	}
 	return r.applyLocked(sg)
+}
+
+// WriteOn is Write for a change prepared on the running version base: with Config.Versions, it is refused with
+// fleet.ErrConflict when another version (another replica's change) was applied since, so that the change does
+// not undo it. Without Config.Versions it is Write.
+func (r *Runtime) WriteOn(base string, data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
+	if r.cluster == nil {
+		return r.Write(data, files, dryRun)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.Current().Version; base != cur && !dryRun {
+		return nil, r.refuse(fmt.Errorf("version %s replaced %s while this change was prepared: %w: retry", cur, base, fleet.ErrConflict))
+	}
+	return r.clusterWriteLocked(data, files, dryRun)
 }
 
 // overlay is base with files added or replaced, for validating a change before anything is written.
