@@ -172,7 +172,7 @@ func serve(args []string, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", cmp.Or(adminURL, url+"/admin/graphql"),
+	logger.Info("conflux serving", "config", path, "version", rt.Current().Version, "graphql", url+"/graphql", "admin", cmp.Or(adminURL, url+"/admin/graphql"),
 		"maxConnections", edgeCfg.MaxConnections, "maxInFlight", sg.Settings.MaxInFlight)
 	if sg.Settings.Playground {
 		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, strings.TrimSpace(playgroundQuery(sg)))
