@@ -97,13 +97,16 @@ func (f *fleetShared) rateLimiter(source string, limits sources.LimitsConfig) so
 }
 
 // newReplicaRuntime is newRuntime for a replica that shares APQ and rate limits through fl (nil for none).
-func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger) (*runtime.Runtime, error) {
+func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
 	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel, fl.apqCache()), LoadOptions: loadOptions(), Logger: logger}
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
 	}
 	if fl != nil {
 		cfg.RateLimiter = fl.rateLimiter
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	return runtime.New(cfg)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/conflux-gql/conflux/admin"
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/playground"
 	"github.com/conflux-gql/conflux/runtime"
@@ -94,15 +95,35 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Issue 15, shared APQ and rate limits: with `redis:` (or CONFLUX_REDIS_URL) this replica joins the fleet.
+	// With `redis:` (or CONFLUX_REDIS_URL) this replica joins the fleet (issue 15): shared APQ, one rate budget per
+	// source, and configuration versions; the local file is the seed and where the Redis settings come from.
 	fl, err := joinFleet(sg, tel, logger)
 	if err != nil {
 		return err
 	}
-	defer fl.Close()
-	rt, err := newReplicaRuntime(sg, tel, fl, logger)
+	var withFleet []func(*runtime.Config)
+	if fl != nil {
+		defer fl.Close()
+		versions := fleet.NewVersions(fl.client)
+		withFleet = append(withFleet, func(c *runtime.Config) { c.Versions = versions })
+	}
+	rt, err := newReplicaRuntime(sg, tel, fl, logger, withFleet...)
 	if err != nil {
 		return err
+	}
+	defer rt.Close()
+	if fl != nil {
+		if err := tel.observeFleet(rt.Fleet, func() string { return rt.Current().Version }); err != nil {
+			return err
+		}
+		fl.client.OnUp(rt.SyncNow)
+		syncCtx, stopSync := context.WithCancel(ctx)
+		syncDone := make(chan error, 1)
+		go func() { syncDone <- rt.Sync(syncCtx) }()
+		defer func() {
+			stopSync()
+			<-syncDone
+		}()
 	}
 	srv := newServer(rt)
 	srv.mux.Handle("GET /metrics", tel.Handler())
@@ -117,7 +138,6 @@ func serve(args []string, stdout io.Writer) error {
 	}
 	edgeCfg := edgeConfig{Name: edgeMain, Settings: sg.Settings, Metrics: em,
 		MaxConnections: connectionCap(sg.Settings.MaxConnections, openFileLimit(), listeners)}
-	defer rt.Close()
 
 	// Edits of the configuration or SDL files apply without a restart (file watch).
 	adminAPI := admin.NewHandler(rt, os.Getenv("CONFLUX_ADMIN_TOKEN"), admin.AllowHost(cmp.Or(*adminAddr, *addr)))
@@ -153,7 +173,7 @@ func serve(args []string, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
-	logger.Info("conflux serving", "config", path, "version", sg.Version, "graphql", url+"/graphql", "admin", cmp.Or(adminURL, url+"/admin/graphql"),
+	logger.Info("conflux serving", "config", path, "version", rt.Current().Version, "graphql", url+"/graphql", "admin", cmp.Or(adminURL, url+"/admin/graphql"),
 		"maxConnections", edgeCfg.MaxConnections, "maxInFlight", sg.Settings.MaxInFlight)
 	if sg.Settings.Playground {
 		fmt.Fprintf(stdout, "\nPlayground: %s/\nTry this query:\n%s\n\n", url, strings.TrimSpace(playgroundQuery(sg)))
@@ -183,12 +203,17 @@ func envOr(name, def string) string {
 }
 
 // newRuntime starts the version lifecycle of sg with this command's GraphQL over HTTP (graphqlHandler) and
-// loads (loadOptions), reporting to tel (nil for none) and logger.
-func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger) (*runtime.Runtime, error) {
-	return newReplicaRuntime(sg, tel, nil, logger)
+// loads (loadOptions), reporting to tel (nil for none) and logger; opts set the rest (e.g. Config.Versions). It is
+// a replica on its own: newReplicaRuntime joins a fleet.
+func newRuntime(sg *schema.Supergraph, tel *telemetry, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
+	return newReplicaRuntime(sg, tel, nil, logger, opts...)
 }
 
-var _ admin.Control = (*runtime.Runtime)(nil)
+var (
+	_ admin.Control      = (*runtime.Runtime)(nil)
+	_ admin.FleetControl = (*runtime.Runtime)(nil)
+	_ admin.BaseWriter   = (*runtime.Runtime)(nil)
+)
 
 // graphqlHandler returns how a version serves GraphQL over HTTP: gqlgen's handler over the version's engine,
 // with this package's transports, parse and validation limits, caches, and tel's metrics (nil for none).

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -103,3 +105,66 @@ var (
 	_ graphql.HandlerExtension    = (*telemetry)(nil)
 	_ graphql.ResponseInterceptor = (*telemetry)(nil)
 )
+
+// observeFleet exports how the replica stands with the cluster's configuration (issue 15): whether Redis answers,
+// the configuration version served (content hash and cluster number), synchronisation errors, the last
+// synchronisation and whether a change made during an outage waits to be published. status is read at each
+// scrape; it is runtime.Runtime.Fleet.
+func (t *telemetry) observeFleet(status func() (fleet.SyncStatus, bool), version func() string) error {
+	read := func(f func(fleet.SyncStatus) float64) func() float64 {
+		return func() float64 {
+			st, _ := status()
+			return f(st)
+		}
+	}
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conflux", Name: "redis_up",
+			Help: "1 when Redis, which the replicas share, answered the last probe."},
+			read(func(st fleet.SyncStatus) float64 { return boolFloat(st.Connected) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "conflux", Name: "config_sync_errors_total",
+			Help: "Failed synchronisations of the configuration with Redis (calls that failed, cluster versions that did not load here)."},
+			read(func(st fleet.SyncStatus) float64 { return float64(st.Errors) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conflux", Name: "config_last_sync_timestamp_seconds",
+			Help: "When the replica last agreed with Redis on the configuration version (Unix time; 0: never)."},
+			read(func(st fleet.SyncStatus) float64 {
+				if st.LastSync.IsZero() {
+					return 0
+				}
+				return float64(st.LastSync.UnixNano()) / 1e9
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conflux", Name: "config_change_pending",
+			Help: "1 when a configuration change made on this replica while Redis was unreachable waits to be published."},
+			read(func(st fleet.SyncStatus) float64 { return boolFloat(st.Pending) })),
+		&versionInfo{status: status, version: version, desc: prometheus.NewDesc("conflux_config_version_info",
+			"The configuration version served: its content hash and its number in the cluster (0 before the first synchronisation).",
+			[]string{"version", "seq"}, nil)},
+	}
+	for _, c := range cs {
+		if err := t.registry.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// versionInfo is conflux_config_version_info: one series, labelled with the version served at scrape time (a
+// collector rather than a GaugeVec, so that no series of an earlier version lingers).
+type versionInfo struct {
+	status  func() (fleet.SyncStatus, bool)
+	version func() string
+	desc    *prometheus.Desc
+}
+
+func (v *versionInfo) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+func (v *versionInfo) Collect(ch chan<- prometheus.Metric) {
+	st, _ := v.status()
+	ch <- prometheus.MustNewConstMetric(v.desc, prometheus.GaugeValue, 1, v.version(), strconv.FormatInt(st.Seq, 10))
+}

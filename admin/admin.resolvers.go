@@ -22,43 +22,51 @@ import (
 
 // DeclareBinding is the resolver for the declareBinding field.
 func (r *mutationResolver) DeclareBinding(ctx context.Context, field string, config string, dryRun *bool) (*model.ChangeResult, error) {
-	cur := r.Control.Current().Raw
-	if cur == nil {
+	cur := r.Control.Current()
+	if cur.Raw == nil {
 		return nil, errNoConfig
 	}
-	next, err := schema.SetEntry(cur, "bindings", field, []byte(config))
-	return r.change(next, nil, *dryRun, err), nil
+	next, err := schema.SetEntry(cur.Raw, "bindings", field, []byte(config))
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // RemoveBinding is the resolver for the removeBinding field.
 func (r *mutationResolver) RemoveBinding(ctx context.Context, field string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.DeleteEntry(r.Control.Current().Raw, "bindings", field)
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.DeleteEntry(cur.Raw, "bindings", field)
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // UpsertSource is the resolver for the upsertSource field.
 func (r *mutationResolver) UpsertSource(ctx context.Context, name string, config string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.SetEntry(r.Control.Current().Raw, "sources", name, []byte(config))
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.SetEntry(cur.Raw, "sources", name, []byte(config))
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // RemoveSource is the resolver for the removeSource field.
 func (r *mutationResolver) RemoveSource(ctx context.Context, name string, dryRun *bool) (*model.ChangeResult, error) {
-	next, err := schema.DeleteEntry(r.Control.Current().Raw, "sources", name)
-	return r.change(next, nil, *dryRun, err), nil
+	cur := r.Control.Current()
+	next, err := schema.DeleteEntry(cur.Raw, "sources", name)
+	return r.change(cur, next, nil, *dryRun, err), nil
 }
 
 // ExtendSchema is the resolver for the extendSchema field.
 func (r *mutationResolver) ExtendSchema(ctx context.Context, sdl string, dryRun *bool) (*model.ChangeResult, error) {
 	cur := r.Control.Current()
-	path := filepath.Join(filepath.Dir(cur.File), ExtensionsFile)
-	existing, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("read %s: %w", ExtensionsFile, err)
+	// The running version's copy first: with a fleet (issue 15) it may come from another replica, and this
+	// replica's disk holds only its seed.
+	existing, ok := cur.SDLFiles[ExtensionsFile]
+	if !ok {
+		var err error
+		existing, err = os.ReadFile(filepath.Join(filepath.Dir(cur.File), ExtensionsFile))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("read %s: %w", ExtensionsFile, err)
+		}
 	}
-	content := append(existing, []byte("\n"+strings.TrimSpace(sdl)+"\n")...)
+	content := append(append([]byte(nil), existing...), []byte("\n"+strings.TrimSpace(sdl)+"\n")...)
 	next, err := schema.AddSchemaFile(cur.Raw, ExtensionsFile)
-	return r.change(next, map[string][]byte{ExtensionsFile: content}, *dryRun, err), nil
+	return r.change(cur, next, map[string][]byte{ExtensionsFile: content}, *dryRun, err), nil
 }
 
 // Rollback is the resolver for the rollback field.
@@ -152,7 +160,7 @@ func (r *queryResolver) Explain(ctx context.Context, query string, variables map
 
 // Validate is the resolver for the validate field.
 func (r *queryResolver) Validate(ctx context.Context, config string) (*model.ChangeResult, error) {
-	return r.change([]byte(config), nil, true, nil), nil
+	return r.change(nil, []byte(config), nil, true, nil), nil
 }
 
 // History is the resolver for the history field.
@@ -171,6 +179,27 @@ func (r *queryResolver) LastReloadError(ctx context.Context) (*model.ReloadError
 		return nil, nil
 	}
 	return &model.ReloadError{At: at.UTC().Format(time.RFC3339), Message: err.Error(), Problems: problems(schema.Problems(err))}, nil
+}
+
+// Fleet is the resolver for the fleet field.
+func (r *queryResolver) Fleet(ctx context.Context) (*model.FleetStatus, error) {
+	fc, ok := r.Control.(FleetControl)
+	if !ok {
+		return nil, nil
+	}
+	st, ok := fc.Fleet()
+	if !ok {
+		return nil, nil
+	}
+	out := &model.FleetStatus{Connected: st.Connected, Version: r.Control.Current().Version, Seq: int(st.Seq),
+		Newest: int(st.Newest), Pending: st.Pending, SyncErrors: int(st.Errors)}
+	if !st.LastSync.IsZero() {
+		out.LastSync = ptr(st.LastSync.UTC().Format(time.RFC3339Nano))
+	}
+	if st.LastError != "" {
+		out.LastError = ptr(st.LastError)
+	}
+	return out, nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

@@ -45,6 +45,7 @@ var readOnly = map[string]bool{
 	"explain":         true, // plans without calling a backend
 	"history":         true,
 	"lastReloadError": true,
+	"fleet":           true,
 	"__typename":      true,
 	"__schema":        true,
 	"__type":          true,

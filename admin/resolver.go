@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/conflux-gql/conflux/admin/model"
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -34,18 +35,36 @@ type Control interface {
 	SourceStatus(name string) (st sources.Status, ok bool)
 }
 
+// FleetControl is implemented by a Control whose configuration versions replicas share through Redis (issue 15):
+// Fleet reports how this replica stands with them; ok is false when the server runs without Redis.
+type FleetControl interface {
+	Fleet() (st fleet.SyncStatus, ok bool)
+}
+
 // Resolver is the root of the admin API's resolvers.
 type Resolver struct {
 	Control Control
 }
 
-// change runs one configuration change and reports it as a ChangeResult; a refused change is a result with
-// problems, not a GraphQL error, so clients see every problem with its position.
-func (r *Resolver) change(config []byte, files map[string][]byte, dryRun bool, err error) *model.ChangeResult {
+// BaseWriter is implemented by a Control that can refuse a change prepared on a version that is no longer the
+// running one (issue 15: with a fleet, another replica's change can be applied between reading the running
+// configuration and writing the change; the change must not silently undo it). WriteOn is Write, refused
+// with fleet.ErrConflict when base is no longer running.
+type BaseWriter interface {
+	WriteOn(base string, config []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error)
+}
+
+// change runs one configuration change, prepared on base (nil: none), and reports it as a ChangeResult; a
+// refused change is a result with problems, not a GraphQL error, so clients see every problem with its position.
+func (r *Resolver) change(base *schema.Supergraph, config []byte, files map[string][]byte, dryRun bool, err error) *model.ChangeResult {
 	res := &model.ChangeResult{DryRun: dryRun, Problems: []*model.Problem{}}
 	if err == nil {
 		var sg *schema.Supergraph
-		sg, err = r.Control.Write(config, files, dryRun)
+		if bw, ok := r.Control.(BaseWriter); ok && base != nil {
+			sg, err = bw.WriteOn(base.Version, config, files, dryRun)
+		} else {
+			sg, err = r.Control.Write(config, files, dryRun)
+		}
 		if err == nil {
 			res.Applied = !dryRun
 			res.Version = &sg.Version

@@ -9,6 +9,10 @@
 // is kept as the last error. Sources whose configuration did not change are carried over to the new version with
 // their breakers, endpoint health, limits and connections.
 //
+// With Config.Versions (issue 15, cluster.go) the versions are shared with the other replicas through Redis:
+// every change is published as the cluster's newest version (compare-and-set on its number) and Sync applies
+// the versions other replicas publish. The rules on conflicts and outages are on the cluster type.
+//
 // The package knows nothing of HTTP listeners, flags or commands: the caller (package main) supplies how a
 // version serves GraphQL over HTTP (Config.Handler), the options of every load, and a logger.
 package runtime

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -48,6 +49,12 @@ type Config struct {
 	RateLimiter func(source string, limits sources.LimitsConfig) sources.RateLimiter
 	// Logger receives the applied and refused changes and the file watch's troubles; nil discards them.
 	Logger *slog.Logger
+	// Versions, when set, shares the configuration with the other replicas (issue 15, cluster.go): every change
+	// is published there as the newest version, and the newest version published by any replica is applied
+	// here. Nil keeps the configuration in the file and this process.
+	Versions VersionStore
+	// Replica names this process in the versions it publishes; empty means hostname:pid.
+	Replica string
 }
 
 // Runtime owns the configuration versions a server runs. A change — a file edit, an admin mutation, a
@@ -64,6 +71,8 @@ type Runtime struct {
 	notify  func(sg *schema.Supergraph, err error)
 	history []*schema.Supergraph // oldest first; the last is the running version
 	lastErr atomic.Pointer[reloadError]
+	// cluster shares the versions with other replicas; nil without Config.Versions.
+	cluster *cluster
 }
 
 // reloadError is a change that was refused.
@@ -90,6 +99,11 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	r := &Runtime{cfg: cfg, history: []*schema.Supergraph{cfg.Supergraph}}
 	r.running.Store(v)
+	if cfg.Versions != nil {
+		r.cluster = newCluster(cfg.Versions, cfg.Replica, cfg.Supergraph.Version)
+		// A replica that starts later serves the cluster's newest version at once, not its own file.
+		r.join()
+	}
 	return r, nil
 }
 
@@ -132,8 +146,14 @@ func (r *Runtime) SourceStatus(name string) (sources.Status, bool) {
 	return src.Status(), true
 }
 
-// History returns the versions kept for rollback, oldest first.
+// History returns the versions kept for rollback, oldest first: with Config.Versions, the cluster's (while Redis
+// answers).
 func (r *Runtime) History() []*schema.Supergraph {
+	if r.cluster != nil {
+		if h, err := r.clusterHistory(); err == nil {
+			return h
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*schema.Supergraph(nil), r.history...)
@@ -146,6 +166,9 @@ func (r *Runtime) Reload() (*schema.Supergraph, error) {
 	sg, err := schema.Load(r.path(), r.loadOptions()...)
 	if err != nil {
 		return nil, r.refuse(err)
+	}
+	if r.cluster != nil {
+		return r.fileEditLocked(sg)
 	}
 	return r.applyLocked(sg)
 }
@@ -160,10 +183,15 @@ func (r *Runtime) loadOptions() []schema.Option {
 
 // Write validates data as the new content of the configuration file, with files (paths relative to its
 // directory) added or replaced beside it, and unless dryRun persists them atomically and applies them. It returns
-// the version they make. Nothing is written when validation fails.
+// the version they make. Nothing is written when validation fails. With Config.Versions, files are read from
+// the running version instead of the disk and the change is published to the cluster instead of written
+// (cluster.go); a change another replica's change overtook fails with fleet.ErrConflict.
 func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.cluster != nil {
+		return r.clusterWriteLocked(data, files, dryRun)
+	}
 	dir := filepath.Dir(r.path())
 	fsys := fs.FS(os.DirFS(dir))
 	if len(files) > 0 {
@@ -188,6 +216,21 @@ func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*sch
 		return nil, r.refuse(err)
 	}
 	return r.applyLocked(sg)
+}
+
+// WriteOn is Write for a change prepared on the running version base: with Config.Versions, it is refused with
+// fleet.ErrConflict when another version (another replica's change) was applied since, so that the change does
+// not undo it. Without Config.Versions it is Write.
+func (r *Runtime) WriteOn(base string, data []byte, files map[string][]byte, dryRun bool) (*schema.Supergraph, error) {
+	if r.cluster == nil {
+		return r.Write(data, files, dryRun)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.Current().Version; base != cur && !dryRun {
+		return nil, r.refuse(fmt.Errorf("version %s replaced %s while this change was prepared: %w: retry", cur, base, fleet.ErrConflict))
+	}
+	return r.clusterWriteLocked(data, files, dryRun)
 }
 
 // overlay is base with files added or replaced, for validating a change before anything is written.
@@ -231,7 +274,11 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 }
 
 // Rollback rewrites the configuration file and the SDL files it read as they were in version, and applies them.
+// With Config.Versions, it publishes that version's content as the cluster's newest version instead.
 func (r *Runtime) Rollback(version string) (*schema.Supergraph, error) {
+	if r.cluster != nil {
+		return r.clusterRollback(version)
+	}
 	for _, sg := range r.History() {
 		if sg.Version == version {
 			return r.Write(sg.Raw, sg.SDLFiles, false)

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // postsRuntime serves the posts example (its configuration copied to a temp dir, pointed at a backend of its
 // own) from a Runtime until the test ends, and returns the Runtime, the configuration file and a function that
 // posts a query.
-func postsRuntime(t *testing.T) (*Runtime, string, func(query string) string) {
+func postsRuntime(t *testing.T, opts ...func(*Config)) (*Runtime, string, func(query string) string) {
 	t.Helper()
 	b, err := posts.Start(posts.Options{}, "127.0.0.1:0")
 	if err != nil {
@@ -51,11 +51,15 @@ func postsRuntime(t *testing.T) (*Runtime, string, func(query string) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := New(Config{Supergraph: sg, Handler: func(_ *schema.Supergraph, e *graph.Engine) (http.Handler, error) {
+	cfg := Config{Supergraph: sg, Handler: func(_ *schema.Supergraph, e *graph.Engine) (http.Handler, error) {
 		h := handler.New(e)
 		h.AddTransport(transport.POST{})
 		return h, nil
-	}})
+	}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,17 @@ type ComplexityRoot struct {
 		Text    func(childComplexity int) int
 	}
 
+	FleetStatus struct {
+		Connected  func(childComplexity int) int
+		LastError  func(childComplexity int) int
+		LastSync   func(childComplexity int) int
+		Newest     func(childComplexity int) int
+		Pending    func(childComplexity int) int
+		Seq        func(childComplexity int) int
+		SyncErrors func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
 	Mutation struct {
 		DeclareBinding func(childComplexity int, field string, config string, dryRun *bool) int
 		ExtendSchema   func(childComplexity int, sdl string, dryRun *bool) int
@@ -85,6 +96,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Bindings        func(childComplexity int) int
 		Explain         func(childComplexity int, query string, variables map[string]any, operationName *string) int
+		Fleet           func(childComplexity int) int
 		History         func(childComplexity int) int
 		LastReloadError func(childComplexity int) int
 		Sdl             func(childComplexity int) int
@@ -273,6 +285,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Explanation.Text(childComplexity), true
 
+	case "FleetStatus.connected":
+		if e.ComplexityRoot.FleetStatus.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.Connected(childComplexity), true
+	case "FleetStatus.lastError":
+		if e.ComplexityRoot.FleetStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.LastError(childComplexity), true
+	case "FleetStatus.lastSync":
+		if e.ComplexityRoot.FleetStatus.LastSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.LastSync(childComplexity), true
+	case "FleetStatus.newest":
+		if e.ComplexityRoot.FleetStatus.Newest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.Newest(childComplexity), true
+	case "FleetStatus.pending":
+		if e.ComplexityRoot.FleetStatus.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.Pending(childComplexity), true
+	case "FleetStatus.seq":
+		if e.ComplexityRoot.FleetStatus.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.Seq(childComplexity), true
+	case "FleetStatus.syncErrors":
+		if e.ComplexityRoot.FleetStatus.SyncErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.SyncErrors(childComplexity), true
+	case "FleetStatus.version":
+		if e.ComplexityRoot.FleetStatus.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FleetStatus.Version(childComplexity), true
+
 	case "Mutation.declareBinding":
 		if e.ComplexityRoot.Mutation.DeclareBinding == nil {
 			break
@@ -394,6 +455,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Explain(childComplexity, args["query"].(string), args["variables"].(map[string]any), args["operationName"].(*string)), true
+	case "Query.fleet":
+		if e.ComplexityRoot.Query.Fleet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Fleet(childComplexity), true
 	case "Query.history":
 		if e.ComplexityRoot.Query.History == nil {
 			break
@@ -628,6 +695,8 @@ type Query {
   history: [Version!]!
   "The last refused change (file edit or API call) since the last applied one."
   lastReloadError: ReloadError
+  "How this replica stands with the configuration versions replicas share through Redis; null without ` + "`" + `redis:` + "`" + `."
+  fleet: FleetStatus
 }
 
 type Mutation {
@@ -643,6 +712,24 @@ type Mutation {
   extendSchema(sdl: String!, dryRun: Boolean = false): ChangeResult!
   "Restores a version from the history."
   rollback(version: String!): ChangeResult!
+}
+
+type FleetStatus {
+  "Redis answered the last probe."
+  connected: Boolean!
+  "The configuration version served (content hash)."
+  version: String!
+  "Its number in the cluster (0 before the first synchronisation with Redis)."
+  seq: Int!
+  "The newest cluster version number seen; above seq when that version did not load on this replica."
+  newest: Int!
+  "When this replica last agreed with Redis (RFC 3339); null if never."
+  lastSync: String
+  "A change made here while Redis was unreachable waits to be published."
+  pending: Boolean!
+  "Failed synchronisations since the start."
+  syncErrors: Int!
+  lastError: String
 }
 
 type Version {
@@ -796,6 +883,28 @@ func (ec *executionContext) childFields_Explanation(ctx context.Context, field g
 		return ec.fieldContext_Explanation_mermaid(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Explanation", field.Name)
+}
+
+func (ec *executionContext) childFields_FleetStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connected":
+		return ec.fieldContext_FleetStatus_connected(ctx, field)
+	case "version":
+		return ec.fieldContext_FleetStatus_version(ctx, field)
+	case "seq":
+		return ec.fieldContext_FleetStatus_seq(ctx, field)
+	case "newest":
+		return ec.fieldContext_FleetStatus_newest(ctx, field)
+	case "lastSync":
+		return ec.fieldContext_FleetStatus_lastSync(ctx, field)
+	case "pending":
+		return ec.fieldContext_FleetStatus_pending(ctx, field)
+	case "syncErrors":
+		return ec.fieldContext_FleetStatus_syncErrors(ctx, field)
+	case "lastError":
+		return ec.fieldContext_FleetStatus_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FleetStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Problem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

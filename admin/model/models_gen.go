@@ -45,6 +45,24 @@ type Explanation struct {
 	Mermaid string `json:"mermaid"`
 }
 
+type FleetStatus struct {
+	// Redis answered the last probe.
+	Connected bool `json:"connected"`
+	// The configuration version served (content hash).
+	Version string `json:"version"`
+	// Its number in the cluster (0 before the first synchronisation with Redis).
+	Seq int `json:"seq"`
+	// The newest cluster version number seen; above seq when that version did not load on this replica.
+	Newest int `json:"newest"`
+	// When this replica last agreed with Redis (RFC 3339); null if never.
+	LastSync *string `json:"lastSync,omitempty"`
+	// A change made here while Redis was unreachable waits to be published.
+	Pending bool `json:"pending"`
+	// Failed synchronisations since the start.
+	SyncErrors int     `json:"syncErrors"`
+	LastError  *string `json:"lastError,omitempty"`
+}
+
 type Mutation struct {
 }
 
