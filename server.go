@@ -65,6 +65,7 @@ func serve(args []string, stdout io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger = slog.New(withTraceIDs(logger.Handler())) // trace_id in the lines logged while a request runs (issue 16)
 	slog.SetDefault(logger)
 	tuneGC(os.Getenv("GOGC"))
 
@@ -95,6 +96,11 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tracer, err := newTracing(ctx, os.Getenv) // OpenTelemetry, by the OTEL_* variables (tracing.go)
+	if err != nil {
+		return err
+	}
+	defer tracer.Close()
 	// With `redis:` (or CONFLUX_REDIS_URL) this replica joins the fleet (issue 15): shared APQ, one rate budget per
 	// source, and configuration versions; the local file is the seed and where the Redis settings come from.
 	fl, err := joinFleet(sg, tel, logger)
@@ -166,7 +172,7 @@ func serve(args []string, stdout io.Writer) error {
 		}
 	}()
 
-	ln, hs, err := newEdge(edgeCfg).Listen(*addr, srv)
+	ln, hs, err := newEdge(edgeCfg).Listen(*addr, tracer.Handler(srv))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Tracing (issue 16): OpenTelemetry spans exported over OTLP/HTTP (protobuf), configured by the standard
+// variables. The SDK reads most of them itself: OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// (and _HEADERS, _TIMEOUT, _COMPRESSION, the TLS ones) in otlptracehttp, OTEL_TRACES_SAMPLER and
+// OTEL_TRACES_SAMPLER_ARG in the tracer provider, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES in the resource.
+// This file decides whether tracing is on, refuses a protocol the exporter does not speak, and starts the server
+// span of each /graphql request; package graph adds the operation's name, planning and fetch spans, package
+// sources one span per upstream attempt and the traceparent header of every upstream request.
+
+// tracerName names the HTTP server instrumentation.
+const tracerName = "github.com/conflux-gql/conflux"
+
+// tracing is the process's tracer provider, or nothing: its zero value (tracing off) adds no span, no header and
+// no allocation to any request.
+type tracing struct {
+	provider   *sdktrace.TracerProvider
+	propagator propagation.TextMapPropagator
+}
+
+// newTracing returns tracing as the environment (read with getenv) configures it: on when an OTLP endpoint is
+// set (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT), unless OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none. Only the http/protobuf protocol is supported; another one is an error. The
+// service name defaults to "conflux". Shutdown flushes the spans not exported yet.
+func newTracing(ctx context.Context, getenv func(string) string) (*tracing, error) {
+	off := &tracing{}
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		return off, nil
+	}
+	switch exp := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exp {
+	case "none":
+		return off, nil
+	case "", "otlp":
+	default:
+		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER=%q is not supported: Conflux exports traces with otlp (or none)", exp)
+	}
+	if getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+		return off, nil
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+		if p := strings.TrimSpace(getenv(name)); p != "" {
+			if p != "http/protobuf" {
+				return nil, fmt.Errorf("%s=%q is not supported: Conflux exports traces over OTLP http/protobuf (set it to http/protobuf or unset it)", name, p)
+			}
+			break // the signal's own variable wins over the general one
+		}
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+	}
+	// Later detectors win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the default name.
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
+		resource.WithAttributes(attribute.String("service.name", "conflux")), resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	// No WithSampler: the provider reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default
+	// parentbased_always_on).
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	return &tracing{provider: tp,
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
+}
+
+// enabled reports whether spans are made.
+func (t *tracing) enabled() bool { return t != nil && t.provider != nil }
+
+// Shutdown exports the spans still buffered and stops the exporter. It is a no-op when tracing is off.
+func (t *tracing) Shutdown(ctx context.Context) error {
+	if !t.enabled() {
+		return nil
+	}
+	return t.provider.Shutdown(ctx)
+}
+
+// Close is Shutdown with at most shutdownTimeout for the last export, for a server that is stopping.
+func (t *tracing) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	_ = t.Shutdown(ctx)
+}
+
+// shutdownTimeout bounds the last export when the server stops: an unreachable collector does not hold it.
+const shutdownTimeout = 5 * time.Second
+
+// Handler starts a server span for each request to /graphql, continuing the client's trace when it sends a W3C
+// traceparent (and tracestate, baggage); the engine names the span after the operation ("query GetCustomer")
+// once it is known. With tracing off it returns next itself.
+func (t *tracing) Handler(next http.Handler) http.Handler {
+	if !t.enabled() {
+		return next
+	}
+	tr := t.provider.Tracer(tracerName)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/graphql" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		attrs := []attribute.KeyValue{
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", "/graphql"),
+			attribute.String("url.path", r.URL.Path),
+			attribute.String("url.scheme", scheme(r)),
+			attribute.String("network.protocol.version", strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)),
+		}
+		if host, port, err := net.SplitHostPort(r.Host); err == nil {
+			attrs = append(attrs, attribute.String("server.address", host))
+			if n, err := strconv.Atoi(port); err == nil {
+				attrs = append(attrs, attribute.Int("server.port", n))
+			}
+		} else if r.Host != "" {
+			attrs = append(attrs, attribute.String("server.address", r.Host))
+		}
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			attrs = append(attrs, attribute.String("client.address", host))
+		}
+		if ua := r.UserAgent(); ua != "" {
+			attrs = append(attrs, attribute.String("user_agent.original", ua))
+		}
+		ctx, span := tr.Start(ctx, r.Method+" /graphql", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+		defer span.End()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			// A server span's 4xx is the client's error, not the server's (OpenTelemetry's HTTP conventions).
+			span.SetStatus(codes.Error, "HTTP "+strconv.Itoa(status))
+		}
+	})
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// statusWriter remembers the status written. Unwrap lets http.ResponseController reach the writer's Flush and
+// deadlines.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// traceLogHandler adds trace_id and span_id to the records logged with a context that carries a span (the
+// slog.*Context calls made while a request runs), so that a log line leads to its trace.
+type traceLogHandler struct{ slog.Handler }
+
+// withTraceIDs wraps h so that its records carry the trace of their context.
+func withTraceIDs(h slog.Handler) slog.Handler {
+	if _, ok := h.(traceLogHandler); ok {
+		return h
+	}
+	return traceLogHandler{h}
+}
+
+func (h traceLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h traceLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return traceLogHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h traceLogHandler) WithGroup(name string) slog.Handler {
+	return traceLogHandler{h.Handler.WithGroup(name)}
+}
