@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/conflux-gql/conflux/examples/customer360"
 	"github.com/conflux-gql/conflux/schema"
 	"go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -172,7 +173,13 @@ bindings:
 			t.Fatal(err)
 		}
 	}
-	sg, err := schema.Load(filepath.Join(dir, "conflux.yaml"))
+	return tracedServe(t, filepath.Join(dir, "conflux.yaml"), tr, tel)
+}
+
+// tracedServe serves the configuration file with tracing as tr says and the metrics of tel (nil: none).
+func tracedServe(t *testing.T, file string, tr *tracing, tel *telemetry) *httptest.Server {
+	t.Helper()
+	sg, err := schema.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,29 +233,17 @@ const (
 func TestTracing_Spans(t *testing.T) {
 	rc := newOTLPReceiver(t)
 	backend := newTracedBackend(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rc.srv.URL+"/v1/traces")
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	t.Setenv("OTEL_SERVICE_NAME", "gateway-test")
-	tr, err := newTracing(context.Background(), os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, flush := tracingOn(t, rc)
 	if !tr.enabled() {
 		t.Fatal("tracing is off with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set")
 	}
-	t.Cleanup(tr.Close)
 	tel, err := newTelemetry()
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := tracedConflux(t, backend.srv.URL, tr, tel)
-	flush := func() []*tracepb.Span {
-		t.Helper()
-		if err := tr.provider.ForceFlush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return rc.take()
-	}
 
 	// A retried fetch, in the client's trace.
 	out := postTraced(t, srv.URL, getItem, map[string]any{"id": "flaky"}, "00-"+clientTraceID+"-"+clientSpanID+"-01")
@@ -373,6 +368,83 @@ func TestTracing_Spans(t *testing.T) {
 	}
 	if rc.services[0] != "gateway-test" {
 		t.Errorf("service.name %q, want OTEL_SERVICE_NAME's", rc.services[0])
+	}
+}
+
+// tracingOn turns tracing on towards rc (the test's environment) and returns it with its flush: it exports the
+// spans ended so far and returns them.
+func tracingOn(t *testing.T, rc *otlpReceiver) (*tracing, func() []*tracepb.Span) {
+	t.Helper()
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rc.srv.URL+"/v1/traces")
+	tr, err := newTracing(context.Background(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Close)
+	return tr, func() []*tracepb.Span {
+		t.Helper()
+		if err := tr.provider.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return rc.take()
+	}
+}
+
+// TestTracing_Federation: each subgraph call of a federated fetch is a fetch span named by its subgraph, with the
+// entities it asks for and its attempts below it (the Customer 360 federation case: REST customers, their
+// loyalty and tickets from two subgraphs).
+func TestTracing_Federation(t *testing.T) {
+	dir := filepath.Join(fedCasesDir, "customer360")
+	sgs := startSubgraphs(t, dir)
+	g, err := customer360.Start(customer360.Options{}, nil)
+	if err != nil {
+		t.Fatalf("start backends: %v", err)
+	}
+	t.Cleanup(func() { g.Close() })
+	tmp := filepath.Dir(sgs.Supergraph(t, dir))
+	for _, f := range []string{"conflux.yaml", "rest.graphqls"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(data)
+		for name, addr := range customer360.DefaultAddrs {
+			s = strings.ReplaceAll(s, "http://"+addr, g.URLs()[name])
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := newOTLPReceiver(t)
+	tr, flush := tracingOn(t, rc)
+	srv := tracedServe(t, filepath.Join(tmp, "conflux.yaml"), tr, nil)
+	out := postTraced(t, srv.URL, `query Mixed { customers(limit: 4) { id loyalty { tier } tickets { id } } }`, nil, "")
+	if out["errors"] != nil {
+		t.Fatalf("answer: %v", out)
+	}
+	spans := flush()
+	server := spansNamed(spans, "query Mixed")
+	if len(server) != 1 {
+		t.Fatalf("server spans: %v", names(spans))
+	}
+	for _, sub := range []string{"loyalty", "support"} {
+		fetch := spansNamed(childrenOf(spans, server[0]), "fetch "+sub)
+		if len(fetch) != 1 {
+			t.Errorf("fetch spans of subgraph %s under the server span: %d in %v", sub, len(fetch), names(spans))
+			continue
+		}
+		for key, want := range map[string]any{"conflux.source": sub, "conflux.field": "_entities(Customer)",
+			"conflux.batch.size": int64(4), "http.request.method": "POST", "http.response.status_code": int64(200)} {
+			if got := value(attr(fetch[0], key)); got != want {
+				t.Errorf("fetch %s: %s = %v, want %v", sub, key, got, want)
+			}
+		}
+		if a := childrenOf(spans, fetch[0]); len(a) != 1 || a[0].Name != "POST" {
+			t.Errorf("attempts of fetch %s: %v, want one POST", sub, names(a))
+		}
+	}
+	if n := len(spansNamed(childrenOf(spans, server[0]), "fetch Query.customers")); n != 1 {
+		t.Errorf("fetch spans of the REST root field: %d in %v", n, names(spans))
 	}
 }
 
