@@ -448,6 +448,26 @@ func TestTracing_Federation(t *testing.T) {
 	}
 }
 
+// TestTracing_Unsampled: the sampler comes from OTEL_TRACES_SAMPLER (read by the SDK). A trace it drops exports
+// no span, yet the backend still gets a traceparent of the client's trace, marked not sampled, so that the
+// backends' own decisions agree.
+func TestTracing_Unsampled(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	backend := newTracedBackend(t)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	tr, flush := tracingOn(t, rc)
+	srv := tracedConflux(t, backend.srv.URL, tr, nil)
+	postTraced(t, srv.URL, getItem, map[string]any{"id": "1"}, "00-"+clientTraceID+"-"+clientSpanID+"-01")
+	if spans := flush(); len(spans) != 0 {
+		t.Errorf("spans exported with OTEL_TRACES_SAMPLER=always_off: %v", names(spans))
+	}
+	sent := backend.takeTraceparents()
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "00-"+clientTraceID+"-") || !strings.HasSuffix(sent[0], "-00") ||
+		strings.Contains(sent[0], clientSpanID) {
+		t.Errorf("upstream traceparent %q, want the client's trace, a span of Conflux, not sampled", sent)
+	}
+}
+
 // TestTracing_Off: with no OTLP endpoint configured (or tracing disabled) there is no tracer provider, the
 // handler is the server itself, no span is exported, and a client's traceparent is not forwarded upstream.
 func TestTracing_Off(t *testing.T) {

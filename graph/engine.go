@@ -112,7 +112,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	executing := false
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("panic while executing", "panic", p, "stack", string(debug.Stack()))
+			slog.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
 			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
 				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
 			if executing {
