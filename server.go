@@ -96,7 +96,7 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tracer, err := newTracing(ctx, os.Getenv) // OpenTelemetry, by the OTEL_* variables (tracing.go)
+	tracer, err := newTracing(ctx, os.Getenv, tracingSettings(sg)) // OpenTelemetry: OTEL_* variables, `telemetry:` (tracing.go)
 	if err != nil {
 		return err
 	}

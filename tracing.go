@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conflux-gql/conflux/schema"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -37,11 +39,16 @@ type tracing struct {
 	propagator propagation.TextMapPropagator
 }
 
-// newTracing returns tracing as the environment (read with getenv) configures it: on when an OTLP endpoint is
-// set (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT), unless OTEL_SDK_DISABLED=true or
-// OTEL_TRACES_EXPORTER=none. Only the http/protobuf protocol is supported; another one is an error. The
+// newTracing returns tracing as the environment (read with getenv) and the file's `telemetry.tracing` (file; nil
+// without one) configure it: on when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+// OTEL_EXPORTER_OTLP_ENDPOINT, or the file's endpoint), unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none.
+// A variable wins over the file's key. Only the http/protobuf protocol is supported; another one is an error. The
 // service name defaults to "conflux". Shutdown flushes the spans not exported yet.
-func newTracing(ctx context.Context, getenv func(string) string) (*tracing, error) {
+func newTracing(ctx context.Context, getenv func(string) string, file *schema.Tracing) (*tracing, error) {
+	if file == nil {
+		def := schema.DefaultTracing()
+		file = &def
+	}
 	off := &tracing{}
 	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
 		return off, nil
@@ -53,8 +60,12 @@ func newTracing(ctx context.Context, getenv func(string) string) (*tracing, erro
 	default:
 		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER=%q is not supported: Conflux exports traces with otlp (or none)", exp)
 	}
+	var opts []otlptracehttp.Option
 	if getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
-		return off, nil
+		if file.Endpoint == "" {
+			return off, nil
+		}
+		opts = append(opts, otlptracehttp.WithEndpointURL(file.Endpoint))
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
 		if p := strings.TrimSpace(getenv(name)); p != "" {
@@ -64,21 +75,33 @@ func newTracing(ctx context.Context, getenv func(string) string) (*tracing, erro
 			break // the signal's own variable wins over the general one
 		}
 	}
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
 	}
-	// Later detectors win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the default name.
+	// Later detectors win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override the file's name.
 	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
-		resource.WithAttributes(attribute.String("service.name", "conflux")), resource.WithFromEnv())
+		resource.WithAttributes(attribute.String("service.name", cmp.Or(file.ServiceName, "conflux"))), resource.WithFromEnv())
 	if err != nil {
 		return nil, fmt.Errorf("tracing: resource: %w", err)
 	}
-	// No WithSampler: the provider reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default
-	// parentbased_always_on).
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(exp), sdktrace.WithResource(res)}
+	if getenv("OTEL_TRACES_SAMPLER") == "" {
+		// The file's ratio, parent-based (a client's sampled flag decides for its trace). Without this option
+		// the provider reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG itself.
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(file.Ratio))))
+	}
+	tp := sdktrace.NewTracerProvider(tpOpts...)
 	return &tracing{provider: tp,
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
+}
+
+// tracingSettings returns the `telemetry.tracing` section of sg, or nil.
+func tracingSettings(sg *schema.Supergraph) *schema.Tracing {
+	if sg.Telemetry == nil {
+		return nil
+	}
+	return &sg.Telemetry.Tracing
 }
 
 // enabled reports whether spans are made.

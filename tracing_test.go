@@ -151,6 +151,13 @@ func (b *tracedBackend) takeTraceparents() []string {
 // of tel.
 func tracedConflux(t *testing.T, backend string, tr *tracing, tel *telemetry) *httptest.Server {
 	t.Helper()
+	return tracedServe(t, itemConfig(t, backend, ""), tr, tel)
+}
+
+// itemConfig writes the configuration of one source in front of backend, with the YAML of extra at its end, and
+// returns its path.
+func itemConfig(t *testing.T, backend, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
 		"schema.graphqls": "type Query { item(id: ID!): Item }\ntype Item { id: ID }\n",
@@ -166,14 +173,14 @@ bindings:
     source: api
     path: /items/{{args.id}}
     query: {secret: s3cr3t}
-`,
+` + extra,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return tracedServe(t, filepath.Join(dir, "conflux.yaml"), tr, tel)
+	return filepath.Join(dir, "conflux.yaml")
 }
 
 // tracedServe serves the configuration file with tracing as tr says and the metrics of tel (nil: none).
@@ -376,7 +383,7 @@ func TestTracing_Spans(t *testing.T) {
 func tracingOn(t *testing.T, rc *otlpReceiver) (*tracing, func() []*tracepb.Span) {
 	t.Helper()
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rc.srv.URL+"/v1/traces")
-	tr, err := newTracing(context.Background(), os.Getenv)
+	tr, err := newTracing(context.Background(), os.Getenv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,6 +475,70 @@ func TestTracing_Unsampled(t *testing.T) {
 	}
 }
 
+// TestTracing_File: the `telemetry.tracing` keys turn tracing on without variables; a variable wins over its key.
+func TestTracing_File(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		ratio   string
+		spans   bool
+		service string
+	}{
+		{name: "file only", ratio: "1", spans: true, service: "from-file"},
+		{name: "OTEL_SERVICE_NAME wins", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"}, ratio: "1", spans: true, service: "from-env"},
+		{name: "ratio 0 keeps no new trace", ratio: "0"},
+		{name: "OTEL_TRACES_SAMPLER wins", env: map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}, ratio: "0", spans: true, service: "from-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newOTLPReceiver(t)
+			backend := newTracedBackend(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			file := itemConfig(t, backend.srv.URL, "telemetry:\n  tracing: {endpoint: "+rc.srv.URL+"/v1/traces, ratio: "+tc.ratio+", serviceName: from-file}\n")
+			sg, err := schema.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := newTracing(context.Background(), os.Getenv, tracingSettings(sg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(tr.Close)
+			srv := tracedServe(t, file, tr, nil)
+			postTraced(t, srv.URL, getItem, map[string]any{"id": "1"}, "")
+			if err := tr.provider.ForceFlush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			spans := rc.take()
+			if got := len(spansNamed(spans, "query GetItem")) == 1; got != tc.spans {
+				t.Fatalf("server span exported: %v, want %v (spans %v)", got, tc.spans, names(spans))
+			}
+			if tc.spans && (len(rc.services) == 0 || rc.services[0] != tc.service) {
+				t.Errorf("service.name %v, want %q", rc.services, tc.service)
+			}
+			if sent := backend.takeTraceparents(); len(sent) != 1 || sent[0] == "" {
+				t.Errorf("upstream traceparent: %q", sent)
+			}
+		})
+	}
+}
+
+// TestTracing_ConfigErrors: the `telemetry:` section is checked like the rest of the file.
+func TestTracing_ConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, errorHas string }{
+		{"telemetry:\n  tracing: {endpoint: collector:4318}\n", `telemetry.tracing.endpoint: "collector:4318" is not an OTLP/HTTP URL`},
+		{"telemetry:\n  tracing: {ratio: 2}\n", "telemetry.tracing.ratio: expected a share between 0 and 1"},
+		{"telemetry:\n  tracing: {sampler: always_on}\n", "telemetry.tracing: unknown key"},
+		{"telemetry:\n  tracng: {}\n", "telemetry: unknown key"},
+	} {
+		_, err := schema.Load(itemConfig(t, "http://127.0.0.1:1", tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.errorHas) {
+			t.Errorf("%q: error %v, want one with %q", tc.yaml, err, tc.errorHas)
+		}
+	}
+}
+
 // TestTracing_Off: with no OTLP endpoint configured (or tracing disabled) there is no tracer provider, the
 // handler is the server itself, no span is exported, and a client's traceparent is not forwarded upstream.
 func TestTracing_Off(t *testing.T) {
@@ -479,7 +550,7 @@ func TestTracing_Off(t *testing.T) {
 		"only service name": {"OTEL_SERVICE_NAME": "x", "OTEL_TRACES_SAMPLER": "always_on"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tr, err := newTracing(context.Background(), func(k string) string { return env[k] })
+			tr, err := newTracing(context.Background(), func(k string) string { return env[k] }, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -493,7 +564,7 @@ func TestTracing_Off(t *testing.T) {
 		})
 	}
 	backend := newTracedBackend(t)
-	tr, _ := newTracing(context.Background(), func(string) string { return "" })
+	tr, _ := newTracing(context.Background(), func(string) string { return "" }, nil)
 	srv := tracedConflux(t, backend.srv.URL, tr, nil)
 	postTraced(t, srv.URL, `{ item(id: "1") { id } }`, nil, "00-"+clientTraceID+"-"+clientSpanID+"-01")
 	if sent := backend.takeTraceparents(); len(sent) != 1 || sent[0] != "" {
@@ -523,7 +594,7 @@ func TestTracing_Protocol(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			tr, err := newTracing(context.Background(), func(k string) string { return env[k] })
+			tr, err := newTracing(context.Background(), func(k string) string { return env[k] }, nil)
 			if tc.errorHas == "" {
 				if err != nil {
 					t.Fatal(err)

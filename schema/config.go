@@ -43,7 +43,7 @@ type Source struct {
 }
 
 var (
-	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server", "redis"}
+	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server", "redis", "telemetry"}
 	redisKeys   = []string{"url", "prefix"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
@@ -186,6 +186,7 @@ type document struct {
 	bindings      []*Binding
 	settings      Settings
 	redis         *fleet.Config
+	telemetry     *Telemetry
 }
 
 func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *document {
@@ -232,6 +233,8 @@ func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *do
 			d.settings(e.value, &doc.settings)
 		case "redis":
 			doc.redis = d.redis(e.value, env)
+		case "telemetry":
+			doc.telemetry = d.telemetry(e.value)
 		}
 	}
 	if !sawSchema && doc.supergraph == "" {

@@ -191,6 +191,12 @@ func (g *jsGen) document() *jsNode {
 			return n
 		},
 	}
+	top["telemetry"] = func() *jsNode {
+		tracing := g.structObject("telemetry.tracing", tracingKeys, reflect.ValueOf(DefaultTracing()), map[string]*jsNode{
+			"endpoint": {Type: "string", Pattern: `^https?://`, Examples: []any{"http://127.0.0.1:4318/v1/traces"}},
+		})
+		return closed(g.explicit("telemetry", telemetryKeys, map[string]func() *jsNode{"tracing": func() *jsNode { return tracing }}))
+	}
 	props := g.explicit("", topKeys, top)
 	root := closed(props)
 	root.Schema = JSONSchemaDraft
@@ -513,8 +519,9 @@ var jsMinimum = map[string]float64{
 
 // jsMaximum bounds the shares (the decoder's fraction).
 var jsMaximum = map[string]float64{
-	"http.retry.budget":      1,
-	"http.breaker.errorRate": 1,
+	"http.retry.budget":       1,
+	"http.breaker.errorRate":  1,
+	"telemetry.tracing.ratio": 1,
 }
 
 // jsDescriptions are the README's key tables, shortened, by key path (http for both http and graphql sources).
@@ -525,6 +532,7 @@ var jsDescriptions = map[string]string{
 	"bindings":   "how each field is filled, by Type.field; a field with no binding reads the parent object's key of its name",
 	"server":     "serving options and the limits of one request",
 	"redis":      "the Redis that replicas share: configuration versions, persisted queries, rate-limit budgets, caches",
+	"telemetry":  "OpenTelemetry tracing; the standard OTEL_* variables win over these keys",
 
 	"sources.http":    "a REST/JSON backend",
 	"sources.graphql": "an upstream GraphQL service or Apollo Federation subgraph",
@@ -532,6 +540,11 @@ var jsDescriptions = map[string]string{
 
 	"redis.url":    "redis://host:6379/0, or rediss:// for TLS; {{env.NAME}} is rendered at load",
 	"redis.prefix": "the start of every key, so that several clusters can share one Redis",
+
+	"telemetry.tracing":             "spans of every request exported over OTLP/HTTP (protobuf); off without an endpoint here or in OTEL_EXPORTER_OTLP_*ENDPOINT",
+	"telemetry.tracing.endpoint":    "the OTLP/HTTP traces URL, used as written (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT wins)",
+	"telemetry.tracing.ratio":       "the share of new traces kept, 0 to 1; a client's traceparent decides for its trace (OTEL_TRACES_SAMPLER wins)",
+	"telemetry.tracing.serviceName": "the service.name of the spans (OTEL_SERVICE_NAME wins)",
 
 	"http.endpoints":        "one or more base URLs (http or https, may include a path prefix)",
 	"http.weights":          "one integer per endpoint, for the weighted strategy",

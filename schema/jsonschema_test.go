@@ -30,6 +30,8 @@ var mappings = []struct {
 	{[]string{"server"}, "server: {%s}"},
 	{[]string{"server", "cors"}, "server: {cors: {origins: [\"*\"], %s}}"},
 	{[]string{"redis"}, "redis: {%s}"},
+	{[]string{"telemetry"}, "telemetry: {%s}"},
+	{[]string{"telemetry", "tracing"}, "telemetry: {tracing: {%s}}"},
 	{[]string{"sources", "s"}, "sources: {s: {%s}}"},
 	{[]string{"sources", "s", "http"}, "sources: {s: {http: {%s}}}"},
 	{[]string{"sources", "s", "http", "retry"}, "sources: {s: {http: {retry: {%s}}}}"},

@@ -43,6 +43,8 @@ type Supergraph struct {
 	// Redis is the `redis:` section (issue 15): the Redis that replicas share; nil without one. It is read when
 	// the process starts; a later version's change to it takes effect at the next start.
 	Redis *fleet.Config
+	// Telemetry is the `telemetry:` section (issue 16); nil without one. It is read when the process starts.
+	Telemetry *Telemetry
 	// Warnings are the lint findings that did not stop the load.
 	Warnings []Problem
 
@@ -131,18 +133,19 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		return nil, d.result()
 	}
 	sg := &Supergraph{
-		Version:  hex.EncodeToString(hash.Sum(nil))[:12],
-		File:     file,
-		Files:    append(files, sdlFiles...),
-		Raw:      data,
-		SDLFiles: d.read,
-		Schema:   sdl,
-		Sources:  doc.sources,
-		Settings: doc.settings,
-		Redis:    doc.redis,
-		Env:      map[string]string{},
-		bindings: map[string]*Binding{},
-		env:      o.env,
+		Version:   hex.EncodeToString(hash.Sum(nil))[:12],
+		File:      file,
+		Files:     append(files, sdlFiles...),
+		Raw:       data,
+		SDLFiles:  d.read,
+		Schema:    sdl,
+		Sources:   doc.sources,
+		Settings:  doc.settings,
+		Redis:     doc.redis,
+		Telemetry: doc.telemetry,
+		Env:       map[string]string{},
+		bindings:  map[string]*Binding{},
+		env:       o.env,
 	}
 	if sup != nil {
 		sg.Federation = sup.fed
