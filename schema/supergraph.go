@@ -133,20 +133,20 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		return nil, d.result()
 	}
 	sg := &Supergraph{
-		Version:   hex.EncodeToString(hash.Sum(nil))[:12],
-		File:      file,
-		Files:     append(files, sdlFiles...),
-		Raw:       data,
-		SDLFiles:  d.read,
-		Schema:    sdl,
-		Sources:   doc.sources,
-		Settings:  doc.settings,
-		Redis:     doc.redis,
-		Telemetry: doc.telemetry,
-		Env:       map[string]string{},
-		bindings:  map[string]*Binding{},
-		env:       o.env,
+		Version:  hex.EncodeToString(hash.Sum(nil))[:12],
+		File:     file,
+		Files:    append(files, sdlFiles...),
+		Raw:      data,
+		SDLFiles: d.read,
+		Schema:   sdl,
+		Sources:  doc.sources,
+		Settings: doc.settings,
+		Redis:    doc.redis,
+		Env:      map[string]string{},
+		bindings: map[string]*Binding{},
+		env:      o.env,
 	}
+	sg.Telemetry = doc.telemetry
 	if sup != nil {
 		sg.Federation = sup.fed
 		sup.deriveSources(sg.Sources)
