@@ -300,6 +300,9 @@ func (r *Runtime) refuse(err error) error {
 func (r *Runtime) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error) {
 	cur := r.running.Load()
 	if sg.Version == cur.sg.Version {
+		// The files are back to what runs (a broken edit undone): the last error no longer describes them
+		// (issue 16).
+		r.lastErr.Store(nil)
 		return cur.sg, nil
 	}
 	v, err := build(sg, &r.cfg, cur)
