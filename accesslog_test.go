@@ -1,47 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/conflux-gql/conflux/examples/posts"
 )
-
-// syncWriter is a buffer that log handlers on several goroutines may write to.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) lines() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Split(strings.TrimSpace(w.buf.String()), "\n")
-}
 
 // TestAccessLog: one JSON line per /graphql request, with the operation's name, type and errors, the status,
 // duration and client; none with the access log off (issue 16).
 func TestAccessLog(t *testing.T) {
 	env := newPosts(t, posts.Options{})
 	srv := env.srv.Config.Handler.(*server)
-	var out syncWriter
+	var out syncBuffer
 	srv.access = slog.New(slog.NewJSONHandler(&out, nil))
 	env.post(`query Titles { posts { title } }`, nil)
 	env.post(`{ post(id: "999999") { title } nope }`, nil) // refused at validation: no operation ran
 	srv.access = nil
 	env.post(`{ posts { id } }`, nil)
 
-	lines := out.lines()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want 2:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
