@@ -162,12 +162,9 @@ func (t *tracing) Handler(next http.Handler) http.Handler {
 		}
 		ctx, span := tr.Start(ctx, r.Method+" /graphql", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 		defer span.End()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK} // accesslog.go
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		status := sw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
 		span.SetAttributes(attribute.Int("http.response.status_code", status))
 		if status >= 500 {
 			// A server span's 4xx is the client's error, not the server's (OpenTelemetry's HTTP conventions).
@@ -183,35 +180,6 @@ func scheme(r *http.Request) string {
 	return "http"
 }
 
-// statusWriter remembers the status written. Unwrap lets http.ResponseController reach the writer's Flush and
-// deadlines.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // traceLogHandler adds trace_id and span_id to the records logged with a context that carries a span (the
 // slog.*Context calls made while a request runs), so that a log line leads to its trace.
 type traceLogHandler struct{ slog.Handler }
@@ -225,10 +193,28 @@ func withTraceIDs(h slog.Handler) slog.Handler {
 }
 
 func (h traceLogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !hasAttr(r, "trace_id") {
 		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
+}
+
+// hasAttr reports whether r has a top-level attribute key (the access log line names its trace itself).
+func hasAttr(r slog.Record, key string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = a.Key == key
+		return !found
+	})
+	return found
+}
+
+// traceID is the trace id of ctx's span (the request's, when it is traced), "" when there is none.
+func traceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
 }
 
 func (h traceLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

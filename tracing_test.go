@@ -183,8 +183,9 @@ bindings:
 	return filepath.Join(dir, "conflux.yaml")
 }
 
-// tracedServe serves the configuration file with tracing as tr says and the metrics of tel (nil: none).
-func tracedServe(t *testing.T, file string, tr *tracing, tel *telemetry) *httptest.Server {
+// tracedServe serves the configuration file with tracing as tr says, the metrics of tel and the access log of
+// access (nil: none).
+func tracedServe(t *testing.T, file string, tr *tracing, tel *telemetry, access ...*slog.Logger) *httptest.Server {
 	t.Helper()
 	sg, err := schema.Load(file)
 	if err != nil {
@@ -196,6 +197,9 @@ func tracedServe(t *testing.T, file string, tr *tracing, tel *telemetry) *httpte
 	}
 	s := newServer(rt)
 	s.ready.Store(true)
+	if len(access) > 0 {
+		s.access = access[0]
+	}
 	if tel != nil {
 		s.mux.Handle("GET /metrics", tel.Handler())
 	}
@@ -536,6 +540,40 @@ func TestTracing_ConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.errorHas) {
 			t.Errorf("%q: error %v, want one with %q", tc.yaml, err, tc.errorHas)
 		}
+	}
+}
+
+// TestTracing_AccessLog: with tracing on, the access log line and the upstream-failure warning of a request carry
+// its trace id, once each.
+func TestTracing_AccessLog(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	backend := newTracedBackend(t)
+	tr, _ := tracingOn(t, rc)
+	var out syncBuffer
+	logger := slog.New(withTraceIDs(slog.NewJSONHandler(&out, nil)))
+	prev := slog.Default()
+	slog.SetDefault(logger)
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	srv := tracedServe(t, itemConfig(t, backend.srv.URL, ""), tr, nil, logger)
+	postTraced(t, srv.URL, getItem, map[string]any{"id": "down"}, "00-"+clientTraceID+"-"+clientSpanID+"-01")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var sawWarning, sawAccess bool
+	for _, l := range lines {
+		if n := strings.Count(l, `"trace_id"`); n != 1 {
+			t.Errorf("%d trace_id keys in %s", n, l)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not JSON: %s", l)
+		}
+		if m["trace_id"] != clientTraceID {
+			t.Errorf("trace_id %v, want the client's %s: %s", m["trace_id"], clientTraceID, l)
+		}
+		sawWarning = sawWarning || m["msg"] == "upstream request failed"
+		sawAccess = sawAccess || m["msg"] == "request"
+	}
+	if !sawWarning || !sawAccess {
+		t.Errorf("want the upstream warning and the access line, got:\n%s", out.String())
 	}
 }
 
