@@ -373,3 +373,53 @@ func TestAuth_ClaimsInTemplates(t *testing.T) {
 		t.Errorf("anonymous: %d %v", a.status, a.body)
 	}
 }
+
+// TestAuth_FieldRules: server.auth.rules over real HTTP — a refused field is null with UNAUTHENTICATED (no
+// token) or FORBIDDEN (a scope missing) at its path, the rest of the answer arrives, and the refused field's
+// fetch never reaches the backend; scopes come from the scope (space-separated) or scp (list) claim.
+func TestAuth_FieldRules(t *testing.T) {
+	k := authKeys()
+	keys := newJWKSServer(t, jwk(&k.rsa1.PublicKey, "r1", "RS256"))
+	backend := newAuthBackend(t)
+	url := serveAuth(t, backend.URL, "    jwt: {jwks: "+keys.URL+"}\n"+`    rules:
+      Customer.orders: {scopes: ["orders:read"]}
+      Invoice: {authenticated: true}
+`)
+	tok := func(kv ...any) string { return sign(t, jwt.SigningMethodRS256, k.rsa1, "r1", claimsFor("u1", kv...)) }
+	const customerOrders = "{ hello customer { name orders { id invoice { id } } } }"
+	tests := []struct {
+		name, token, query string
+		data               string
+		codes              []string
+		calls              []string
+	}{
+		{"anonymous", "", customerOrders,
+			`{"customer":{"name":"Ada","orders":null},"hello":"hi"}`, []string{`UNAUTHENTICATED ["customer","orders"]`}, []string{"/customer"}},
+		{"without the scope", tok("scope", "profile"), customerOrders,
+			`{"customer":{"name":"Ada","orders":null},"hello":"hi"}`, []string{`FORBIDDEN ["customer","orders"]`}, []string{"/customer"}},
+		{"scope claim", tok("scope", "profile orders:read"), customerOrders,
+			`{"customer":{"name":"Ada","orders":[{"id":"o1","invoice":{"id":"i1"}}]},"hello":"hi"}`, nil, []string{"/customer", "/orders"}},
+		{"scp claim", tok("scp", []string{"orders:read"}), customerOrders,
+			`{"customer":{"name":"Ada","orders":[{"id":"o1","invoice":{"id":"i1"}}]},"hello":"hi"}`, nil, []string{"/customer", "/orders"}},
+		{"type rule, anonymous", "", "{ orders { id invoice { id total } } }",
+			`{"orders":[{"id":"o1","invoice":null}]}`, []string{`UNAUTHENTICATED ["orders",0,"invoice"]`}, []string{"/orders"}},
+		{"type rule, any token", tok(), "{ orders { id invoice { total } } }",
+			`{"orders":[{"id":"o1","invoice":{"total":10}}]}`, nil, []string{"/orders"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(backend.called())
+			a := query(t, url, tc.token, tc.query)
+			if a.status != http.StatusOK || dataJSON(a.body) != tc.data {
+				t.Errorf("status %d, data %s, want %s", a.status, dataJSON(a.body), tc.data)
+			}
+			if got := codes(a.body); strings.Join(got, "|") != strings.Join(tc.codes, "|") {
+				t.Errorf("errors %v, want %v", got, tc.codes)
+			}
+			calls := backend.called()[before:]
+			if strings.Join(calls, " ") != strings.Join(tc.calls, " ") {
+				t.Errorf("backend calls %v, want %v", calls, tc.calls)
+			}
+		})
+	}
+}
