@@ -146,7 +146,7 @@ func jsDefs() *jsProps {
 	d.add("stringOrList", &jsNode{Description: "one string or a list of them", AnyOf: []*jsNode{
 		{Type: "string"}, {Type: "array", Items: &jsNode{Type: "string"}}}})
 	d.add("template", &jsNode{Type: "string",
-		Description: "text with {{args.*}}, {{parent.*}}, {{env.*}}, {{headers.*}} or {{keys}} templates; quote a value that starts with {{"})
+		Description: "text with {{args.*}}, {{parent.*}}, {{env.*}}, {{headers.*}}, {{jwt.*}} or {{keys}} templates; quote a value that starts with {{"})
 	d.add("value", &jsNode{
 		Description: "any YAML value, sent as JSON; a string that is exactly one {{…}} template inserts the JSON value, other strings render as text"})
 	scalar := &jsNode{Type: []string{"string", "number", "boolean"}}
