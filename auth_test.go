@@ -423,3 +423,42 @@ func TestAuth_FieldRules(t *testing.T) {
 		})
 	}
 }
+
+// TestJWKS_Refresh: the cached set is fetched again once older than refresh; a failed fetch keeps the keys known
+// and is not retried within minGap.
+func TestJWKS_Refresh(t *testing.T) {
+	k := authKeys()
+	var fail atomic.Bool
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if fail.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk(&k.rsa1.PublicKey, "r1", "RS256")}})
+	}))
+	defer srv.Close()
+	clock := time.Unix(1_700_000_000, 0)
+	c := &jwks{url: srv.URL, client: srv.Client(), refresh: 15 * time.Minute, minGap: jwksMinGap, now: func() time.Time { return clock }}
+	step := func(name string, advance time.Duration, wantFetches int32) {
+		t.Helper()
+		clock = clock.Add(advance)
+		keys, err := c.keys(t.Context(), "r1")
+		if err != nil || len(keys) != 1 || keys[0].ID != "r1" {
+			t.Errorf("%s: keys %v, err %v: want the cached r1", name, keys, err)
+		}
+		if n := fetches.Load(); n != wantFetches {
+			t.Errorf("%s: %d fetches, want %d", name, n, wantFetches)
+		}
+	}
+	step("first use", 0, 1)
+	step("fresh", 14*time.Minute, 1)
+	step("stale", 2*time.Minute, 2)
+	fail.Store(true)
+	step("stale, the issuer down", 16*time.Minute, 3)
+	step("within minGap of the failure", 5*time.Second, 3)
+	fail.Store(false)
+	step("after minGap", jwksMinGap, 4)
+	step("fresh again", time.Minute, 4)
+}

@@ -202,9 +202,13 @@ func (d *decoder) jwt(n *yaml.Node, path string, j *JWT, env func(string) (strin
 		case "required":
 			j.Required, _ = d.boolean(e.value, p)
 		case "refresh":
-			j.Refresh, _ = d.duration(e.value, p)
+			if j.Refresh, _ = d.duration(e.value, p); j.Refresh < 10*time.Second {
+				d.errorf(d.pos(e.value), p, "refresh the JWKS at most every 10s (got %s): the issuer is asked again on every unknown kid anyway", j.Refresh)
+			}
 		case "timeout":
-			j.Timeout, _ = d.duration(e.value, p)
+			if j.Timeout, _ = d.duration(e.value, p); j.Timeout <= 0 {
+				d.errorf(d.pos(e.value), p, "a JWKS fetch needs a timeout above 0, e.g. 5s")
+			}
 		}
 	}
 	if d.hasErrorsSince(before) {

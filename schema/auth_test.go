@@ -42,6 +42,8 @@ func TestSettings_auth(t *testing.T) {
 		{name: "short secret warns only", auth: `{jwt: {keys: ["{{env.SHORT}}"], algorithms: [HS256]}}`, wantKeys: 1},
 		{name: "private key", auth: `{jwt: {keys: ["-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----"]}}`, wantErr: `is not a public key`},
 		{name: "jwks not http", auth: `{jwt: {jwks: "file:///etc/jwks.json"}}`, wantErr: `is not an http(s) URL`},
+		{name: "refresh too often", auth: `{jwt: {jwks: "https://i/k", refresh: 1s}}`, wantErr: `server.auth.jwt.refresh: refresh the JWKS at most every 10s`},
+		{name: "no timeout", auth: `{jwt: {jwks: "https://i/k", timeout: "0"}}`, wantErr: `server.auth.jwt.timeout: a JWKS fetch needs a timeout above 0`},
 		{name: "rules without jwt", auth: `{rules: {Query.a: {authenticated: true}}}`, wantErr: `rules need server.auth.jwt`},
 		{name: "rule on an unknown field", auth: `{jwt: {jwks: "https://i/k"}, rules: {Query.c: {authenticated: true}}}`, wantErr: `conflux.yaml:3:46: server.auth.rules.Query.c: type Query has no field "c"`},
 		{name: "rule on an unknown type", auth: `{jwt: {jwks: "https://i/k"}, rules: {Invoce: {authenticated: true}}}`, wantErr: `unknown type "Invoce": did you mean "Invoice"?`},
