@@ -276,9 +276,9 @@ type server struct {
 
 func newServer(rt *runtime.Runtime) *server {
 	s := &server{rt: rt, mux: http.NewServeMux()}
-	graphqlHTTP := corsHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	graphqlHTTP := corsHandler(rt, authHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.rt.Load().ServeHTTP(w, r)
-	}))
+	})))
 	s.mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.access != nil {
 			accessLog(graphqlHTTP, s.access).ServeHTTP(w, r)

@@ -25,6 +25,8 @@ type Resolver struct {
 	mutation bool
 	// gql says how a graphql binding's arguments are sent (graphql.go).
 	gql *graphqlArgs
+	// jwt says a template of the binding reads {{jwt.*}}, so Vars decodes the request's claims.
+	jwt bool
 }
 
 // Set holds the resolvers of one configuration version.
@@ -44,7 +46,7 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 		}
 	}
 	for _, b := range sg.Bindings() {
-		r := &Resolver{Binding: b, env: sg.Env}
+		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b)}
 		if def := sg.Schema.Types[b.Type]; def != nil {
 			if f := def.Fields.ForName(b.Field); f != nil {
 				r.List = isList(f.Type)
@@ -78,9 +80,13 @@ func (s *Set) For(b *schema.Binding) *Resolver { return s.byBinding[b] }
 
 func isList(t *ast.Type) bool { return t.Elem != nil }
 
-// Vars returns the template variables for one parent.
+// Vars returns the template variables for one parent. The request's claims come from headers (ClaimsHeader).
 func (r *Resolver) Vars(args map[string]any, parent any, headers http.Header) Vars {
-	return Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
+	vs := Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
+	if r.jwt {
+		vs.JWT = claimsOf(headers)
+	}
+	return vs
 }
 
 // Value renders a `value` binding: the constant, with its templates filled from vs.

@@ -175,6 +175,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	if sup != nil {
 		v.federatedBindings()
 	}
+	v.authRules()
 	v.lint()
 	if err := d.result(); err != nil {
 		return nil, err
