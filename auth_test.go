@@ -204,7 +204,7 @@ func query(t *testing.T, url, token, q string) authAnswer {
 }
 
 // codes are the extensions.code of an answer's errors, each with its path.
-func codes(body map[string]any) []string {
+func errorCodes(body map[string]any) []string {
 	var out []string
 	errs, _ := body["errors"].([]any)
 	for _, e := range errs {
@@ -283,7 +283,7 @@ func TestAuth_JWT(t *testing.T) {
 				if a.status != http.StatusUnauthorized || !strings.HasPrefix(a.challenge, `Bearer error="invalid_token"`) {
 					t.Fatalf("status %d, WWW-Authenticate %q: want 401 with Bearer error=\"invalid_token\"", a.status, a.challenge)
 				}
-				if got := codes(a.body); len(got) != 1 || got[0] != "UNAUTHENTICATED" || a.body["data"] != nil {
+				if got := errorCodes(a.body); len(got) != 1 || got[0] != "UNAUTHENTICATED" || a.body["data"] != nil {
 					t.Fatalf("body %v: want one UNAUTHENTICATED error and no data", a.body)
 				}
 			}
@@ -295,7 +295,7 @@ func TestAuth_JWT(t *testing.T) {
 			t.Errorf("required: false: status %d, body %v: want an anonymous answer", a.status, a.body)
 		}
 		a := query(t, required, "", "{ hello }")
-		if a.status != http.StatusUnauthorized || a.challenge != "Bearer" || len(codes(a.body)) != 1 || codes(a.body)[0] != "UNAUTHENTICATED" {
+		if a.status != http.StatusUnauthorized || a.challenge != "Bearer" || len(errorCodes(a.body)) != 1 || errorCodes(a.body)[0] != "UNAUTHENTICATED" {
 			t.Errorf("required: true: status %d, WWW-Authenticate %q, body %v: want 401, Bearer, UNAUTHENTICATED", a.status, a.challenge, a.body)
 		}
 	})
@@ -413,7 +413,7 @@ func TestAuth_FieldRules(t *testing.T) {
 			if a.status != http.StatusOK || dataJSON(a.body) != tc.data {
 				t.Errorf("status %d, data %s, want %s", a.status, dataJSON(a.body), tc.data)
 			}
-			if got := codes(a.body); strings.Join(got, "|") != strings.Join(tc.codes, "|") {
+			if got := errorCodes(a.body); strings.Join(got, "|") != strings.Join(tc.codes, "|") {
 				t.Errorf("errors %v, want %v", got, tc.codes)
 			}
 			calls := backend.called()[before:]
