@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -294,9 +293,6 @@ func hits(backends []*countingBackend) int64 {
 func TestFleet_RateLimit(t *testing.T) {
 	redis := fleettest.Start(t)
 	const rate, burst = 60, 6
-	// The executor logs every RATE_LIMITED field through the default logger: thousands of lines here.
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(discardLogger())
 	// One backend per replica (the same source of each replica's configuration), so that each replica's share
 	// shows.
 	var backends []*countingBackend

@@ -191,7 +191,11 @@ func tracedServe(t *testing.T, file string, tr *tracing, tel *telemetry, access 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := newRuntime(sg, tel, discardLogger())
+	logger := discardLogger()
+	if len(access) > 0 {
+		logger = access[0] // the access log and the runtime's (the engine's warnings) alike
+	}
+	rt, err := newRuntime(sg, tel, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,9 +555,6 @@ func TestTracing_AccessLog(t *testing.T) {
 	tr, _ := tracingOn(t, rc)
 	var out syncBuffer
 	logger := slog.New(withTraceIDs(slog.NewJSONHandler(&out, nil)))
-	prev := slog.Default()
-	slog.SetDefault(logger)
-	t.Cleanup(func() { slog.SetDefault(prev) })
 	srv := tracedServe(t, itemConfig(t, backend.srv.URL, ""), tr, nil, logger)
 	postTraced(t, srv.URL, getItem, map[string]any{"id": "down"}, "00-"+clientTraceID+"-"+clientSpanID+"-01")
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -30,6 +30,8 @@ import (
 // Engine executes operations against one Supergraph version. It is safe for concurrent use and immutable apart
 // from its plan cache; a new configuration version gets a new Engine, so plans never cross versions.
 type Engine struct {
+	// log receives what clients are not told (WithLogger).
+	log *slog.Logger
 	sg        *schema.Supergraph
 	resolvers *resolvers.Set
 	plans     *cache.LRU[string, *cachedPlan]
@@ -53,7 +55,7 @@ type cachedPlan struct {
 
 // New builds the engine of sg, fetching through set. Its plan cache holds at most server.planCacheSize plans and
 // about server.planCacheBytes bytes (plans, their keys and their cached static responses).
-func New(sg *schema.Supergraph, set *resolvers.Set) (*Engine, error) {
+func New(sg *schema.Supergraph, set *resolvers.Set, opts ...Option) (*Engine, error) {
 	size := sg.Settings.PlanCacheSize
 	if size <= 0 {
 		size = 1000
@@ -62,7 +64,24 @@ func New(sg *schema.Supergraph, set *resolvers.Set) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan cache: %w", err)
 	}
-	return &Engine{sg: sg, resolvers: set, plans: plans}, nil
+	e := &Engine{sg: sg, resolvers: set, plans: plans, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e, nil
+}
+
+// Option adjusts an Engine.
+type Option func(*Engine)
+
+// WithLogger sets where the engine logs what clients are not told (panics, upstream failure details); the
+// default discards it.
+func WithLogger(l *slog.Logger) Option {
+	return func(e *Engine) {
+		if l != nil {
+			e.log = l
+		}
+	}
 }
 
 // Supergraph returns the configuration version the engine serves.
@@ -112,7 +131,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	executing := false
 	defer func() {
 		if p := recover(); p != nil {
-			slog.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
+			e.log.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
 			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
 				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
 			if executing {
@@ -158,7 +177,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: errCancelled.msg,
 			Extensions: map[string]any{"code": string(errCancelled.code)}}}}
 	}
-	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails}
+	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails, log: e.log}
 	if hint := cp.size.Load(); hint > 0 {
 		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
 		// more than the cap allows.

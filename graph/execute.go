@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -143,7 +142,7 @@ func (x *execution) dispatch(todo pending) {
 func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 	defer func() {
 		if p := recover(); p != nil {
-			err := &fieldError{err: fetchPanicked(fetches[0], p)}
+			err := &fieldError{err: x.fetchPanicked(fetches[0], p)}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
 					switch o.values[f.Field.Index].(type) {
@@ -171,8 +170,8 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 }
 
 // fetchPanicked logs a panic p of fetch f with its stack and returns the error of the fields it leaves unfilled.
-func fetchPanicked(f *Fetch, p any) error {
-	slog.Error("panic in fetch", "binding", f.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+func (x *execution) fetchPanicked(f *Fetch, p any) error {
+	x.engine.log.ErrorContext(x.ctx, "panic in fetch", "binding", f.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
 	return fmt.Errorf("internal error while resolving %s", f.Binding.Name())
 }
 

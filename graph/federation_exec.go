@@ -71,7 +71,7 @@ func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pendi
 			func() {
 				defer func() {
 					if p := recover(); p != nil {
-						r.fail(c, fetchPanicked(fetches[0], p))
+						r.fail(c, x.fetchPanicked(fetches[0], p))
 					}
 				}()
 				ctx, span := x.startFedCall(fetches, c)

@@ -111,7 +111,7 @@ func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, par
 	fetch := func(o *object) (v any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				v, err = nil, fetchPanicked(f, p)
+				v, err = nil, x.fetchPanicked(f, p)
 			}
 		}()
 		if se := x.stopped(); se != nil {

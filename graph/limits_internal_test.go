@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -221,7 +222,7 @@ func TestPrefixKeys(t *testing.T) {
 	for i := range long {
 		long[i] = "a"
 	}
-	w := &writer{path: ast.Path{ast.PathName("r")}}
+	w := &writer{path: ast.Path{ast.PathName("r")}, log: slog.New(slog.DiscardHandler)}
 	w.upstream(&Field{}, []resolvers.UpstreamError{{Message: "deep", Path: long}})
 	if len(w.located) != len(long)+1 || len(w.errs) != 1 {
 		t.Errorf("%d paths located, %d errors", len(w.located), len(w.errs))

@@ -46,6 +46,7 @@ type writer struct {
 	// otherwise they get sources.Error.PublicMessage and the detail goes to the log, once per response.
 	expose bool
 	logged bool
+	log    *slog.Logger
 }
 
 // upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
@@ -447,7 +448,7 @@ func (w *writer) fail(f *Field, err error) {
 			e.Message = se.PublicMessage()
 			if !w.logged {
 				w.logged = true
-				slog.WarnContext(w.client, "upstream request failed", "field", w.fieldName(f), "path", e.Path.String(), "error", err.Error())
+				w.log.WarnContext(w.client, "upstream request failed", "field", w.fieldName(f), "path", e.Path.String(), "error", err.Error())
 			}
 		}
 		if se.Source != "" {

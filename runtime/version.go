@@ -68,7 +68,7 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 		v.Close()
 		return nil, err
 	}
-	v.engine, err = graph.New(sg, set)
+	v.engine, err = graph.New(sg, set, graph.WithLogger(cfg.Logger))
 	if err != nil {
 		v.Close()
 		return nil, err
