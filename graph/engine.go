@@ -31,7 +31,7 @@ import (
 // from its plan cache; a new configuration version gets a new Engine, so plans never cross versions.
 type Engine struct {
 	// log receives what clients are not told (WithLogger).
-	log *slog.Logger
+	log       *slog.Logger
 	sg        *schema.Supergraph
 	resolvers *resolvers.Set
 	plans     *cache.LRU[string, *cachedPlan]
