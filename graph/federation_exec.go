@@ -293,7 +293,9 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 			}
 			continue
 		}
-		for _, t := range owners[i][j] {
+		// The objects sharing one representation share its error: reported at the first maxEntityErrors of them,
+		// so that one error of a key many objects have cannot multiply into an answer's worth of errors.
+		for _, t := range owners[i][j][:min(len(owners[i][j]), maxEntityErrors)] {
 			r.errs = append(r.errs, resolvers.UpstreamError{Message: e.Message, Path: append(append([]any(nil), t.path...), rest...),
 				Extensions: e.Extensions})
 		}
