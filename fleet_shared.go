@@ -6,6 +6,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/conflux-gql/conflux/fleet"
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -21,6 +22,7 @@ type fleetShared struct {
 	owned    bool
 	replicas *fleet.Replicas
 	apq      *fleet.APQ
+	cache    *fleet.ResponseCache
 	metrics  *fleet.Metrics
 }
 
@@ -66,7 +68,7 @@ func newFleetShared(c *fleet.Client, reg prometheus.Registerer) (*fleetShared, e
 	if err != nil {
 		return nil, err
 	}
-	return &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m)}, nil
+	return &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), cache: fleet.NewResponseCache(c, m), replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m)}, nil
 }
 
 // Close leaves the fleet: the heartbeat stops and this replica is removed from the live set.
@@ -96,11 +98,26 @@ func (f *fleetShared) rateLimiter(source string, limits sources.LimitsConfig) so
 	return fleet.NewRateLimiter(f.client, f.replicas, source, limits.Rate, limits.RateBurst(), f.metrics)
 }
 
-// newReplicaRuntime is newRuntime for a replica that shares APQ and rate limits through fl (nil for none).
+// responseCache is the shared level of the response cache, or nil.
+func (f *fleetShared) responseCache() respcache.Shared {
+	if f == nil {
+		return nil
+	}
+	return f.cache
+}
+
+// newReplicaRuntime is newRuntime for a replica that shares APQ, rate limits and cached responses through fl
+// (nil for none).
 func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
 	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel, fl.apqCache()), LoadOptions: loadOptions(), Logger: logger}
+	cfg.ResponseCache.Shared = fl.responseCache()
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
+		m, err := respcache.NewMetrics(tel.registry)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ResponseCache.Metrics = m
 	}
 	if fl != nil {
 		cfg.RateLimiter = fl.rateLimiter

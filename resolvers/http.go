@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/sources"
 	"golang.org/x/net/http/httpguts"
 )
@@ -64,9 +65,16 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 	return out, nil
 }
 
-// Do sends a rendered request and returns the decoded answer after select.
+// Do sends a rendered request and returns the decoded answer after select. An unbatched request goes through
+// the response cache (cache.go); a batch request is cached per key by its batch call.
 func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (any, error) {
-	v, err := r.send(ctx, req, decodeJSON)
+	var v any
+	var err error
+	if batch {
+		v, err = r.send(ctx, req, decodeJSON)
+	} else {
+		v, err = r.sendCached(ctx, req, decodeJSON)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +174,7 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
 		return r.Do(ctx, req, false)
 	}
-	return r.send(ctx, req, decodeList)
+	return r.sendCached(ctx, req, decodeList)
 }
 
 // Match hands the items of a batch answer to the keys (canonical forms, in request order). With match fields,
@@ -236,6 +244,19 @@ type httpBatchCall struct{}
 func newHTTPBatchCall() batchCall { return httpBatchCall{} }
 
 func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error {
+	col := respcache.FromContext(ctx)
+	// With cache, each key is looked up first under the key of the single-key request the batch stands for
+	// (batchKeyReq); only the keys missed are asked of the backend (issue 15).
+	var partKeys []string
+	if r.cache != nil {
+		var err error
+		if keys, out, partKeys, err = r.batchHits(ctx, col, vs, keys, out); err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+	}
 	vs.Keys = make([]any, len(keys))
 	canons := make([]string, len(keys))
 	for i, k := range keys {
@@ -245,18 +266,67 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	if err != nil {
 		return err
 	}
-	v, err := r.Do(ctx, req, true)
+	resp, err := r.Source.Do(ctx, req)
 	if err != nil {
-		return err
+		col.Uncached()
+		return sources.AsError(r.Binding.Source, err)
 	}
-	vals, err := r.Match(canons, v)
+	answer, err := decodeJSON(resp.Body)
 	if err != nil {
+		col.Uncached()
+		return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	vals, err := r.Match(canons, Dig(answer, r.Binding.Batch.Select))
+	if err != nil {
+		col.Uncached()
 		return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err}
 	}
 	for i, res := range out {
 		res.Data = vals[i]
 	}
+	if partKeys == nil {
+		col.Uncached()
+		return nil
+	}
+	lt, ok := r.lifetime(req, resp)
+	if !ok {
+		col.Uncached()
+		return nil
+	}
+	for i, v := range vals {
+		if b, err := encodePart(v); err == nil {
+			r.cache.Put(ctx, partKeys[i], r.Binding.Name(), keys[i].Canon, b, lt.TTL, !lt.Private)
+		}
+	}
+	col.Cached(lt.TTL, lt.Private)
 	return nil
+}
+
+// batchHits looks each key up in the response cache and fills out for the hits. It returns the keys missed,
+// their results and their cache keys; partKeys is nil when the batch's answers cannot be cached (a request that
+// is not idempotent).
+func (r *Resolver) batchHits(ctx context.Context, col *respcache.Collector, vs Vars, keys []Key, out []*result) (miss []Key, missOut []*result, partKeys []string, err error) {
+	name := r.Binding.Name()
+	for i, k := range keys {
+		kreq, err := r.batchKeyReq(vs, k)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !r.cacheable(kreq) {
+			return keys, out, nil, nil
+		}
+		ck := r.cacheKey(kreq, "batch")
+		if body, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon); ok {
+			if v, err := decodeJSON(body); err == nil {
+				out[i].Data = v
+				col.Cached(ttl, r.private(kreq))
+				continue
+			}
+		}
+		miss, missOut, partKeys = append(miss, k), append(missOut, out[i]), append(partKeys, ck)
+	}
+	return miss, missOut, partKeys, nil
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -25,6 +26,9 @@ type Resolver struct {
 	mutation bool
 	// gql says how a graphql binding's arguments are sent (graphql.go).
 	gql *graphqlArgs
+	// cache is the version's response cache when the binding has `cache` (issue 15), with its policy.
+	cache  *respcache.Cache
+	policy respcache.Policy
 }
 
 // Set holds the resolvers of one configuration version.
@@ -33,11 +37,31 @@ type Set struct {
 	// sources and forward serve federated fetches, which call subgraphs by source name (PostGraphQL).
 	sources map[string]sources.Source
 	forward map[string][]string
+	// cache is the response cache of the bindings with `cache`; nil when none has.
+	cache *respcache.Cache
 }
 
 // New builds a resolver for every fetching binding of sg, using srcs by source name.
-func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
+func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) (*Set, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Set{byBinding: map[*schema.Binding]*Resolver{}, sources: srcs, forward: map[string][]string{}}
+	for _, b := range sg.Bindings() {
+		if b.Cache != nil && b.Fetches() {
+			cfg := o.cache
+			if cfg.MaxBytes == 0 {
+				cfg.MaxBytes = sg.Settings.ResponseCacheBytes
+			}
+			c, err := respcache.New(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("response cache: %w", err)
+			}
+			s.cache = c
+			break
+		}
+	}
 	for name, cfg := range sg.Sources {
 		if cfg.HTTP != nil {
 			s.forward[name] = cfg.HTTP.ForwardHeaders
@@ -66,6 +90,10 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
 			if r.GraphQL && !b.Federated {
 				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
+			}
+			if b.Cache != nil && !r.GraphQL {
+				// Answers of graphql sources are not cached: they are POSTs whose answers carry errors.
+				r.cache, r.policy = s.cache, respcache.Policy{TTL: b.Cache.TTL, HonorCacheControl: b.Cache.HonorCacheControl}
 			}
 		}
 		s.byBinding[b] = r

@@ -63,7 +63,7 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 			v.owned[name] = c.Close
 		}
 	}
-	set, err := resolvers.New(sg, v.srcs)
+	set, err := resolvers.New(sg, v.srcs, resolvers.WithResponseCache(cfg.ResponseCache))
 	if err != nil {
 		v.Close()
 		return nil, err
