@@ -33,12 +33,14 @@ func (r *Resolver) cacheable(req *sources.Request) bool {
 
 // cacheKey is the key of req's answer (or of one batch key's part of it).
 func (r *Resolver) cacheKey(req *sources.Request, part string) string {
+
 	k := respcache.Key{Binding: r.Binding.Name(), Source: r.Binding.Source, Method: req.Method,
-		Path: sources.RequestKey(req.Method, req), Body: req.Body, Header: req.Header, Public: r.Binding.Public, Part: part}
+		Path: unbatchedPurgeKey(req), Body: req.Body, Header: req.Header, Public: r.Binding.Public, Part: part}
 	return k.String()
 }
 
-// unbatchedPurgeKey is the purge key of an unbatched answer: its path and query, as purgeCache names it.
+// unbatchedPurgeKey is an unbatched request's path and query: the purge key of its answer, as purgeCache names
+// it.
 func unbatchedPurgeKey(req *sources.Request) string {
 	if len(req.Query) == 0 {
 		return req.Path
