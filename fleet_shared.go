@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/runtime"
@@ -97,6 +98,9 @@ func (f *fleetShared) rateLimiter(source string, limits sources.LimitsConfig) so
 	}
 	return fleet.NewRateLimiter(f.client, f.replicas, source, limits.Rate, limits.RateBurst(), f.metrics)
 }
+
+// The admin API's purgeCache purges the running version's response cache.
+var _ admin.CachePurger = (*runtime.Runtime)(nil)
 
 // responseCache is the shared level of the response cache, or nil.
 func (f *fleetShared) responseCache() respcache.Shared {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/fleet/fleettest"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
@@ -198,6 +199,7 @@ func startCacheServer(t *testing.T, backend *cacheBackend, redisURL string, cloc
 	}
 	s := newServer(rt)
 	s.mux.Handle("GET /metrics", tel.Handler())
+	s.mux.Handle("/admin/graphql", admin.NewHandler(rt, ""))
 	s.ready.Store(true)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -453,4 +455,76 @@ func (s *cacheServer) metrics() string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
+}
+
+// purge calls the admin API's purgeCache and returns its errors' messages.
+func (s *cacheServer) purge(binding, key string) string {
+	s.t.Helper()
+	args := fmt.Sprintf("binding: %q", binding)
+	if key != "" {
+		args += fmt.Sprintf(", key: %q", key)
+	}
+	_, out := s.send("/admin/graphql", "mutation {purgeCache("+args+")}", "")
+	if errs, ok := out["errors"].([]any); ok {
+		return errs[0].(map[string]any)["message"].(string)
+	}
+	if out["data"].(map[string]any)["purgeCache"] != true {
+		s.t.Fatalf("purgeCache: %v", out)
+	}
+	return ""
+}
+
+func TestResponseCache_Purge(t *testing.T) {
+	warm := `{u1: user(id: 1) {name} u2: user(id: 2) {name} posts(ids: "1,2") {user {name}}}`
+	for _, tc := range []struct {
+		name, binding, key string
+		// want is the calls to /users/1, /users/2 and the batch /users? after warming, purging and warming
+		// again.
+		want [3]int
+		err  string
+	}{
+		{name: "one unbatched key", binding: "Query.user", key: "/users/1", want: [3]int{2, 1, 1}},
+		{name: "a binding", binding: "Query.user", want: [3]int{2, 2, 1}},
+		{name: "one batch key", binding: "Post.user", key: "2", want: [3]int{1, 1, 2}},
+		{name: "a batched binding", binding: "Post.user", want: [3]int{1, 1, 2}},
+		{name: "a binding without cache", binding: "Query.uncached", want: [3]int{1, 1, 1}, err: "no cache"},
+		{name: "no such binding", binding: "Query.nope", want: [3]int{1, 1, 1}, err: "no such binding"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newCacheBackend(t)
+			s := startCacheServer(t, b, "", newClock())
+			s.query(warm, "")
+			if msg := s.purge(tc.binding, tc.key); !strings.Contains(msg, tc.err) || (msg == "") != (tc.err == "") {
+				t.Fatalf("purge error %q, want %q", msg, tc.err)
+			}
+			s.query(warm, "")
+			got := [3]int{b.count("/users/1"), b.count("/users/2"), b.count("/users?")}
+			if got != tc.want {
+				t.Fatalf("calls (/users/1, /users/2, batch) = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("batch key asks only for it", func(t *testing.T) {
+		b := newCacheBackend(t)
+		s := startCacheServer(t, b, "", newClock())
+		s.query(warm, "")
+		s.purge("Post.user", "2")
+		s.query(warm, "")
+		if got := b.callsTo("/users?"); !slices.Equal(got, []string{"/users?id=1&id=2", "/users?id=2"}) {
+			t.Fatalf("batch calls %v", got)
+		}
+	})
+	t.Run("shared level", func(t *testing.T) {
+		redis := fleettest.Start(t)
+		b := newCacheBackend(t)
+		a := startCacheServer(t, b, redis.URL(), nil)
+		c := startCacheServer(t, b, redis.URL(), nil)
+		waitHealthy(t, a, c)
+		a.query(warm, "")
+		a.purge("Query.user", "/users/1")
+		c.query(warm, "") // /users/1 purged from the shared level; the rest is served from it
+		if got := [3]int{b.count("/users/1"), b.count("/users/2"), b.count("/users?")}; got != [3]int{2, 1, 1} {
+			t.Fatalf("calls (/users/1, /users/2, batch) = %v, want [2 1 1]", got)
+		}
+	})
 }
