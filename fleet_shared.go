@@ -25,6 +25,9 @@ type fleetShared struct {
 	apq      *fleet.APQ
 	cache    *fleet.ResponseCache
 	metrics  *fleet.Metrics
+	// purges records the purges of every replica (Watch), for every version's in-process response cache.
+	purges    *respcache.Purges
+	stopWatch func()
 }
 
 // fleetConfig is the Redis the configuration names (`redis:`), else CONFLUX_REDIS_URL's, else nil.
@@ -69,7 +72,10 @@ func newFleetShared(c *fleet.Client, reg prometheus.Registerer) (*fleetShared, e
 	if err != nil {
 		return nil, err
 	}
-	return &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), cache: fleet.NewResponseCache(c, m), replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m)}, nil
+	f := &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), cache: fleet.NewResponseCache(c, m),
+		replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m), purges: respcache.NewPurges()}
+	f.stopWatch = f.cache.Watch(f.purges.Record)
+	return f, nil
 }
 
 // Close leaves the fleet: the heartbeat stops and this replica is removed from the live set.
@@ -78,6 +84,7 @@ func (f *fleetShared) Close() {
 		return
 	}
 	f.replicas.Close()
+	f.stopWatch()
 	if f.owned {
 		f.client.Close()
 	}
@@ -115,6 +122,9 @@ func (f *fleetShared) responseCache() respcache.Shared {
 func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
 	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel, fl.apqCache()), LoadOptions: loadOptions(), Logger: logger}
 	cfg.ResponseCache.Shared = fl.responseCache()
+	if fl != nil {
+		cfg.ResponseCache.Purges = fl.purges
+	}
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
 		m, err := respcache.NewMetrics(tel.registry)

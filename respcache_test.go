@@ -521,8 +521,15 @@ func TestResponseCache_Purge(t *testing.T) {
 		c := startCacheServer(t, b, redis.URL(), nil)
 		waitHealthy(t, a, c)
 		a.query(warm, "")
+		c.query(warm, "") // from the shared level, now in c's in-process level too
 		a.purge("Query.user", "/users/1")
-		c.query(warm, "") // /users/1 purged from the shared level; the rest is served from it
+		// The purge reaches c's in-process level through Redis (pub/sub): wait for it.
+		deadline := time.Now().Add(2 * time.Second)
+		for b.count("/users/1") < 2 && time.Now().Before(deadline) {
+			c.query(`{user(id: 1) {name}}`, "")
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.query(warm, "") // /users/1 purged everywhere; the rest is served from the caches
 		if got := [3]int{b.count("/users/1"), b.count("/users/2"), b.count("/users?")}; got != [3]int{2, 1, 1} {
 			t.Fatalf("calls (/users/1, /users/2, batch) = %v, want [2 1 1]", got)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -96,11 +97,32 @@ func (rc *ResponseCache) Purge(ctx context.Context, binding, purgeKey string) er
 	pipe := rc.c.rdb.TxPipeline()
 	pipe.HSet(ctx, k, purgeKey, strconv.FormatInt(time.Now().UnixMicro(), 10))
 	pipe.Expire(ctx, k, MaxCacheTTL)
+	pipe.Publish(ctx, rc.c.Key("cache", "purged"), binding+"\x00"+purgeKey)
 	if _, err := pipe.Exec(ctx); err != nil {
 		rc.failed(ctx, err)
 		return fmt.Errorf("purge the shared response cache: %w", err)
 	}
 	return nil
+}
+
+// Watch calls f, on its own goroutine, for every purge any replica makes (this one's included), so that each
+// replica also purges its in-process level. A purge announced while this replica could not hear it (Redis down,
+// or reconnecting) is missed there: its in-process entries live out their TTL. stop ends the watch and waits.
+func (rc *ResponseCache) Watch(f func(binding, purgeKey string)) (stop func()) {
+	ps := rc.c.rdb.Subscribe(context.Background(), rc.c.Key("cache", "purged"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for msg := range ps.Channel() {
+			if binding, key, ok := strings.Cut(msg.Payload, "\x00"); ok {
+				f(binding, key)
+			}
+		}
+	}()
+	return func() {
+		ps.Close() // closes the channel
+		<-done
+	}
 }
 
 func (rc *ResponseCache) failed(ctx context.Context, err error) {

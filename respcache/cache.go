@@ -39,6 +39,8 @@ type Config struct {
 	Metrics *Metrics
 	// Now is the clock (tests inject a fake one); nil means time.Now.
 	Now func() time.Time
+	// Purges is the replica's record of purges; nil gives the cache its own.
+	Purges *Purges
 }
 
 // Defaults of Config.
@@ -58,13 +60,22 @@ type Cache struct {
 	shared Shared
 	m      *Metrics
 	now    func() time.Time
+	purges *Purges
+}
 
+// Purges records the purges an entry stored before is stale after: by binding, or by binding and purge key. One
+// serves every version of a replica, so that purges other replicas announce (fleet.ResponseCache.Watch) reach
+// the running version's cache. It is safe for concurrent use.
+type Purges struct {
 	// seq orders stores and purges: an entry stored at or before a purge of its binding or key is stale.
 	seq    atomic.Uint64
 	mu     sync.Mutex
 	purged map[string]uint64 // binding, or binding + "\x00" + purge key → seq of the purge
 	nKeys  int
 }
+
+// NewPurges returns an empty record of purges.
+func NewPurges() *Purges { return &Purges{purged: map[string]uint64{}} }
 
 type entry struct {
 	val      []byte
@@ -89,7 +100,10 @@ func New(cfg Config) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cache{lru: lru, shared: cfg.Shared, m: cfg.Metrics, now: cfg.Now, purged: map[string]uint64{}}, nil
+	if cfg.Purges == nil {
+		cfg.Purges = NewPurges()
+	}
+	return &Cache{lru: lru, shared: cfg.Shared, m: cfg.Metrics, now: cfg.Now, purges: cfg.Purges}, nil
 }
 
 // Now returns the cache's clock's time.
@@ -100,7 +114,7 @@ func (c *Cache) Now() time.Time { return c.now() }
 func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string) ([]byte, time.Duration, bool) {
 	now := c.now()
 	if e, ok := c.lru.Get(key); ok {
-		if ttl := e.expires.Sub(now); ttl > 0 && !c.stale(e) {
+		if ttl := e.expires.Sub(now); ttl > 0 && !c.purges.stale(e) {
 			c.m.hit(binding, "local")
 			return e.val, ttl, true
 		}
@@ -128,54 +142,59 @@ func (c *Cache) Put(ctx context.Context, key, binding, purgeKey string, val []by
 }
 
 func (c *Cache) putLocal(key, binding, purgeKey string, val []byte, expires time.Time) {
-	e := &entry{val: val, expires: expires, seq: c.seq.Add(1), binding: binding, purgeKey: purgeKey}
+	e := &entry{val: val, expires: expires, seq: c.purges.seq.Add(1), binding: binding, purgeKey: purgeKey}
 	c.lru.Add(key, e, int64(len(key)+len(val)+len(binding)+len(purgeKey)+entryOverhead))
 	c.m.setBytes(c.lru.Bytes())
 }
 
 // stale reports whether e was stored before a purge of its binding or purge key.
-func (c *Cache) stale(e *entry) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.purged) == 0 {
+func (p *Purges) stale(e *entry) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.purged) == 0 {
 		return false
 	}
-	if s, ok := c.purged[e.binding]; ok && e.seq <= s {
+	if s, ok := p.purged[e.binding]; ok && e.seq <= s {
 		return true
 	}
 	if e.purgeKey != "" {
-		if s, ok := c.purged[e.binding+"\x00"+e.purgeKey]; ok && e.seq <= s {
+		if s, ok := p.purged[e.binding+"\x00"+e.purgeKey]; ok && e.seq <= s {
 			return true
 		}
 	}
 	return false
 }
 
+// Record makes the entries of binding (purgeKey "") or of one of its purge keys stored until now stale.
+func (p *Purges) Record(binding, purgeKey string) {
+	s := p.seq.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if purgeKey == "" {
+		p.purged[binding] = s
+		return
+	}
+	if p.nKeys >= maxPurgeKeys {
+		// Fold every key purge into a purge of its binding: more is purged, never less.
+		for k := range p.purged {
+			if b, _, ok := strings.Cut(k, "\x00"); ok {
+				p.purged[b] = s
+				delete(p.purged, k)
+			}
+		}
+		p.nKeys = 0
+	}
+	k := binding + "\x00" + purgeKey
+	if _, ok := p.purged[k]; !ok {
+		p.nKeys++
+	}
+	p.purged[k] = s
+}
+
 // Purge makes the entries of binding (purgeKey "") or of one of its purge keys stale, here and in the shared
 // level. The shared level's error is returned (the local purge is done anyway).
 func (c *Cache) Purge(ctx context.Context, binding, purgeKey string) error {
-	s := c.seq.Add(1)
-	c.mu.Lock()
-	if purgeKey == "" {
-		c.purged[binding] = s
-	} else {
-		if c.nKeys >= maxPurgeKeys {
-			// Fold every key purge into a purge of its binding: more is purged, never less.
-			for k := range c.purged {
-				if b, _, ok := strings.Cut(k, "\x00"); ok {
-					c.purged[b] = s
-					delete(c.purged, k)
-				}
-			}
-			c.nKeys = 0
-		}
-		k := binding + "\x00" + purgeKey
-		if _, ok := c.purged[k]; !ok {
-			c.nKeys++
-		}
-		c.purged[k] = s
-	}
-	c.mu.Unlock()
+	c.purges.Record(binding, purgeKey)
 	if c.shared != nil {
 		return c.shared.Purge(ctx, binding, purgeKey)
 	}
