@@ -77,11 +77,9 @@ func (r *Resolver) sendCached(ctx context.Context, req *sources.Request, decode 
 		return r.send(ctx, req, decode)
 	}
 	name, key, pk := r.Binding.Name(), r.cacheKey(req, ""), unbatchedPurgeKey(req)
-	if body, ttl, ok := r.cache.Get(ctx, key, name, pk); ok {
-		if v, err := decode(body); err == nil {
-			col.Cached(ttl, r.private(req))
-			return v, nil
-		}
+	if v, ttl, ok := r.cache.Get(ctx, key, name, pk, decode); ok {
+		col.Cached(ttl, r.private(req))
+		return v, nil
 	}
 	resp, err := r.Source.Do(ctx, req)
 	if err != nil {
@@ -95,7 +93,7 @@ func (r *Resolver) sendCached(ctx context.Context, req *sources.Request, decode 
 			Method: req.Method, Path: req.Path, Err: err}
 	}
 	if lt, ok := r.lifetime(req, resp); ok {
-		r.cache.Put(ctx, key, name, pk, resp.Body, lt.TTL, !lt.Private)
+		r.cache.Put(ctx, key, name, pk, resp.Body, v, lt.TTL, !lt.Private)
 		col.Cached(lt.TTL, lt.Private)
 	} else {
 		col.Uncached()

@@ -296,7 +296,7 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	}
 	for i, v := range vals {
 		if b, err := encodePart(v); err == nil {
-			r.cache.Put(ctx, partKeys[i], r.Binding.Name(), keys[i].Canon, b, lt.TTL, !lt.Private)
+			r.cache.Put(ctx, partKeys[i], r.Binding.Name(), keys[i].Canon, b, v, lt.TTL, !lt.Private)
 		}
 	}
 	col.Cached(lt.TTL, lt.Private)
@@ -317,12 +317,10 @@ func (r *Resolver) batchHits(ctx context.Context, col *respcache.Collector, vs V
 			return keys, out, nil, nil
 		}
 		ck := r.cacheKey(kreq, "batch")
-		if body, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon); ok {
-			if v, err := decodeJSON(body); err == nil {
-				out[i].Data = v
-				col.Cached(ttl, r.private(kreq))
-				continue
-			}
+		if v, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon, decodeJSON); ok {
+			out[i].Data = v
+			col.Cached(ttl, r.private(kreq))
+			continue
 		}
 		miss, missOut, partKeys = append(miss, k), append(missOut, out[i]), append(partKeys, ck)
 	}

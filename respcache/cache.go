@@ -78,7 +78,9 @@ type Purges struct {
 func NewPurges() *Purges { return &Purges{purged: map[string]uint64{}} }
 
 type entry struct {
-	val      []byte
+	val []byte
+	// value is val decoded, shared by every hit: callers treat it as immutable.
+	value    any
 	expires  time.Time
 	seq      uint64
 	binding  string
@@ -109,41 +111,46 @@ func New(cfg Config) (*Cache, error) {
 // Now returns the cache's clock's time.
 func (c *Cache) Now() time.Time { return c.now() }
 
-// Get returns the value under key and its remaining lifetime: from this process, else from the shared level
-// (then kept here too). Only answers that may be shared (see Put's shared) are looked up in the shared level.
-func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string) ([]byte, time.Duration, bool) {
+// Get returns the decoded value under key and its remaining lifetime: from this process, else from the shared
+// level (decoded with decode, then kept here too). A value that does not decode is a miss. The value is shared
+// by every hit: callers must not change it.
+func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string, decode func([]byte) (any, error)) (any, time.Duration, bool) {
 	now := c.now()
 	if e, ok := c.lru.Get(key); ok {
 		if ttl := e.expires.Sub(now); ttl > 0 && !c.purges.stale(e) {
 			c.m.hit(binding, "local")
-			return e.val, ttl, true
+			return e.value, ttl, true
 		}
 	}
 	if c.shared != nil {
 		if val, ttl, ok := c.shared.Get(ctx, key, binding, purgeKey); ok && ttl > 0 {
-			c.m.hit(binding, "shared")
-			c.putLocal(key, binding, purgeKey, val, now.Add(ttl))
-			return val, ttl, true
+			if v, err := decode(val); err == nil {
+				c.m.hit(binding, "shared")
+				c.putLocal(key, binding, purgeKey, val, v, now.Add(ttl))
+				return v, ttl, true
+			}
 		}
 	}
 	c.m.miss(binding)
 	return nil, 0, false
 }
 
-// Put stores val under key for ttl in this process and, when shared, in the shared level.
-func (c *Cache) Put(ctx context.Context, key, binding, purgeKey string, val []byte, ttl time.Duration, shared bool) {
+// Put stores val, whose decoded form is value, under key for ttl in this process and, when shared, in the shared
+// level. value must not change afterwards.
+func (c *Cache) Put(ctx context.Context, key, binding, purgeKey string, val []byte, value any, ttl time.Duration, shared bool) {
 	if ttl <= 0 {
 		return
 	}
-	c.putLocal(key, binding, purgeKey, val, c.now().Add(ttl))
+	c.putLocal(key, binding, purgeKey, val, value, c.now().Add(ttl))
 	if shared && c.shared != nil {
 		c.shared.Set(ctx, key, binding, purgeKey, val, ttl)
 	}
 }
 
-func (c *Cache) putLocal(key, binding, purgeKey string, val []byte, expires time.Time) {
-	e := &entry{val: val, expires: expires, seq: c.purges.seq.Add(1), binding: binding, purgeKey: purgeKey}
-	c.lru.Add(key, e, int64(len(key)+len(val)+len(binding)+len(purgeKey)+entryOverhead))
+func (c *Cache) putLocal(key, binding, purgeKey string, val []byte, value any, expires time.Time) {
+	e := &entry{val: val, value: value, expires: expires, seq: c.purges.seq.Add(1), binding: binding, purgeKey: purgeKey}
+	// val counts once and its decoded form twice (an estimate: maps and interfaces cost more than the text).
+	c.lru.Add(key, e, int64(len(key)+3*len(val)+len(binding)+len(purgeKey)+entryOverhead))
 	c.m.setBytes(c.lru.Bytes())
 }
 

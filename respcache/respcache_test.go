@@ -84,14 +84,14 @@ func TestCache_BoundsAndPurge(t *testing.T) {
 	ctx := context.Background()
 	big := []byte(strings.Repeat("x", 1000))
 	for i := range 50 {
-		c.Put(ctx, string(rune('a'+i)), "T.f", "", big, time.Minute, true)
+		c.Put(ctx, string(rune('a'+i)), "T.f", "", big, nil, time.Minute, true)
 	}
 	if c.lru.Bytes() > 10<<10 || c.Len() >= 50 {
 		t.Fatalf("cache holds %d bytes in %d entries, bound 10 KiB", c.lru.Bytes(), c.Len())
 	}
-	c.Put(ctx, "k1", "T.f", "1", []byte("one"), time.Minute, true)
-	c.Put(ctx, "k2", "T.f", "2", []byte("two"), time.Minute, true)
-	c.Put(ctx, "k3", "T.g", "1", []byte("three"), time.Minute, true)
+	c.Put(ctx, "k1", "T.f", "1", []byte("one"), "one", time.Minute, true)
+	c.Put(ctx, "k2", "T.f", "2", []byte("two"), "two", time.Minute, true)
+	c.Put(ctx, "k3", "T.g", "1", []byte("three"), "three", time.Minute, true)
 	if err := c.Purge(ctx, "T.f", "1"); err != nil {
 		t.Fatal(err)
 	}
@@ -99,16 +99,18 @@ func TestCache_BoundsAndPurge(t *testing.T) {
 		key, binding, pk string
 		want             bool
 	}{{"k1", "T.f", "1", false}, {"k2", "T.f", "2", true}, {"k3", "T.g", "1", true}} {
-		if _, _, ok := c.Get(ctx, tc.key, tc.binding, tc.pk); ok != tc.want {
+		if _, _, ok := c.Get(ctx, tc.key, tc.binding, tc.pk, decodeText); ok != tc.want {
 			t.Fatalf("after purging T.f key 1: %s found %v, want %v", tc.key, ok, tc.want)
 		}
 	}
-	c.Put(ctx, "k1", "T.f", "1", []byte("one again"), time.Minute, true)
-	if v, _, ok := c.Get(ctx, "k1", "T.f", "1"); !ok || string(v) != "one again" {
+	c.Put(ctx, "k1", "T.f", "1", []byte("one again"), "one again", time.Minute, true)
+	if v, _, ok := c.Get(ctx, "k1", "T.f", "1", decodeText); !ok || v != "one again" {
 		t.Fatalf("stored after the purge: %q, %v", v, ok)
 	}
 	_ = c.Purge(ctx, "T.f", "")
-	if _, _, ok := c.Get(ctx, "k2", "T.f", "2"); ok {
+	if _, _, ok := c.Get(ctx, "k2", "T.f", "2", decodeText); ok {
 		t.Fatal("k2 survived the purge of its binding")
 	}
 }
+
+func decodeText(b []byte) (any, error) { return string(b), nil }
