@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 
@@ -101,11 +103,22 @@ func (r *Resolver) sendCached(ctx context.Context, req *sources.Request, decode 
 	return v, nil
 }
 
-// batchKeyReq is the request a batch stands for for one key: the batch request rendered with that key alone.
-// Its cache key identifies the key's part of any batch answer.
+// keyPlaceholder stands for the key in the batch request rendered once per batch to key its parts (batchHits).
+const keyPlaceholder = "{key}"
+
+// batchKeyReq is the batch request rendered with the key k alone.
 func (r *Resolver) batchKeyReq(vs Vars, k Key) (*sources.Request, error) {
 	vs.Keys = []any{k.Value}
 	return r.Build(vs, true)
+}
+
+// partKey is the cache key of one batch key's part: the batch's prefix and the key (hashed when long).
+func partKey(prefix, canon string) string {
+	if len(canon) > 64 {
+		sum := sha256.Sum256([]byte(canon))
+		return prefix + "#" + hex.EncodeToString(sum[:])
+	}
+	return prefix + ":" + canon
 }
 
 // encodePart is a batch key's part of an answer as it is cached.

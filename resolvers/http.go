@@ -303,23 +303,25 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	return nil
 }
 
-// batchHits looks each key up in the response cache and fills out for the hits. It returns the keys missed,
+// batchHits looks each key up in the response cache and fills out for the hits. A key's part of a batch answer
+// is cached under the key of the single-key request the batch stands for: the batch request rendered with a
+// placeholder key (everything the answer depends on but the key, hashed once per batch) and the key itself. It returns the keys missed,
 // their results and their cache keys; partKeys is nil when the batch's answers cannot be cached (a request that
 // is not idempotent).
 func (r *Resolver) batchHits(ctx context.Context, col *respcache.Collector, vs Vars, keys []Key, out []*result) (miss []Key, missOut []*result, partKeys []string, err error) {
-	name := r.Binding.Name()
+	base, err := r.batchKeyReq(vs, Key{Value: keyPlaceholder})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !r.cacheable(base) {
+		return keys, out, nil, nil
+	}
+	name, prefix, private := r.Binding.Name(), r.cacheKey(base, "batch"), r.private(base)
 	for i, k := range keys {
-		kreq, err := r.batchKeyReq(vs, k)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if !r.cacheable(kreq) {
-			return keys, out, nil, nil
-		}
-		ck := r.cacheKey(kreq, "batch")
+		ck := partKey(prefix, k.Canon)
 		if v, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon, decodeJSON); ok {
 			out[i].Data = v
-			col.Cached(ttl, r.private(kreq))
+			col.Cached(ttl, private)
 			continue
 		}
 		miss, missOut, partKeys = append(miss, k), append(missOut, out[i]), append(partKeys, ck)
