@@ -3,14 +3,12 @@ package main
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/conflux-gql/conflux/runtime"
-	"github.com/conflux-gql/conflux/schema"
 )
 
 // corsConfig is a configuration without backends whose server.cors is cors (none when "").
@@ -33,22 +31,8 @@ func serveCORS(t *testing.T, cors string) (string, *runtime.Runtime) {
 	if err := os.WriteFile(file, []byte(corsConfig(cors)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sg, err := schema.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := newRuntime(sg, nil, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(rt)
-	s.ready.Store(true)
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		rt.Close()
-	})
-	return srv.URL, rt
+	env := serveConfig(t, file, nil)
+	return env.srv.URL, env.srv.Config.Handler.(*server).rt
 }
 
 // corsRequest sends method to url+path with headers and returns the answer's status, CORS headers and body.

@@ -61,10 +61,17 @@ func serve(args []string, stdout io.Writer) error {
 	exampleName := fs.String("example", os.Getenv("CONFLUX_EXAMPLE"), "run a built-in example with its mock backends: "+strings.Join(exampleNames(), " or ")+
 		"; with --config, that configuration (a changed copy of the example's) against the example's backends (env CONFLUX_EXAMPLE)")
 	adminAddr := fs.String("admin-addr", os.Getenv("CONFLUX_ADMIN_ADDR"), "serve the admin API on this address instead of at /admin/graphql of --addr (env CONFLUX_ADMIN_ADDR)")
+	logFormat := fs.String("log-format", envOr("CONFLUX_LOG_FORMAT", "text"), "log lines as text or json (env CONFLUX_LOG_FORMAT)")
+	logLevel := fs.String("log-level", envOr("CONFLUX_LOG_LEVEL", "info"), "debug, info, warn or error (env CONFLUX_LOG_LEVEL)")
+	access := fs.Bool("access-log", envOr("CONFLUX_ACCESS_LOG", "true") == "true", "log one line per /graphql request (env CONFLUX_ACCESS_LOG=false turns it off)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	logger = slog.New(withTraceIDs(logger.Handler())) // trace_id in the lines logged while a request runs (issue 16)
 	slog.SetDefault(logger)
 	tuneGC(os.Getenv("GOGC"))
 
@@ -95,6 +102,11 @@ func serve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tracer, err := newTracing(ctx, os.Getenv, tracingSettings(sg)) // OpenTelemetry: OTEL_* variables, `telemetry:` (tracing.go)
+	if err != nil {
+		return err
+	}
+	defer tracer.Close()
 	// With `redis:` (or CONFLUX_REDIS_URL) this replica joins the fleet (issue 15): shared APQ, one rate budget per
 	// source, and configuration versions; the local file is the seed and where the Redis settings come from.
 	fl, err := joinFleet(sg, tel, logger)
@@ -126,6 +138,9 @@ func serve(args []string, stdout io.Writer) error {
 		}()
 	}
 	srv := newServer(rt)
+	if *access {
+		srv.access = logger
+	}
 	srv.mux.Handle("GET /metrics", tel.Handler())
 	// The edge's timeouts and caps are read here, once: a reload does not reopen the listeners.
 	em, err := newEdgeMetrics(tel.registry)
@@ -166,7 +181,7 @@ func serve(args []string, stdout io.Writer) error {
 		}
 	}()
 
-	ln, hs, err := newEdge(edgeCfg).Listen(*addr, srv)
+	ln, hs, err := newEdge(edgeCfg).Listen(*addr, tracer.Handler(srv))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -242,6 +257,7 @@ func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema
 			return nil, err
 		}
 		gql.Use(extension.AutomaticPersistedQuery{Cache: sharedAPQ(apq, fleetAPQ)})
+		gql.Use(accessExtension{})
 		if tel != nil {
 			gql.Use(tel)
 		}
@@ -254,13 +270,22 @@ type server struct {
 	rt    *runtime.Runtime
 	ready atomic.Bool
 	mux   *http.ServeMux
+	// access, when set, logs one line per /graphql request (--access-log).
+	access *slog.Logger
 }
 
 func newServer(rt *runtime.Runtime) *server {
 	s := &server{rt: rt, mux: http.NewServeMux()}
-	s.mux.Handle("/graphql", corsHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	graphqlHTTP := corsHandler(rt, authHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.rt.Load().ServeHTTP(w, r)
 	})))
+	s.mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.access != nil {
+			accessLog(graphqlHTTP, s.access).ServeHTTP(w, r)
+			return
+		}
+		graphqlHTTP.ServeHTTP(w, r)
+	}))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", s.rt.Current().Version)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxOperationLabels caps the distinct operation names used as metric labels; clients choose the names, so
@@ -52,7 +53,7 @@ func newTelemetry() (*telemetry, error) {
 
 // Handler serves /metrics.
 func (t *telemetry) Handler() http.Handler {
-	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
 }
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -75,7 +76,14 @@ func (t *telemetry) InterceptResponse(ctx context.Context, next graphql.Response
 			}
 		}
 	}
-	t.duration.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())
+	obs := t.duration.WithLabelValues(name, typ)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		// An exemplar links the latency to a trace that was kept (issue 16); the exposition shows exemplars to
+		// scrapers that ask for OpenMetrics.
+		obs.(prometheus.ExemplarObserver).ObserveWithExemplar(time.Since(start).Seconds(), prometheus.Labels{"trace_id": sc.TraceID().String()})
+	} else {
+		obs.Observe(time.Since(start).Seconds())
+	}
 	if resp != nil {
 		for _, e := range resp.Errors {
 			code, _ := e.Extensions["code"].(string)

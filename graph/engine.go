@@ -84,10 +84,11 @@ func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 		if done.Swap(true) {
 			return nil
 		}
+		nameOperation(ctx, oc.Operation)
 		resp := e.Execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers)
 		if e.sg.Settings.PlanExtension && oc.Operation != nil {
 			// Off by default: the plan shows the backends' paths, which a public API may not want to reveal.
-			if cp := e.plan(oc.RawQuery, oc.Doc, oc.Operation, oc.Variables); cp.plan != nil {
+			if cp := e.plan(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables); cp.plan != nil {
 				graphql.RegisterExtension(ctx, "plan", map[string]any{"text": cp.plan.String(), "fetches": cp.plan.Explain().Fetches})
 			}
 		}
@@ -111,7 +112,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	executing := false
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("panic while executing", "panic", p, "stack", string(debug.Stack()))
+			slog.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
 			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
 				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
 			if executing {
@@ -122,7 +123,7 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	if op == nil {
 		return errorResponse(&PlanError{Message: "no operation to execute"})
 	}
-	cp := e.plan(query, doc, op, vars)
+	cp := e.plan(ctx, query, doc, op, vars)
 	if cp.err != nil {
 		return errorResponse(cp.err)
 	}
@@ -203,13 +204,14 @@ func errorResponse(err error) *graphql.Response {
 // CachedPlan returns the operation's plan from the engine's plan cache, planning it on a miss, as every
 // execution does (the benchmark measures a hit with it).
 func (e *Engine) CachedPlan(query string, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
-	cp := e.plan(query, doc, op, vars)
+	cp := e.plan(context.Background(), query, doc, op, vars)
 	return cp.plan, cp.err
 }
 
 // plan returns the cached plan for the operation, planning it once however many requests ask at the same time.
 // The key holds the document, the operation and the Boolean variables (the only ones @skip/@include can read).
-func (e *Engine) plan(query string, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *cachedPlan {
+// Planning is a "plan" span under ctx's when that one records (issue 16).
+func (e *Engine) plan(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) *cachedPlan {
 	key := planKey(query, op, vars)
 	if cp, ok := e.plans.Get(key); ok {
 		return cp
@@ -218,7 +220,9 @@ func (e *Engine) plan(query string, doc *ast.QueryDocument, op *ast.OperationDef
 		if cp, ok := e.plans.Get(key); ok {
 			return cp, nil
 		}
+		_, span := startSpan(ctx, "plan")
 		p, err := NewPlan(e.sg, doc, op, vars)
+		endSpan(span, err)
 		cp := &cachedPlan{plan: p, err: err, key: key, bytes: planBytes(key, p)}
 		e.plans.Add(key, cp, cp.bytes)
 		return cp, nil

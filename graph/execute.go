@@ -164,6 +164,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 		}
 		return
 	}
+	if fetches, parents = x.authorize(fetches, parents); len(fetches) == 0 {
+		return // server.auth.rules refused them all (auth.go)
+	}
 	fetches[0].fetcher.run(x, fetches, parents)
 }
 
@@ -227,6 +230,9 @@ func (x *execution) fieldArgs(f *Field) map[string]any {
 
 // fill computes a field of o that needs no fetch of its own.
 func (x *execution) fill(o *object, f *Field, todo pending) {
+	if f.Kind != FieldFetch && x.refuse(o, f) {
+		return // server.auth.rules (auth.go)
+	}
 	switch f.Kind {
 	case FieldFetch, FieldTypename:
 		return

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -73,7 +74,8 @@ func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pendi
 						r.fail(c, fetchPanicked(fetches[0], p))
 					}
 				}()
-				r.call(c)
+				ctx, span := x.startFedCall(fetches, c)
+				endSpan(span, r.call(ctx, c))
 			}()
 			var ready []*fedCall
 			r.mu.Lock()
@@ -209,12 +211,13 @@ type target struct {
 	path []any
 }
 
-// call sends one subgraph request and merges its answer.
-func (r *fedRun) call(c *fedCall) {
+// call sends one subgraph request and merges its answer. It returns the error of a call that failed as a whole
+// (for its span).
+func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 	x := r.x
 	if se := x.stopped(); se != nil {
 		r.fail(c, se)
-		return
+		return se
 	}
 	vars := map[string]any{}
 	for _, v := range c.vars {
@@ -228,25 +231,30 @@ func (r *fedRun) call(c *fedCall) {
 		r.mu.Lock()
 		any := false
 		owners = make([][][]target, len(c.steps))
+		n := 0
 		for i, st := range c.steps {
 			reps, own := r.representations(st)
 			vars["r"+strconv.Itoa(i)] = reps
 			owners[i] = own
 			any = any || len(reps) > 0
+			n += len(reps)
 		}
 		r.mu.Unlock()
+		setBatchSize(ctx, n)
 		if !any {
-			return // no object to fill: nothing to ask
+			return nil // no object to fill: nothing to ask
 		}
 	}
 	if err := x.loaders.Start(); err != nil {
-		r.fail(c, x.stopFor(err))
-		return
+		err = x.stopFor(err)
+		r.fail(c, err)
+		return err
 	}
-	ans, err := x.engine.resolvers.PostGraphQL(x.ctx, c.subgraph, c.doc, vars, x.headers, !(c.root && r.g.mutation))
+	ans, err := x.engine.resolvers.PostGraphQL(ctx, c.subgraph, c.doc, vars, x.headers, !(c.root && r.g.mutation))
 	if err != nil {
-		r.fail(c, x.stopFor(err))
-		return
+		err = x.stopFor(err)
+		r.fail(c, err)
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -257,7 +265,7 @@ func (r *fedRun) call(c *fedCall) {
 	if c.root {
 		merge(r.data, ans.Data)
 		r.errs = append(r.errs, ans.Errors...)
-		return
+		return nil
 	}
 	for i := range c.steps {
 		alias := "_" + strconv.Itoa(i)
@@ -290,6 +298,7 @@ func (r *fedRun) call(c *fedCall) {
 				Extensions: e.Extensions})
 		}
 	}
+	return nil
 }
 
 // withSource adds the subgraph's name to a subgraph error's extensions (extensions.source, as other sources'

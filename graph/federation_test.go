@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/conflux-gql/conflux/graph"
-	"github.com/conflux-gql/conflux/resolvers"
-	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2"
 	"go.uber.org/goleak"
@@ -98,11 +96,6 @@ func (s *subgraphFake) Do(ctx context.Context, req *sources.Request) (*sources.R
 
 func newFedEngine(t *testing.T, server string, srcs ...*subgraphFake) *graph.Engine {
 	t.Helper()
-	config := "supergraph: supergraph.graphql\n" + server
-	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"supergraph.graphql": {Data: []byte(fedSupergraph)}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := map[string]sources.Source{}
 	for _, s := range srcs {
 		m[s.name] = s
@@ -112,15 +105,7 @@ func newFedEngine(t *testing.T, server string, srcs ...*subgraphFake) *graph.Eng
 			m[name] = &subgraphFake{name: name, root: func(string) map[string]any { return map[string]any{} }, entity: func(map[string]any) any { return nil }}
 		}
 	}
-	set, err := resolvers.New(sg, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := graph.New(sg, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return engineFor(t, "supergraph: supergraph.graphql\n"+server, fstest.MapFS{"supergraph.graphql": {Data: []byte(fedSupergraph)}}, m)
 }
 
 // products answers three products, two of which share an id (their representation is sent once).

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"sync"
 
 	"github.com/conflux-gql/conflux/resolvers"
@@ -42,8 +43,9 @@ type fetcher interface {
 type kind interface {
 	// prepare is fetcher.prepare.
 	prepare(p *planner, f *Field) error
-	// one fetches f's value for one parent, whose template variables are vs.
-	one(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error)
+	// one fetches f's value for one parent, whose template variables are vs, with ctx (x.ctx, or the fetch's
+	// span under it).
+	one(ctx context.Context, x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error)
 	// key renders a parent's batch key; ok is false when it has none.
 	key(res *resolvers.Resolver, vs resolvers.Vars) (k resolvers.Key, ok bool)
 	// loader returns the request's batch loader of f's parents, whose template variables (but the parent) are
@@ -103,6 +105,7 @@ func (pp *perParent) run(x *execution, fetches []*Fetch, parents [][]*object) {
 
 func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, parents []*object, todo pending) {
 	args := x.fieldArgs(f.Field)
+	ctx, span := x.startFetch(f, len(parents))
 	// fetch runs on its own goroutine when there are several parents: a panic there would end the process, so
 	// it becomes the parent's error.
 	fetch := func(o *object) (v any, err error) {
@@ -114,10 +117,11 @@ func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, par
 		if se := x.stopped(); se != nil {
 			return nil, se
 		}
-		return pp.kind.one(x, res, f, res.Vars(args, o.raw, x.headers))
+		return pp.kind.one(ctx, x, res, f, res.Vars(args, o.raw, x.headers))
 	}
 	if len(parents) == 1 {
 		v, err := fetch(parents[0])
+		endSpan(span, err)
 		x.settle(parents[0], f.Field, v, err, todo)
 		return
 	}
@@ -140,6 +144,16 @@ func (pp *perParent) runOne(x *execution, res *resolvers.Resolver, f *Fetch, par
 		}()
 	}
 	wg.Wait()
+	if span != nil {
+		var failed error
+		for _, err := range errs {
+			if err != nil {
+				failed = err
+				break
+			}
+		}
+		endSpan(span, failed)
+	}
 	release := false
 	var sel *Selection
 	for i, o := range parents {
@@ -178,6 +192,11 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object) {
 	// wait. The deferred Flush sends what a panic would leave staged, for the fetches that share those keys.
 	batch := x.loaders.Batch()
 	defer batch.Flush()
+	// One span for the group's batch calls; its context reaches the batch function (the first Load's ctx).
+	ctx, span := x.startFetch(fetches[0], 0)
+	size := 0
+	var failed error
+	defer func() { endSpan(span, failed) }()
 	for i, f := range fetches {
 		args := x.fieldArgs(f.Field)
 		vs := res.Vars(args, nil, x.headers)
@@ -215,7 +234,11 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object) {
 		if len(keys) == 0 {
 			continue
 		}
-		loads = append(loads, load{fetch: f, objs: objs, values: batch.Stage(x.ctx, bt.kind.loader(x, res, f, vs), keys)})
+		size += len(keys)
+		loads = append(loads, load{fetch: f, objs: objs, values: batch.Stage(ctx, bt.kind.loader(x, res, f, vs), keys)})
+	}
+	if span != nil {
+		span.SetAttributes(attrBatchSize.Int(size))
 	}
 	batch.Flush()
 	for _, l := range loads {
@@ -227,6 +250,9 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object) {
 				continue
 			}
 			v, err := p.Wait(x.ctx)
+			if err != nil && failed == nil {
+				failed = err
+			}
 			if _, fwd := v.(*resolvers.ForwardResult); err != nil || fwd {
 				x.settle(o, f, v, err, todo)
 				continue

@@ -1,6 +1,10 @@
 package graph
 
-import "github.com/conflux-gql/conflux/resolvers"
+import (
+	"context"
+
+	"github.com/conflux-gql/conflux/resolvers"
+)
 
 // graphqlKind is the kind of upstream GraphQL sources bound field by field (not federated): the planner prints
 // the client's sub-selection to forward under the binding's upstream field (prepare, forward.go), and package
@@ -17,11 +21,11 @@ func (graphqlKind) prepare(p *planner, f *Field) error {
 	return nil
 }
 
-func (graphqlKind) one(x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error) {
+func (graphqlKind) one(ctx context.Context, x *execution, res *resolvers.Resolver, f *Fetch, vs resolvers.Vars) (any, error) {
 	if err := x.loaders.Start(); err != nil {
 		return nil, err
 	}
-	return res.FetchGraphQL(x.ctx, vs, f.Forward, x.vars)
+	return res.FetchGraphQL(ctx, vs, f.Forward, x.vars)
 }
 
 func (graphqlKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, bool) {

@@ -1,6 +1,10 @@
 package graph
 
-import "github.com/conflux-gql/conflux/resolvers"
+import (
+	"context"
+
+	"github.com/conflux-gql/conflux/resolvers"
+)
 
 // httpKind is the kind of HTTP (REST) and static sources: the binding's request templates, rendered per parent
 // or per batch by package resolvers, and sent through the source.
@@ -9,8 +13,8 @@ type httpKind struct{}
 func (httpKind) prepare(*planner, *Field) error { return nil }
 
 // one sends the parent's request; identical idempotent requests of one client request are sent once.
-func (httpKind) one(x *execution, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars) (any, error) {
-	return x.loaders.Fetch(x.ctx, res, vs)
+func (httpKind) one(ctx context.Context, x *execution, res *resolvers.Resolver, _ *Fetch, vs resolvers.Vars) (any, error) {
+	return x.loaders.Fetch(ctx, res, vs)
 }
 
 func (httpKind) key(res *resolvers.Resolver, vs resolvers.Vars) (resolvers.Key, bool) {

@@ -141,7 +141,7 @@ func TestEngine_PlanCacheBytes(t *testing.T) {
 	// A cached static answer is still served.
 	q := aliasDocument(39, 150, "__schema { types { name kind fields { name } } }")
 	doc, _ := gqlparser.LoadQuery(e.Schema(), q)
-	if cp := e.plan(q, doc, doc.Operations[0], nil); cp.static.Load() == nil {
+	if cp := e.plan(context.Background(), q, doc, doc.Operations[0], nil); cp.static.Load() == nil {
 		t.Errorf("the last document's answer is not cached")
 	}
 }

@@ -57,7 +57,13 @@ func newValuesEngine(t *testing.T) *graph.Engine {
 // newEngine builds an engine from SDL and configuration text, fetching through srcs.
 func newEngine(t testing.TB, sdl, config string, srcs map[string]sources.Source) *graph.Engine {
 	t.Helper()
-	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
+	return engineFor(t, config, fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}}, srcs)
+}
+
+// engineFor builds an engine from configuration text and the files it names, fetching through srcs.
+func engineFor(t testing.TB, config string, files fstest.MapFS, srcs map[string]sources.Source) *graph.Engine {
+	t.Helper()
+	sg, err := schema.Parse("conflux.yaml", []byte(config), files)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -447,7 +447,7 @@ func (w *writer) fail(f *Field, err error) {
 			e.Message = se.PublicMessage()
 			if !w.logged {
 				w.logged = true
-				slog.Warn("upstream request failed", "field", w.fieldName(f), "path", e.Path.String(), "error", err.Error())
+				slog.WarnContext(w.client, "upstream request failed", "field", w.fieldName(f), "path", e.Path.String(), "error", err.Error())
 			}
 		}
 		if se.Source != "" {

@@ -25,6 +25,9 @@ type Vars struct {
 	Env map[string]string
 	// Keys are the distinct batch keys, in the order they were first loaded; set only for a batch request.
 	Keys []any
+	// JWT holds the validated claims of the request's token (issue 16); nil for an anonymous request or a
+	// binding whose templates do not read {{jwt.*}}.
+	JWT Claims
 }
 
 // InputError is a template that cannot be rendered from the client's input, such as an empty path segment.
@@ -59,6 +62,12 @@ func (vs *Vars) lookup(v *schema.Var) (any, bool) {
 		return strings.Join(vals, ", "), true
 	case schema.ScopeKeys:
 		return vs.Keys, true
+	case schema.ScopeJWT:
+		if v.Path[0] == "claims" {
+			cur = Dig(map[string]any(vs.JWT), v.Path[1:])
+		} else {
+			cur = vs.JWT[v.Path[0]]
+		}
 	}
 	return cur, cur != nil
 }

@@ -29,6 +29,8 @@ type Resolver struct {
 	// cache is the version's response cache when the binding has `cache` (issue 15), with its policy.
 	cache  *respcache.Cache
 	policy respcache.Policy
+	// jwt says a template of the binding reads {{jwt.*}}, so Vars decodes the request's claims.
+	jwt bool
 }
 
 // Set holds the resolvers of one configuration version.
@@ -68,7 +70,7 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 		}
 	}
 	for _, b := range sg.Bindings() {
-		r := &Resolver{Binding: b, env: sg.Env}
+		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b)}
 		if def := sg.Schema.Types[b.Type]; def != nil {
 			if f := def.Fields.ForName(b.Field); f != nil {
 				r.List = isList(f.Type)
@@ -106,9 +108,13 @@ func (s *Set) For(b *schema.Binding) *Resolver { return s.byBinding[b] }
 
 func isList(t *ast.Type) bool { return t.Elem != nil }
 
-// Vars returns the template variables for one parent.
+// Vars returns the template variables for one parent. The request's claims come from headers (ClaimsHeader).
 func (r *Resolver) Vars(args map[string]any, parent any, headers http.Header) Vars {
-	return Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
+	vs := Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
+	if r.jwt {
+		vs.JWT = claimsOf(headers)
+	}
+	return vs
 }
 
 // Value renders a `value` binding: the constant, with its templates filled from vs.

@@ -399,15 +399,9 @@ func (r *Runtime) clusterWriteLocked(data []byte, files map[string][]byte, dryRu
 	for name, content := range files {
 		all[name] = content
 	}
-	sg, err := schema.Parse(r.path(), data, filesFS(all), r.loadOptions()...)
-	if err != nil {
-		if !dryRun {
-			r.refuse(err)
-		}
-		return nil, err
-	}
-	if dryRun {
-		return sg, nil
+	sg, err := r.parseChange(data, filesFS(all), dryRun)
+	if err != nil || dryRun {
+		return sg, err
 	}
 	return r.changeLocked(sg)
 }

@@ -200,15 +200,9 @@ func (r *Runtime) Write(data []byte, files map[string][]byte, dryRun bool) (*sch
 	if len(files) > 0 {
 		fsys = overlay{base: fsys, files: files}
 	}
-	sg, err := schema.Parse(r.path(), data, fsys, r.loadOptions()...)
-	if err != nil {
-		if !dryRun {
-			r.refuse(err)
-		}
-		return nil, err
-	}
-	if dryRun {
-		return sg, nil
+	sg, err := r.parseChange(data, fsys, dryRun)
+	if err != nil || dryRun {
+		return sg, err
 	}
 	for name, content := range files {
 		if err := writeAtomic(filepath.Join(dir, filepath.FromSlash(name)), content); err != nil {
@@ -290,6 +284,16 @@ func (r *Runtime) Rollback(version string) (*schema.Supergraph, error) {
 	return nil, fmt.Errorf("version %s is not in the history of the last %d versions", version, historySize)
 }
 
+// parseChange loads a change's configuration from data, reading its other files in fsys. A change that does not
+// load is refused (refuse records it) unless it is a dry run.
+func (r *Runtime) parseChange(data []byte, fsys fs.FS, dryRun bool) (*schema.Supergraph, error) {
+	sg, err := schema.Parse(r.path(), data, fsys, r.loadOptions()...)
+	if err != nil && !dryRun {
+		r.refuse(err)
+	}
+	return sg, err
+}
+
 func (r *Runtime) refuse(err error) error {
 	r.lastErr.Store(&reloadError{At: time.Now(), Err: err})
 	r.cfg.Logger.Error("configuration change refused; the running version stays", "version", r.Current().Version, "error", err.Error())
@@ -303,6 +307,9 @@ func (r *Runtime) refuse(err error) error {
 func (r *Runtime) applyLocked(sg *schema.Supergraph) (*schema.Supergraph, error) {
 	cur := r.running.Load()
 	if sg.Version == cur.sg.Version {
+		// The files are back to what runs (a broken edit undone): the last error no longer describes them
+		// (issue 16).
+		r.lastErr.Store(nil)
 		return cur.sg, nil
 	}
 	v, err := build(sg, &r.cfg, cur)

@@ -130,3 +130,38 @@ func TestRuntime_CarrySources(t *testing.T) {
 		t.Errorf("after the source change: %s", raw)
 	}
 }
+
+// TestRuntime_LastErrorClears: lastReloadError reports a refused edit until the files are good again — a new good
+// version, or the files back to what runs (issue 16: it kept reporting the error after the file was fixed).
+func TestRuntime_LastErrorClears(t *testing.T) {
+	rt, file, _ := postsRuntime(t)
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := func(data []byte) {
+		t.Helper()
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = rt.Reload()
+	}
+	for _, tc := range []struct {
+		name string
+		fix  []byte
+	}{
+		{"back to the running content", good},
+		{"a new good version", append(append([]byte(nil), good...), "\n# a comment makes a new version\n"...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reload([]byte("schema: [nope.graphqls\n"))
+			if _, err := rt.LastError(); err == nil {
+				t.Fatal("a broken file left no error")
+			}
+			reload(tc.fix)
+			if at, err := rt.LastError(); err != nil {
+				t.Errorf("after the fix, lastReloadError still reports %v (at %v)", err, at)
+			}
+		})
+	}
+}

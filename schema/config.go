@@ -43,7 +43,7 @@ type Source struct {
 }
 
 var (
-	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server", "redis"}
+	topKeys     = []string{"schema", "supergraph", "sources", "bindings", "server", "redis", "telemetry"}
 	redisKeys   = []string{"url", "prefix"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
@@ -51,7 +51,7 @@ var (
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
-		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors"}
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth"}
 	corsKeys = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 )
 
@@ -121,6 +121,8 @@ type Settings struct {
 	ExposeUpstreamDetails bool
 	// CORS lets browser pages of other origins call /graphql; off without origins.
 	CORS CORS
+	// Auth validates bearer tokens (JWT) on /graphql and guards fields by rules (issue 16); off by default.
+	Auth Auth
 }
 
 // CORS is the `server.cors` section (issue 16): which other origins' browser pages may call /graphql, and how.
@@ -176,6 +178,8 @@ func DefaultSettings() Settings {
 
 		// Used once server.cors names origins.
 		CORS: CORS{Methods: []string{http.MethodGet, http.MethodPost}, Headers: []string{"Content-Type", "Authorization"}},
+		// Used once server.auth.jwt names a jwks URL or keys.
+		Auth: Auth{JWT: defaultJWT()},
 	}
 }
 
@@ -190,6 +194,7 @@ type document struct {
 	bindings      []*Binding
 	settings      Settings
 	redis         *fleet.Config
+	telemetry     *Telemetry
 }
 
 func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *document {
@@ -233,9 +238,11 @@ func (d *decoder) document(root *yaml.Node, env func(string) (string, bool)) *do
 				}
 			}
 		case "server":
-			d.settings(e.value, &doc.settings)
+			d.settings(e.value, &doc.settings, env)
 		case "redis":
 			doc.redis = d.redis(e.value, env)
+		case "telemetry":
+			doc.telemetry = d.telemetry(e.value)
 		}
 	}
 	if !sawSchema && doc.supergraph == "" {
@@ -500,7 +507,7 @@ func (d *decoder) renderEnv(t *Template, path string, env func(string) (string, 
 	return b.String()
 }
 
-func (d *decoder) settings(n *yaml.Node, s *Settings) {
+func (d *decoder) settings(n *yaml.Node, s *Settings, env func(string) (string, bool)) {
 	entries, _ := d.mapping(n, "server", serverKeys)
 	for _, e := range entries {
 		p := join("server", e.key)
@@ -569,6 +576,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 			s.ExposeUpstreamDetails, _ = d.boolean(e.value, p)
 		case "cors":
 			d.cors(e.value, p, &s.CORS)
+		case "auth":
+			d.auth(e.value, p, &s.Auth, env)
 		}
 	}
 }

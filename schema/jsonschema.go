@@ -146,7 +146,7 @@ func jsDefs() *jsProps {
 	d.add("stringOrList", &jsNode{Description: "one string or a list of them", AnyOf: []*jsNode{
 		{Type: "string"}, {Type: "array", Items: &jsNode{Type: "string"}}}})
 	d.add("template", &jsNode{Type: "string",
-		Description: "text with {{args.*}}, {{parent.*}}, {{env.*}}, {{headers.*}} or {{keys}} templates; quote a value that starts with {{"})
+		Description: "text with {{args.*}}, {{parent.*}}, {{env.*}}, {{headers.*}}, {{jwt.*}} or {{keys}} templates; quote a value that starts with {{"})
 	d.add("value", &jsNode{
 		Description: "any YAML value, sent as JSON; a string that is exactly one {{…}} template inserts the JSON value, other strings render as text"})
 	scalar := &jsNode{Type: []string{"string", "number", "boolean"}}
@@ -181,6 +181,7 @@ func (g *jsGen) document() *jsNode {
 			d := DefaultSettings()
 			return g.structObject("server", serverKeys, reflect.ValueOf(d), map[string]*jsNode{
 				"playgroundQuery": {Type: "string"},
+				"auth":            g.auth(),
 			})
 		},
 		"redis": func() *jsNode {
@@ -190,6 +191,12 @@ func (g *jsGen) document() *jsNode {
 			n.Required = []string{"url"}
 			return n
 		},
+	}
+	top["telemetry"] = func() *jsNode {
+		tracing := g.structObject("telemetry.tracing", tracingKeys, reflect.ValueOf(DefaultTracing()), map[string]*jsNode{
+			"endpoint": {Type: "string", Pattern: `^https?://`, Examples: []any{"http://127.0.0.1:4318/v1/traces"}},
+		})
+		return closed(g.explicit("telemetry", telemetryKeys, map[string]func() *jsNode{"tracing": func() *jsNode { return tracing }}))
 	}
 	props := g.explicit("", topKeys, top)
 	root := closed(props)
@@ -308,6 +315,32 @@ func (g *jsGen) batch() *jsNode {
 	n.Required = []string{"key"}
 	n.Description = "fetch the field for all parents with one call; keys left out are inherited from the binding"
 	return n
+}
+
+// auth describes server.auth (auth.go): jwt, from the JWT struct with its defaults, and rules.
+func (g *jsGen) auth() *jsNode {
+	def := DefaultSettings().Auth.JWT
+	key := &jsNode{Type: "string", Pattern: `^\s*(-----BEGIN|\{)|\{\{`,
+		Examples: []any{"-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----", `{"kty":"EC","crv":"P-256",…}`, "{{env.JWT_SECRET}}"}}
+	alg := &jsNode{Type: "string", Enum: anys(JWTAlgorithms)}
+	jwt := g.structObject("server.auth.jwt", jwtKeys, reflect.ValueOf(def), map[string]*jsNode{
+		"jwks":       {Type: "string", Pattern: `^https?://[^/?#]+`, Examples: []any{"https://issuer.example.com/.well-known/jwks.json"}},
+		"keys":       {AnyOf: []*jsNode{key, {Type: "array", Items: key, MinItems: ptr(1)}}},
+		"algorithms": {Default: def.Algorithms, AnyOf: []*jsNode{alg, {Type: "array", Items: alg, MinItems: ptr(1)}}},
+	})
+	jwt.AnyOf = []*jsNode{{Required: []string{"jwks"}}, {Required: []string{"keys"}}}
+	rule := closed(g.explicit("server.auth.rule", authRuleKeys, map[string]func() *jsNode{
+		"authenticated": func() *jsNode { return &jsNode{Type: "boolean", Default: false} },
+		"scopes":        func() *jsNode { return ref("stringOrList") },
+	}))
+	rule.MinProperties = ptr(1)
+	return closed(g.explicit("server.auth", authKeys, map[string]func() *jsNode{
+		"jwt": func() *jsNode { return jwt },
+		"rules": func() *jsNode {
+			return &jsNode{Type: "object", PropertyNames: &jsNode{Pattern: `^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`},
+				AdditionalProperties: rule}
+		},
+	}))
 }
 
 // requestProps are the keys requestKey decodes, for bindings and batches alike.
@@ -520,8 +553,9 @@ var jsMinimum = map[string]float64{
 
 // jsMaximum bounds the shares (the decoder's fraction).
 var jsMaximum = map[string]float64{
-	"http.retry.budget":      1,
-	"http.breaker.errorRate": 1,
+	"http.retry.budget":       1,
+	"http.breaker.errorRate":  1,
+	"telemetry.tracing.ratio": 1,
 }
 
 // jsDescriptions are the README's key tables, shortened, by key path (http for both http and graphql sources).
@@ -532,6 +566,7 @@ var jsDescriptions = map[string]string{
 	"bindings":   "how each field is filled, by Type.field; a field with no binding reads the parent object's key of its name",
 	"server":     "serving options and the limits of one request",
 	"redis":      "the Redis that replicas share: configuration versions, persisted queries, rate-limit budgets, caches",
+	"telemetry":  "OpenTelemetry tracing; the standard OTEL_* variables win over these keys",
 
 	"sources.http":    "a REST/JSON backend",
 	"sources.graphql": "an upstream GraphQL service or Apollo Federation subgraph",
@@ -539,6 +574,11 @@ var jsDescriptions = map[string]string{
 
 	"redis.url":    "redis://host:6379/0, or rediss:// for TLS; {{env.NAME}} is rendered at load",
 	"redis.prefix": "the start of every key, so that several clusters can share one Redis",
+
+	"telemetry.tracing":             "spans of every request exported over OTLP/HTTP (protobuf); off without an endpoint here or in OTEL_EXPORTER_OTLP_*ENDPOINT",
+	"telemetry.tracing.endpoint":    "the OTLP/HTTP traces URL, used as written (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT wins)",
+	"telemetry.tracing.ratio":       "the share of new traces kept, 0 to 1; a client's traceparent decides for its trace (OTEL_TRACES_SAMPLER wins)",
+	"telemetry.tracing.serviceName": "the service.name of the spans (OTEL_SERVICE_NAME wins)",
 
 	"http.endpoints":        "one or more base URLs (http or https, may include a path prefix)",
 	"http.weights":          "one integer per endpoint, for the weighted strategy",
@@ -601,6 +641,20 @@ var jsDescriptions = map[string]string{
 	"server.planCacheBytes":          "size bound of the plan cache",
 	"server.apqCacheBytes":           "size bound of the Automatic Persisted Queries cache",
 	"server.responseCacheBytes":      "size bound of the in-process cache of backend answers (bindings with cache), per configuration version",
+	"server.auth":                    "who calls /graphql (JWT bearer tokens) and which fields need whom",
+	"server.auth.jwt":                "validate `Authorization: Bearer <JWT>`; an invalid token is 401 UNAUTHENTICATED",
+	"server.auth.jwt.jwks":           "URL of the issuer's JSON Web Key Set: cached, refreshed every `refresh` and on an unknown kid",
+	"server.auth.jwt.keys":           "static keys instead: PEM public keys, JWKs or JWK sets, or {{env.NAME}} HMAC secrets",
+	"server.auth.jwt.issuer":         "the iss claim tokens must carry",
+	"server.auth.jwt.audience":       "tokens' aud must include one of these",
+	"server.auth.jwt.algorithms":     "accepted signature algorithms (never none)",
+	"server.auth.jwt.clockSkew":      "leeway on exp, nbf and iat",
+	"server.auth.jwt.required":       "true: a request without a token gets 401; false: it runs anonymous",
+	"server.auth.jwt.refresh":        "how often the JWKS is fetched again",
+	"server.auth.jwt.timeout":        "timeout of one JWKS fetch",
+	"server.auth.rules":              "Type.field or Type: {authenticated: true} or {scopes: [...]}; refused fields are null with UNAUTHENTICATED or FORBIDDEN",
+	"server.auth.rule.authenticated": "the field needs a valid token",
+	"server.auth.rule.scopes":        "the field needs every one of these scopes (scope or scp claim)",
 
 	"binding.source":        "the source to call",
 	"binding.method":        "HTTP method",

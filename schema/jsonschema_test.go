@@ -29,7 +29,12 @@ var mappings = []struct {
 	{nil, "%s"},
 	{[]string{"server"}, "server: {%s}"},
 	{[]string{"server", "cors"}, "server: {cors: {origins: [\"*\"], %s}}"},
+	{[]string{"server", "auth"}, "server: {auth: {%s}}"},
+	{[]string{"server", "auth", "jwt"}, "server: {auth: {jwt: {jwks: \"https://issuer/jwks\", %s}}}"},
+	{[]string{"server", "auth", "rules", "T"}, "server: {auth: {jwt: {jwks: \"https://issuer/jwks\"}, rules: {T: {authenticated: true, %s}}}}"},
 	{[]string{"redis"}, "redis: {%s}"},
+	{[]string{"telemetry"}, "telemetry: {%s}"},
+	{[]string{"telemetry", "tracing"}, "telemetry: {tracing: {%s}}"},
 	{[]string{"sources", "s"}, "sources: {s: {%s}}"},
 	{[]string{"sources", "s", "http"}, "sources: {s: {http: {%s}}}"},
 	{[]string{"sources", "s", "http", "retry"}, "sources: {s: {http: {retry: {%s}}}}"},
@@ -411,6 +416,18 @@ bindings:
   Post.user: {source: api, path: "/users/{{parent.userId}}", batch: {key: "{{parent.userId}}", path: /users, query: {id: "{{keys}}"}, match: id, maxSize: 100}}
   Order.item: {source: api, path: /items, batch: {key: ["{{parent.a}}", "{{parent.b}}"], match: [a, b], method: POST, body: {keys: "{{keys}}"}, select: items}}
   User.reviews: {source: reviews, field: x, batch: {key: "{{parent.id}}", entities: User, match: id, field: y, args: {ids: "{{keys}}"}}}`, true},
+		{"jwt with jwks", `schema: s.graphqls
+server:
+  auth:
+    jwt: {jwks: "https://issuer.example.com/.well-known/jwks.json", issuer: "https://issuer.example.com/", audience: api, algorithms: [RS256, ES256], clockSkew: 1m, required: true, refresh: 5m, timeout: 2s}
+    rules: {Customer.orders: {scopes: ["orders:read"]}, Invoice: {authenticated: true}}`, true},
+		{"jwt with an HMAC secret", "schema: s.graphqls\nserver: {auth: {jwt: {keys: [\"{{env.JWT_SECRET}}\"], algorithms: HS256}}}", true},
+		{"jwt without keys", "schema: s.graphqls\nserver: {auth: {jwt: {issuer: x}}}", false},
+		{"jwt alg none", "schema: s.graphqls\nserver: {auth: {jwt: {jwks: \"https://i/k\", algorithms: [none]}}}", false},
+		{"jwt literal secret", "schema: s.graphqls\nserver: {auth: {jwt: {keys: [hunter2], algorithms: [HS256]}}}", false},
+		{"jwks not a URL", "schema: s.graphqls\nserver: {auth: {jwt: {jwks: issuer/jwks}}}", false},
+		{"unknown jwt key", "schema: s.graphqls\nserver: {auth: {jwt: {jwks: \"https://i/k\", audiences: [a]}}}", false},
+		{"rule requiring nothing", "schema: s.graphqls\nserver: {auth: {jwt: {jwks: \"https://i/k\"}, rules: {Query.a: {}}}}", false},
 		{"batch without key", "schema: s.graphqls\nbindings: {Post.user: {source: api, path: /u, batch: {match: id}}}", false},
 		{"batch with an empty key list", "schema: s.graphqls\nbindings: {Post.user: {source: api, path: /u, batch: {key: []}}}", false},
 		{"unknown batch key", "schema: s.graphqls\nbindings: {Post.user: {source: api, path: /u, batch: {key: \"{{parent.id}}\", size: 3}}}", false},

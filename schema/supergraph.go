@@ -43,6 +43,8 @@ type Supergraph struct {
 	// Redis is the `redis:` section (issue 15): the Redis that replicas share; nil without one. It is read when
 	// the process starts; a later version's change to it takes effect at the next start.
 	Redis *fleet.Config
+	// Telemetry is the `telemetry:` section (issue 16); nil without one. It is read when the process starts.
+	Telemetry *Telemetry
 	// Warnings are the lint findings that did not stop the load.
 	Warnings []Problem
 
@@ -144,6 +146,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		bindings: map[string]*Binding{},
 		env:      o.env,
 	}
+	sg.Telemetry = doc.telemetry
 	if sup != nil {
 		sg.Federation = sup.fed
 		sup.deriveSources(sg.Sources)
@@ -172,6 +175,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 	if sup != nil {
 		v.federatedBindings()
 	}
+	v.authRules()
 	v.lint()
 	if err := d.result(); err != nil {
 		return nil, err

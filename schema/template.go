@@ -20,7 +20,14 @@ const (
 	ScopeHeaders Scope = "headers"
 	// ScopeKeys is the list of distinct batch keys; only in a binding's batch request.
 	ScopeKeys Scope = "keys"
+	// ScopeJWT reads the validated claims of the request's bearer token (server.auth.jwt, issue 16):
+	// {{jwt.sub}} (and the other registered claims: iss, aud, exp, nbf, iat, jti) or {{jwt.claims.<path>}}.
+	// Without a token it is absent.
+	ScopeJWT Scope = "jwt"
 )
+
+// JWTClaims are the registered claims {{jwt.<name>}} reads directly; any claim is {{jwt.claims.<path>}}.
+var JWTClaims = []string{"sub", "iss", "aud", "exp", "nbf", "iat", "jti"}
 
 // Var is one {{scope.path}} reference inside a template.
 type Var struct {
@@ -114,7 +121,7 @@ func parseVar(s string) (*Var, error) {
 	}
 	scope := Scope(parts[0])
 	switch scope {
-	case ScopeArgs, ScopeParent, ScopeEnv, ScopeHeaders:
+	case ScopeArgs, ScopeParent, ScopeEnv, ScopeHeaders, ScopeJWT:
 		if len(parts) < 2 {
 			return nil, fmt.Errorf("{{%s}} needs a name after the scope, e.g. {{%s.id}}", s, s)
 		}
@@ -123,7 +130,7 @@ func parseVar(s string) (*Var, error) {
 			return nil, fmt.Errorf("{{%s}}: keys takes no path; write {{keys}}", s)
 		}
 	default:
-		return nil, fmt.Errorf("unknown scope %q in {{%s}}: use args, parent, env, headers or keys", parts[0], s)
+		return nil, fmt.Errorf("unknown scope %q in {{%s}}: use args, parent, env, headers, jwt or keys", parts[0], s)
 	}
 	return &Var{Scope: scope, Path: parts[1:]}, nil
 }

@@ -198,6 +198,14 @@ func (v *validator) templateVars(t *Template, path string, field *ast.FieldDefin
 			if _, ok := v.sg.envLookup(name); !ok {
 				v.warnf(t.Pos, path, "environment variable %s is not set; it renders as an empty string", name)
 			}
+		case ScopeJWT:
+			switch {
+			case !v.sg.Settings.Auth.JWT.Enabled():
+				v.errorf(t.Pos, path, "{{%s}} reads the request's token: configure server.auth.jwt", tv)
+			case tv.Path[0] == "claims" && len(tv.Path) > 1:
+			case len(tv.Path) != 1 || !contains(JWTClaims, tv.Path[0]):
+				v.errorf(t.Pos, path, "{{%s}}: use {{jwt.<%s>}} or {{jwt.claims.<name>}} (e.g. {{jwt.claims.tenant}})", tv, strings.Join(JWTClaims, "|"))
+			}
 		case ScopeHeaders:
 			if len(tv.Path) != 1 || strings.ToLower(tv.Path[0]) != tv.Path[0] {
 				v.errorf(t.Pos, path, "{{%s}}: name one incoming header in lower case, e.g. {{headers.authorization}}", tv)

@@ -75,31 +75,45 @@ func (d *decoder) syntaxProblem(err error, data []byte) {
 // character.
 func unclosed(lines []string, from int) (int, int, byte) {
 	for i := max(from-1, 0); i < len(lines) && i <= from; i++ {
-		l := lines[i]
-		var quote byte
 		var stack []int
-	scan:
-		for j := 0; j < len(l); j++ {
-			switch c := l[j]; {
-			case quote != 0:
-				if c == quote {
-					quote = 0
-				}
-			case c == '"' || c == '\'':
-				quote = c
-			case c == '#' && (j == 0 || l[j-1] == ' '):
-				break scan
-			case c == '{' || c == '[':
+		outsideQuotes(lines[i], func(j int) bool {
+			switch lines[i][j] {
+			case '{', '[':
 				stack = append(stack, j)
-			case (c == '}' || c == ']') && len(stack) > 0:
-				stack = stack[:len(stack)-1]
+			case '}', ']':
+				if len(stack) > 0 {
+					stack = stack[:len(stack)-1]
+				}
 			}
-		}
+			return true
+		})
 		if len(stack) > 0 {
-			return i + 1, stack[0] + 1, l[stack[0]]
+			return i + 1, stack[0] + 1, lines[i][stack[0]]
 		}
 	}
 	return 0, 0, 0
+}
+
+// outsideQuotes calls f with the index of each byte of line outside quoted strings and before a comment, until f
+// returns false.
+func outsideQuotes(line string, f func(j int) bool) {
+	var quote byte
+	for j := 0; j < len(line); j++ {
+		switch c := line[j]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (j == 0 || line[j-1] == ' '):
+			return // a comment
+		default:
+			if !f(j) {
+				return
+			}
+		}
+	}
 }
 
 // tabIndent returns the first line (1-based) whose indentation holds a tab, 0 when none does.
@@ -117,22 +131,16 @@ func tabIndent(lines []string) int {
 // its line and column, 0, 0 when there is none.
 func unquotedTemplate(lines []string, from int) (int, int) {
 	for i := max(from-1, 0); i < len(lines); i++ {
-		l := lines[i]
-		var quote byte
-	scan:
-		for j := 0; j < len(l); j++ {
-			switch c := l[j]; {
-			case quote != 0:
-				if c == quote {
-					quote = 0
-				}
-			case c == '"' || c == '\'':
-				quote = c
-			case c == '#' && (j == 0 || l[j-1] == ' '):
-				break scan // a comment
-			case strings.HasPrefix(l[j:], "{{"):
-				return i + 1, j + 1
+		col := 0
+		outsideQuotes(lines[i], func(j int) bool {
+			if strings.HasPrefix(lines[i][j:], "{{") {
+				col = j + 1
+				return false
 			}
+			return true
+		})
+		if col > 0 {
+			return i + 1, col
 		}
 	}
 	return 0, 0

@@ -11,12 +11,17 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -333,11 +338,75 @@ func (h *HTTP) Status() Status {
 type keepIdle struct{ rt http.RoundTripper }
 
 // RoundTrip also tells a request net/http refused on this side (localError) from a failure of the endpoint.
+// When the request's context carries a trace (issue 16), each attempt (a retry is a new RoundTrip) sends
+// traceparent, and is a client span of its own under the caller's (fetch) span when that one records.
 func (k keepIdle) RoundTrip(r *http.Request) (*http.Response, error) {
+	if trace.SpanContextFromContext(r.Context()).IsValid() {
+		return k.traced(r)
+	}
+	return k.roundTrip(r)
+}
+
+func (k keepIdle) roundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := k.rt.RoundTrip(r)
 	if err != nil {
 		if reason := refusedLocally(r, err); reason != "" {
 			return nil, &localError{reason: reason, err: err}
+		}
+	}
+	return resp, err
+}
+
+// propagator writes the W3C traceparent, tracestate and baggage headers of every upstream request (issue 16).
+var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// tracerName names the instrumentation of upstream attempts.
+const tracerName = "github.com/conflux-gql/conflux/sources"
+
+// traced sends one attempt of a traced request: as a client span "GET", "POST"… (OpenTelemetry's HTTP client
+// conventions; http.request.resend_count counts the retries) when the caller's span records, and with the
+// trace's headers in any case. The caller's span (the fetch's) also gets the last attempt's endpoint and status.
+// The request is cloned to carry the headers: a RoundTripper must not change its request.
+func (k keepIdle) traced(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	parent := trace.SpanFromContext(ctx)
+	var span trace.Span
+	if parent.IsRecording() {
+		u := *r.URL
+		u.RawQuery, u.User = "", nil
+		attrs := []attribute.KeyValue{
+			attribute.String("http.request.method", r.Method),
+			attribute.String("url.full", u.String()),
+			attribute.String("server.address", r.URL.Hostname()),
+		}
+		if port := r.URL.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err == nil {
+				attrs = append(attrs, attribute.Int("server.port", n))
+			}
+		}
+		if a, ok := ctx.Value(attemptKey{}).(*attempt); ok && a.n > 1 {
+			attrs = append(attrs, attribute.Int("http.request.resend_count", a.n-1))
+		}
+		parent.SetAttributes(attrs[:3]...)
+		ctx, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, r.Method,
+			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+		defer span.End()
+	}
+	r = r.Clone(ctx)
+	propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	resp, err := k.roundTrip(r)
+	if span != nil {
+		switch {
+		case err != nil:
+			span.RecordError(err)
+			span.SetStatus(codes.Error, describe(err))
+		default:
+			status := attribute.Int("http.response.status_code", resp.StatusCode)
+			span.SetAttributes(status)
+			parent.SetAttributes(status)
+			if resp.StatusCode >= 400 {
+				span.SetStatus(codes.Error, "HTTP "+strconv.Itoa(resp.StatusCode))
+			}
 		}
 	}
 	return resp, err
@@ -358,6 +427,8 @@ type attempt struct {
 	blocked bool
 	// redirect says why a redirect was not followed (checkRedirect); the attempt then ends with the 3xx answer.
 	redirect string
+	// n counts the attempts started (use), for the attempts' spans.
+	n int
 }
 
 // Idempotent reports whether a request with method may be sent again.
@@ -472,6 +543,7 @@ func (h *HTTP) recordAttempt(a *attempt, resp *http.Response, err error) {
 // use starts an attempt on ep.
 func (h *HTTP) use(a *attempt, ep *endpoint) {
 	a.ep, a.start = ep, time.Now()
+	a.n++
 	ep.inFlight.Add(1)
 	if m := h.metrics; m != nil {
 		m.inFlight.WithLabelValues(h.cfg.Name, ep.name).Inc()
