@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/sources"
@@ -316,15 +317,22 @@ func (r *Resolver) batchHits(ctx context.Context, col *respcache.Collector, vs V
 	if !r.cacheable(base) {
 		return keys, out, nil, nil
 	}
-	name, prefix, private := r.Binding.Name(), r.cacheKey(base, "batch"), r.private(base)
+	name, prefix := r.Binding.Name(), r.cacheKey(base, "batch")
+	hits, minTTL := 0, time.Duration(0)
 	for i, k := range keys {
 		ck := partKey(prefix, k.Canon)
 		if v, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon, decodeJSON); ok {
 			out[i].Data = v
-			col.Cached(ttl, private)
+			if hits == 0 || ttl < minTTL {
+				minTTL = ttl
+			}
+			hits++
 			continue
 		}
 		miss, missOut, partKeys = append(miss, k), append(missOut, out[i]), append(partKeys, ck)
+	}
+	if hits > 0 {
+		col.Cached(minTTL, r.private(base)) // the hits' part of the response lives as long as the first to expire
 	}
 	return miss, missOut, partKeys, nil
 }

@@ -229,31 +229,34 @@ func Credentials(h http.Header) bool {
 
 // String hashes k (SHA-256, hex), so that credentials never appear in a key.
 func (k *Key) String() string {
-	h := sha256.New()
+	b := make([]byte, 0, 128+len(k.Body))
 	w := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		b = append(b, s...)
+		b = append(b, 0)
 	}
 	w(k.Binding)
 	w(k.Source)
 	w(k.Method)
 	w(k.Path)
-	w(string(k.Body))
+	b = append(append(b, k.Body...), 0)
 	w(k.Part)
-	names := make([]string, 0, len(k.Header))
-	for name := range k.Header {
-		canon := http.CanonicalHeaderKey(name)
-		if k.Public && (canon == "Authorization" || canon == "Cookie") {
-			continue
+	if len(k.Header) > 0 {
+		names := make([]string, 0, len(k.Header))
+		for name := range k.Header {
+			canon := http.CanonicalHeaderKey(name)
+			if k.Public && (canon == "Authorization" || canon == "Cookie") {
+				continue
+			}
+			names = append(names, name)
 		}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		w(strings.ToLower(name))
-		for _, v := range k.Header[name] {
-			w(v)
+		sort.Strings(names)
+		for _, name := range names {
+			w(strings.ToLower(name))
+			for _, v := range k.Header[name] {
+				w(v)
+			}
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
