@@ -5,7 +5,9 @@ import (
 	"os"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/admin"
 	"github.com/conflux-gql/conflux/fleet"
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -21,7 +23,11 @@ type fleetShared struct {
 	owned    bool
 	replicas *fleet.Replicas
 	apq      *fleet.APQ
+	cache    *fleet.ResponseCache
 	metrics  *fleet.Metrics
+	// purges records the purges of every replica (Watch), for every version's in-process response cache.
+	purges    *respcache.Purges
+	stopWatch func()
 }
 
 // fleetConfig is the Redis the configuration names (`redis:`), else CONFLUX_REDIS_URL's, else nil.
@@ -66,7 +72,10 @@ func newFleetShared(c *fleet.Client, reg prometheus.Registerer) (*fleetShared, e
 	if err != nil {
 		return nil, err
 	}
-	return &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m)}, nil
+	f := &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), cache: fleet.NewResponseCache(c, m),
+		replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m), purges: respcache.NewPurges()}
+	f.stopWatch = f.cache.Watch(f.purges.Record)
+	return f, nil
 }
 
 // Close leaves the fleet: the heartbeat stops and this replica is removed from the live set.
@@ -75,6 +84,7 @@ func (f *fleetShared) Close() {
 		return
 	}
 	f.replicas.Close()
+	f.stopWatch()
 	if f.owned {
 		f.client.Close()
 	}
@@ -96,11 +106,32 @@ func (f *fleetShared) rateLimiter(source string, limits sources.LimitsConfig) so
 	return fleet.NewRateLimiter(f.client, f.replicas, source, limits.Rate, limits.RateBurst(), f.metrics)
 }
 
-// newReplicaRuntime is newRuntime for a replica that shares APQ and rate limits through fl (nil for none).
+// The admin API's purgeCache purges the running version's response cache.
+var _ admin.CachePurger = (*runtime.Runtime)(nil)
+
+// responseCache is the shared level of the response cache, or nil.
+func (f *fleetShared) responseCache() respcache.Shared {
+	if f == nil {
+		return nil
+	}
+	return f.cache
+}
+
+// newReplicaRuntime is newRuntime for a replica that shares APQ, rate limits and cached responses through fl
+// (nil for none).
 func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, logger *slog.Logger, opts ...func(*runtime.Config)) (*runtime.Runtime, error) {
 	cfg := runtime.Config{Supergraph: sg, Handler: graphqlHandler(tel, fl.apqCache()), LoadOptions: loadOptions(), Logger: logger}
+	cfg.ResponseCache.Shared = fl.responseCache()
+	if fl != nil {
+		cfg.ResponseCache.Purges = fl.purges
+	}
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
+		m, err := respcache.NewMetrics(tel.registry)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ResponseCache.Metrics = m
 	}
 	if fl != nil {
 		cfg.RateLimiter = fl.rateLimiter

@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -69,6 +70,7 @@ func (postTransport) Supports(r *http.Request) bool {
 func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	contentType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store") // execute relaxes it for a query whose parts allow it
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -100,6 +102,7 @@ func (getTransport) Supports(r *http.Request) bool {
 func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	contentType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store") // execute relaxes it for a query whose parts allow it
 	start := graphql.Now()
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -174,8 +177,11 @@ func decodeJSON(data []byte, v any) string {
 }
 
 // execute runs the request described by params and writes its response; onlyQueries refuses mutations (GET).
+//
+// The response's Cache-Control (issue 15) is no-store for request errors, mutations and responses with errors;
+// else what the fetches it was made of allow (respcache.Collector.CacheControl).
 func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, contentType string, onlyQueries bool) {
-	ctx := r.Context()
+	ctx, col := respcache.WithCollector(r.Context())
 	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
 		badRequest(w, "the request has no query")
 		return
@@ -194,6 +200,9 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
+	if resp != nil && len(resp.Errors) == 0 && rc.Operation.Operation == ast.Query {
+		w.Header().Set("Cache-Control", col.CacheControl())
+	}
 	if resp != nil && resp.Data == nil && len(resp.Errors) > 0 {
 		// The engine refused the operation before executing it (its contract: Data is nil exactly then).
 		w.WriteHeader(requestErrorStatus(contentType))

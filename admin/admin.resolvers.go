@@ -8,6 +8,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,6 +80,22 @@ func (r *mutationResolver) Rollback(ctx context.Context, version string) (*model
 	}
 	res.Applied, res.Version = true, &sg.Version
 	return res, nil
+}
+
+// PurgeCache is the resolver for the purgeCache field.
+func (r *mutationResolver) PurgeCache(ctx context.Context, binding string, key *string) (bool, error) {
+	p, ok := r.Control.(CachePurger)
+	if !ok {
+		return false, errors.New("this server does not cache responses")
+	}
+	k := ""
+	if key != nil {
+		k = *key
+	}
+	if err := p.PurgeCache(ctx, binding, k); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Version is the resolver for the version field.

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -39,6 +40,12 @@ type Control interface {
 // Fleet reports how this replica stands with them; ok is false when the server runs without Redis.
 type FleetControl interface {
 	Fleet() (st fleet.SyncStatus, ok bool)
+}
+
+// CachePurger is implemented by a Control whose versions cache backend answers (issue 15): PurgeCache purges
+// a binding's cached answers, or one key's, in this replica and in the shared level.
+type CachePurger interface {
+	PurgeCache(ctx context.Context, binding, key string) error
 }
 
 // Resolver is the root of the admin API's resolvers.

@@ -23,6 +23,8 @@
 //   - planning: the posts query with a cached plan and with a new document per request (gqlgen parses and
 //     validates it, Conflux plans it), the full introspection query (from the per-version cache), and the
 //     planner in process (testing.Benchmark).
+//   - cache: the posts query without cache and with cache: {ttl: 60s} on Query.posts and Post.user, warm
+//     (issue 15): req/s, gateway CPU per request, upstream calls per request.
 //
 // With -compare DIR, DIR being another checkout of Conflux (a git worktree of the commit before a change, say),
 // the run also builds Conflux there and measures it in posts, c360 and lists with the same workload, interleaved
@@ -68,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measured window of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load run")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent closed-loop clients (the lists scenario uses one)")
-	list := fs.String("scenarios", "posts,c360,lists,planning", "comma-separated scenarios to run")
+	list := fs.String("scenarios", "posts,c360,lists,planning,cache", "comma-separated scenarios to run")
 	sizes := fs.String("sizes", "1000,10000,100000", "list sizes of the lists scenario")
 	fs.StringVar(&o.results, "results", "", "append the run (date, machine, command, table) to this Markdown file")
 	fs.StringVar(&o.compare, "compare", "", "another checkout of Conflux (e.g. a git worktree of an older commit): build it too and measure it interleaved with this one in posts, c360 and lists")

@@ -22,6 +22,7 @@ var scenarios = map[string]struct {
 	"c360":     {c360Scenario, []string{"conflux", "baseline360"}},
 	"lists":    {listsScenario, []string{"conflux"}},
 	"planning": {planningScenario, []string{"conflux"}},
+	"cache":    {cacheScenario, []string{"conflux"}},
 }
 
 const postsQuery = `{ posts { id title user { id name email } } }`

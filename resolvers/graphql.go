@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -458,6 +459,7 @@ func postGraphQL(ctx context.Context, src sources.Source, name string, req *sour
 		return nil, fmt.Errorf("encode upstream request: %w", err)
 	}
 	req.Method, req.Body, req.Header = http.MethodPost, body, header
+	respcache.FromContext(ctx).Uncached() // GraphQL answers are not cached: the response's Cache-Control is no-store
 	resp, err := src.Do(ctx, req)
 	if err != nil {
 		return nil, sources.AsError(name, err)

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/sources"
 	"golang.org/x/net/http/httpguts"
 )
@@ -64,9 +66,16 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 	return out, nil
 }
 
-// Do sends a rendered request and returns the decoded answer after select.
+// Do sends a rendered request and returns the decoded answer after select. An unbatched request goes through
+// the response cache (cache.go); a batch request is cached per key by its batch call.
 func (r *Resolver) Do(ctx context.Context, req *sources.Request, batch bool) (any, error) {
-	v, err := r.send(ctx, req, decodeJSON)
+	var v any
+	var err error
+	if batch {
+		v, err = r.send(ctx, req, decodeJSON)
+	} else {
+		v, err = r.sendCached(ctx, req, decodeJSON)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +175,7 @@ func (r *Resolver) do(ctx context.Context, req *sources.Request) (any, error) {
 	if !r.List || r.GraphQL || len(r.Binding.Select) > 0 {
 		return r.Do(ctx, req, false)
 	}
-	return r.send(ctx, req, decodeList)
+	return r.sendCached(ctx, req, decodeList)
 }
 
 // Match hands the items of a batch answer to the keys (canonical forms, in request order). With match fields,
@@ -236,6 +245,19 @@ type httpBatchCall struct{}
 func newHTTPBatchCall() batchCall { return httpBatchCall{} }
 
 func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key, out []*result) error {
+	col := respcache.FromContext(ctx)
+	// With cache, each key is looked up first under the key of the single-key request the batch stands for
+	// (batchKeyReq); only the keys missed are asked of the backend (issue 15).
+	var partKeys []string
+	if r.cache != nil {
+		var err error
+		if keys, out, partKeys, err = r.batchHits(ctx, col, vs, keys, out); err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+	}
 	vs.Keys = make([]any, len(keys))
 	canons := make([]string, len(keys))
 	for i, k := range keys {
@@ -245,18 +267,74 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	if err != nil {
 		return err
 	}
-	v, err := r.Do(ctx, req, true)
+	resp, err := r.Source.Do(ctx, req)
 	if err != nil {
-		return err
+		col.Uncached()
+		return sources.AsError(r.Binding.Source, err)
 	}
-	vals, err := r.Match(canons, v)
+	answer, err := decodeJSON(resp.Body)
 	if err != nil {
+		col.Uncached()
+		return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Status: resp.Status,
+			Method: req.Method, Path: req.Path, Err: err}
+	}
+	vals, err := r.Match(canons, Dig(answer, r.Binding.Batch.Select))
+	if err != nil {
+		col.Uncached()
 		return &sources.Error{Source: r.Binding.Source, Code: sources.CodeBadResponse, Method: req.Method, Path: req.Path, Err: err}
 	}
 	for i, res := range out {
 		res.Data = vals[i]
 	}
+	if partKeys == nil {
+		col.Uncached()
+		return nil
+	}
+	lt, ok := r.lifetime(req, resp)
+	if !ok {
+		col.Uncached()
+		return nil
+	}
+	for i, v := range vals {
+		if b, err := encodePart(v); err == nil {
+			r.cache.Put(ctx, partKeys[i], r.Binding.Name(), keys[i].Canon, b, v, lt.TTL, !lt.Private)
+		}
+	}
+	col.Cached(lt.TTL, lt.Private)
 	return nil
+}
+
+// batchHits looks each key up in the response cache and fills out for the hits. A key's part of a batch answer
+// is cached under the key of the single-key request the batch stands for: the batch request rendered with a
+// placeholder key (everything the answer depends on but the key, hashed once per batch) and the key itself. It returns the keys missed,
+// their results and their cache keys; partKeys is nil when the batch's answers cannot be cached (a request that
+// is not idempotent).
+func (r *Resolver) batchHits(ctx context.Context, col *respcache.Collector, vs Vars, keys []Key, out []*result) (miss []Key, missOut []*result, partKeys []string, err error) {
+	base, err := r.batchKeyReq(vs, Key{Value: keyPlaceholder})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !r.cacheable(base) {
+		return keys, out, nil, nil
+	}
+	name, prefix := r.Binding.Name(), r.cacheKey(base, "batch")
+	hits, minTTL := 0, time.Duration(0)
+	for i, k := range keys {
+		ck := partKey(prefix, k.Canon)
+		if v, ttl, ok := r.cache.Get(ctx, ck, name, k.Canon, decodeJSON); ok {
+			out[i].Data = v
+			if hits == 0 || ttl < minTTL {
+				minTTL = ttl
+			}
+			hits++
+			continue
+		}
+		miss, missOut, partKeys = append(miss, k), append(missOut, out[i]), append(partKeys, ck)
+	}
+	if hits > 0 {
+		col.Cached(minTTL, r.private(base)) // the hits' part of the response lives as long as the first to expire
+	}
+	return miss, missOut, partKeys, nil
 }
 
 // Load hands the keys of some parents to r's batch loader for this client request and flushes it at once: it is

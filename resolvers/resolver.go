@@ -2,8 +2,10 @@ package resolvers
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -12,7 +14,9 @@ import (
 // Resolver fetches one binding's field. It is immutable and safe for concurrent use.
 type Resolver struct {
 	Binding *schema.Binding
-	Source  sources.Source
+	// log receives what clients are not told (WithLogger).
+	log    *slog.Logger
+	Source sources.Source
 	// List reports whether the field returns a list, which decides how batch matches are handed out.
 	List bool
 	// GraphQL reports a binding to a graphql source.
@@ -25,6 +29,9 @@ type Resolver struct {
 	mutation bool
 	// gql says how a graphql binding's arguments are sent (graphql.go).
 	gql *graphqlArgs
+	// cache is the version's response cache when the binding has `cache` (issue 15), with its policy.
+	cache  *respcache.Cache
+	policy respcache.Policy
 	// jwt says a template of the binding reads {{jwt.*}}, so Vars decodes the request's claims.
 	jwt bool
 }
@@ -35,18 +42,41 @@ type Set struct {
 	// sources and forward serve federated fetches, which call subgraphs by source name (PostGraphQL).
 	sources map[string]sources.Source
 	forward map[string][]string
+	// cache is the response cache of the bindings with `cache`; nil when none has.
+	cache *respcache.Cache
 }
 
 // New builds a resolver for every fetching binding of sg, using srcs by source name.
-func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
+func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) (*Set, error) {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
 	s := &Set{byBinding: map[*schema.Binding]*Resolver{}, sources: srcs, forward: map[string][]string{}}
+	for _, b := range sg.Bindings() {
+		if b.Cache != nil && b.Fetches() {
+			cfg := o.cache
+			if cfg.MaxBytes == 0 {
+				cfg.MaxBytes = sg.Settings.ResponseCacheBytes
+			}
+			c, err := respcache.New(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("response cache: %w", err)
+			}
+			s.cache = c
+			break
+		}
+	}
 	for name, cfg := range sg.Sources {
 		if cfg.HTTP != nil {
 			s.forward[name] = cfg.HTTP.ForwardHeaders
 		}
 	}
 	for _, b := range sg.Bindings() {
-		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b)}
+		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b), log: o.log}
 		if def := sg.Schema.Types[b.Type]; def != nil {
 			if f := def.Fields.ForName(b.Field); f != nil {
 				r.List = isList(f.Type)
@@ -68,6 +98,10 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source) (*Set, error) {
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
 			if r.GraphQL && !b.Federated {
 				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
+			}
+			if b.Cache != nil && !r.GraphQL {
+				// Answers of graphql sources are not cached: they are POSTs whose answers carry errors.
+				r.cache, r.policy = s.cache, respcache.Policy{TTL: b.Cache.TTL, HonorCacheControl: b.Cache.HonorCacheControl}
 			}
 		}
 		s.byBinding[b] = r

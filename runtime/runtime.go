@@ -18,6 +18,7 @@ import (
 
 	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/fsnotify/fsnotify"
@@ -55,6 +56,8 @@ type Config struct {
 	Versions VersionStore
 	// Replica names this process in the versions it publishes; empty means hostname:pid.
 	Replica string
+	// ResponseCache is what each version's response cache is built with (issue 15: the shared level, metrics).
+	ResponseCache respcache.Config
 }
 
 // Runtime owns the configuration versions a server runs. A change — a file edit, an admin mutation, a

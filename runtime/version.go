@@ -7,6 +7,7 @@ import (
 
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 )
@@ -19,6 +20,8 @@ type Version struct {
 	srcs    map[string]sources.Source
 	engine  *graph.Engine
 	handler http.Handler
+	// cache is the version's response cache (issue 15); nil when no binding has cache.
+	cache *respcache.Cache
 
 	mu sync.Mutex
 	// owned closes the sources this version owns, by name; a source carried over to the next version is handed
@@ -63,11 +66,12 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 			v.owned[name] = c.Close
 		}
 	}
-	set, err := resolvers.New(sg, v.srcs)
+	set, err := resolvers.New(sg, v.srcs, resolvers.WithResponseCache(cfg.ResponseCache), resolvers.WithLogger(cfg.Logger))
 	if err != nil {
 		v.Close()
 		return nil, err
 	}
+	v.cache = set.Cache()
 	v.engine, err = graph.New(sg, set, graph.WithLogger(cfg.Logger))
 	if err != nil {
 		v.Close()

@@ -36,6 +36,10 @@ type Binding struct {
 	RetrySafe bool
 	// Fallback, when set, answers the field when its fetch fails (no error is reported).
 	Fallback *Value
+	// Cache, when set, caches the binding's backend answers (issue 15, package respcache).
+	Cache *CacheConfig
+	// Public lets cached answers be shared across credentials (Authorization, cookies).
+	Public bool
 	// Required makes a failed fetch null the parent object, as a non-null field's failure would.
 	Required bool
 	// ListSize tells the cost estimate how long the field's list is; nil means the server's defaultListSize
@@ -126,8 +130,9 @@ type ListSize struct {
 
 var (
 	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator",
-		"timeout", "retrySafe", "fallback", "required", "listSize"}
+		"timeout", "retrySafe", "fallback", "required", "listSize", "cache", "public"}
 	listSizeKeys = []string{"assumedSize", "slicingArguments"}
+	cacheKeys    = []string{"ttl", "honorCacheControl"}
 	batchKeys    = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select", "args", "entities", "field"}
 	methods      = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 )
@@ -183,6 +188,10 @@ func (d *decoder) binding(e entry) *Binding {
 			b.Required, _ = d.boolean(f.value, p)
 		case "listSize":
 			b.ListSize = d.listSize(f.value, p)
+		case "cache":
+			b.Cache = d.cache(f.value, p)
+		case "public":
+			b.Public, _ = d.boolean(f.value, p)
 		case "batch":
 			batchN = f.value
 		default:
@@ -193,6 +202,40 @@ func (d *decoder) binding(e entry) *Binding {
 		b.Batch = d.batch(batchN, join(path, "batch"), b.Request)
 	}
 	return b
+}
+
+// CacheConfig is a binding's `cache`: how long its backend answers are kept (issue 15).
+type CacheConfig struct {
+	// TTL is how long an answer is kept; with HonorCacheControl it is the default (no max-age from the backend)
+	// and the cap.
+	TTL time.Duration
+	// HonorCacheControl takes the lifetime from the backend's Cache-Control (s-maxage, max-age, no-store,
+	// no-cache, private) or Expires.
+	HonorCacheControl bool
+	Pos               Position
+}
+
+// cache decodes `cache: {ttl, honorCacheControl}`: at least one of them.
+func (d *decoder) cache(n *yaml.Node, path string) *CacheConfig {
+	c := &CacheConfig{Pos: d.pos(resolve(n))}
+	entries, ok := d.mapping(n, path, cacheKeys)
+	if !ok {
+		return nil
+	}
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "ttl":
+			c.TTL, _ = d.duration(e.value, p)
+		case "honorCacheControl":
+			c.HonorCacheControl, _ = d.boolean(e.value, p)
+		}
+	}
+	if c.TTL <= 0 && !c.HonorCacheControl {
+		d.errorf(c.Pos, path, "cache needs a positive ttl (e.g. {ttl: 30s}) or honorCacheControl: true")
+		return nil
+	}
+	return c
 }
 
 // listSize decodes `listSize`: an integer (the assumed size) or {assumedSize, slicingArguments}.

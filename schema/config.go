@@ -51,7 +51,7 @@ var (
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
-		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "exposeUpstreamDetails", "cors", "auth"}
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth"}
 	corsKeys = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 )
 
@@ -113,6 +113,9 @@ type Settings struct {
 	QueryCacheBytes int64
 	PlanCacheBytes  int64
 	APQCacheBytes   int64
+	// ResponseCacheBytes bounds the in-process cache of backend answers of bindings with `cache` (issue 15), per
+	// configuration version.
+	ResponseCacheBytes int64
 	// ExposeUpstreamDetails shows backend methods, paths and hosts in client error messages; off, they go only to
 	// logs and metrics.
 	ExposeUpstreamDetails bool
@@ -168,9 +171,10 @@ func DefaultSettings() Settings {
 		MaxConnectionsPerClient: 128,
 		MaxInFlight:             1024,
 
-		QueryCacheBytes: 32 << 20,
-		PlanCacheBytes:  64 << 20,
-		APQCacheBytes:   16 << 20,
+		QueryCacheBytes:    32 << 20,
+		PlanCacheBytes:     64 << 20,
+		APQCacheBytes:      16 << 20,
+		ResponseCacheBytes: 64 << 20,
 
 		// Used once server.cors names origins.
 		CORS: CORS{Methods: []string{http.MethodGet, http.MethodPost}, Headers: []string{"Content-Type", "Authorization"}},
@@ -565,6 +569,9 @@ func (d *decoder) settings(n *yaml.Node, s *Settings, env func(string) (string, 
 		case "apqCacheBytes":
 			v, _ := d.integer(e.value, p, 1024)
 			s.APQCacheBytes = int64(v)
+		case "responseCacheBytes":
+			v, _ := d.integer(e.value, p, 1024)
+			s.ResponseCacheBytes = int64(v)
 		case "exposeUpstreamDetails":
 			s.ExposeUpstreamDetails, _ = d.boolean(e.value, p)
 		case "cors":

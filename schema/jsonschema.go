@@ -255,6 +255,10 @@ func (g *jsGen) binding() *jsNode {
 		"assumedSize":      func() *jsNode { return g.integer("binding.listSize.assumedSize", nil) },
 		"slicingArguments": func() *jsNode { return ref("stringOrList") },
 	}))
+	cache := closed(g.explicit("binding.cache", cacheKeys, map[string]func() *jsNode{
+		"ttl":               func() *jsNode { return ref("duration") },
+		"honorCacheControl": func() *jsNode { return &jsNode{Type: "boolean", Default: false} },
+	}))
 	discriminator := closed(g.explicit("binding.discriminator", []string{"field", "types"}, map[string]func() *jsNode{
 		"field": func() *jsNode { return &jsNode{Type: "string", Pattern: dottedPathPattern} },
 		"types": func() *jsNode {
@@ -279,6 +283,8 @@ func (g *jsGen) binding() *jsNode {
 		"listSize": func() *jsNode {
 			return &jsNode{AnyOf: []*jsNode{g.integer("binding.listSize", nil), listSize}}
 		},
+		"cache":  func() *jsNode { return cache },
+		"public": func() *jsNode { return &jsNode{Type: "boolean", Default: false} },
 	}
 	for k, f := range req {
 		fields[k] = f
@@ -531,6 +537,7 @@ var jsMinimum = map[string]float64{
 	"server.queryCacheBytes":       1024,
 	"server.planCacheBytes":        1024,
 	"server.apqCacheBytes":         1024,
+	"server.responseCacheBytes":    1024,
 	"http.weights":                 1,
 	"http.breaker.failures":        1,
 	"http.breaker.minRequests":     1,
@@ -633,6 +640,7 @@ var jsDescriptions = map[string]string{
 	"server.planCacheSize":           "execution plans kept per configuration version",
 	"server.planCacheBytes":          "size bound of the plan cache",
 	"server.apqCacheBytes":           "size bound of the Automatic Persisted Queries cache",
+	"server.responseCacheBytes":      "size bound of the in-process cache of backend answers (bindings with cache), per configuration version",
 	"server.auth":                    "who calls /graphql (JWT bearer tokens) and which fields need whom",
 	"server.auth.jwt":                "validate `Authorization: Bearer <JWT>`; an invalid token is 401 UNAUTHENTICATED",
 	"server.auth.jwt.jwks":           "URL of the issuer's JSON Web Key Set: cached, refreshed every `refresh` and on an unknown kid",
@@ -667,6 +675,10 @@ var jsDescriptions = map[string]string{
 	"binding.required":      "true: a failed fetch nulls the parent object, as a non-null field's failure would",
 	"binding.listSize":      "the list's expected length for the cost estimate: an integer, or {assumedSize, slicingArguments}",
 
+	"binding.cache":                     "cache the backend's answers: {ttl: 30s} and/or {honorCacheControl: true}",
+	"binding.cache.ttl":                 "how long an answer is kept; with honorCacheControl, the default and the cap",
+	"binding.cache.honorCacheControl":   "take the lifetime from the backend's Cache-Control (s-maxage, max-age, no-store, no-cache, private) or Expires",
+	"binding.public":                    "true: cached answers are shared across credentials (Authorization, cookies)",
 	"binding.listSize.assumedSize":      "the list length assumed when no slicing argument is set",
 	"binding.listSize.slicingArguments": "the field's Int arguments that bound the list's length, e.g. [first]",
 	"binding.discriminator.field":       "the item field to read",

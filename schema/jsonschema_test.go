@@ -49,6 +49,7 @@ var mappings = []struct {
 	{[]string{"bindings", "T.f"}, "bindings: {T.f: {%s}}"},
 	{[]string{"bindings", "T.f", "batch"}, "bindings: {T.f: {batch: {%s}}}"},
 	{[]string{"bindings", "T.f", "listSize"}, "bindings: {T.f: {listSize: {%s}}}"},
+	{[]string{"bindings", "T.f", "cache"}, "bindings: {T.f: {cache: {%s}}}"},
 	{[]string{"bindings", "T.f", "discriminator"}, "bindings: {T.f: {discriminator: {%s}}}"},
 }
 
@@ -394,7 +395,7 @@ sources:
 		{"redis url not redis", "schema: s.graphqls\nredis: {url: http://127.0.0.1:6379}", false},
 		{"binding", `schema: s.graphqls
 bindings:
-  Query.customer: {source: crm, method: post, path: "/customers/{{args.id}}", query: {a: "{{args.a}}", b: [1, x], c: true}, headers: {X-Id: "{{headers.x-id}}"}, body: {id: "{{args.id}}", n: [1, null]}, select: data.items, timeout: 200ms, retrySafe: true, fallback: [], required: true, listSize: 20}
+  Query.customer: {source: crm, method: post, path: "/customers/{{args.id}}", query: {a: "{{args.a}}", b: [1, x], c: true}, headers: {X-Id: "{{headers.x-id}}"}, body: {id: "{{args.id}}", n: [1, null]}, select: data.items, timeout: 200ms, retrySafe: true, fallback: [], required: true, listSize: 20, cache: {ttl: 30s, honorCacheControl: true}, public: true}
   Customer.fullName: {from: profile.name}
   Customer.kind: {value: person}
   Query.tickets: {source: support, field: ticketsByCustomer, args: {customerId: "{{parent.id}}"}, listSize: {assumedSize: 5, slicingArguments: [first]}}
@@ -405,6 +406,7 @@ bindings:
 		{"path without slash", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: customers}}", false},
 		{"path with a query", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: \"/customers?id=1\"}}", false},
 		{"null query value", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: /a, query: {id: null}}}", false},
+		{"cache unknown key", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: /a, cache: {maxAge: 3}}}", false},
 		{"listSize zero", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: /a, listSize: 0}}", false},
 		{"listSize unknown key", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: /a, listSize: {size: 3}}}", false},
 		{"discriminator without types", "schema: s.graphqls\nbindings: {Query.a: {source: crm, path: /a, discriminator: {field: kind}}}", false},

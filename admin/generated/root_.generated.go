@@ -78,6 +78,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		DeclareBinding func(childComplexity int, field string, config string, dryRun *bool) int
 		ExtendSchema   func(childComplexity int, sdl string, dryRun *bool) int
+		PurgeCache     func(childComplexity int, binding string, key *string) int
 		RemoveBinding  func(childComplexity int, field string, dryRun *bool) int
 		RemoveSource   func(childComplexity int, name string, dryRun *bool) int
 		Rollback       func(childComplexity int, version string) int
@@ -356,6 +357,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ExtendSchema(childComplexity, args["sdl"].(string), args["dryRun"].(*bool)), true
+	case "Mutation.purgeCache":
+		if e.ComplexityRoot.Mutation.PurgeCache == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_purgeCache_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PurgeCache(childComplexity, args["binding"].(string), args["key"].(*string)), true
 	case "Mutation.removeBinding":
 		if e.ComplexityRoot.Mutation.RemoveBinding == nil {
 			break
@@ -712,6 +724,13 @@ type Mutation {
   extendSchema(sdl: String!, dryRun: Boolean = false): ChangeResult!
   "Restores a version from the history."
   rollback(version: String!): ChangeResult!
+  """
+  Purges the cached answers of a binding with cache (Type.field), in this replica and in the shared level
+  (Redis): all of them, or those of one key — a batched binding's batch key (e.g. "7"), else the request's
+  path and query (e.g. "/users/7"). Returns true; an unknown binding, one without cache, or a shared level
+  that could not be reached is an error.
+  """
+  purgeCache(binding: String!, key: String): Boolean!
 }
 
 type FleetStatus {

@@ -1,0 +1,116 @@
+package respcache
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPolicy_Lifetime(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	date := now.Format(http.TimeFormat)
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		header map[string]string
+		want   Lifetime
+		wantOK bool
+	}{
+		{"fixed ttl ignores the header", Policy{TTL: 30 * time.Second}, map[string]string{"Cache-Control": "no-store"}, Lifetime{TTL: 30 * time.Second}, true},
+		{"max-age", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10"}, Lifetime{TTL: 10 * time.Second}, true},
+		{"s-maxage preferred", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10, s-maxage=20"}, Lifetime{TTL: 20 * time.Second}, true},
+		{"age subtracted", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10", "Age": "4"}, Lifetime{TTL: 6 * time.Second}, true},
+		{"older than max-age", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10", "Age": "11"}, Lifetime{}, false},
+		{"ttl caps", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10"}, Lifetime{TTL: 5 * time.Second}, true},
+		{"ttl is the default", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, nil, Lifetime{TTL: 5 * time.Second}, true},
+		{"nothing to go by", Policy{HonorCacheControl: true}, nil, Lifetime{}, false},
+		{"no-store", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10, no-store"}, Lifetime{}, false},
+		{"no-cache", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "No-Cache"}, Lifetime{}, false},
+		{"private", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "private, max-age=10"}, Lifetime{TTL: 10 * time.Second, Private: true}, true},
+		{"max-age=0", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=0"}, Lifetime{}, false},
+		{"expires", Policy{HonorCacheControl: true}, map[string]string{"Date": date, "Expires": now.Add(time.Minute).Format(http.TimeFormat)}, Lifetime{TTL: time.Minute}, true},
+		{"max-age beats expires", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10", "Expires": now.Add(time.Minute).Format(http.TimeFormat)}, Lifetime{TTL: 10 * time.Second}, true},
+		{"invalid expires", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Expires": "0"}, Lifetime{}, false},
+		{"expires in the past", Policy{HonorCacheControl: true}, map[string]string{"Date": date, "Expires": now.Add(-time.Minute).Format(http.TimeFormat)}, Lifetime{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tc.header {
+				h.Set(k, v)
+			}
+			got, ok := tc.policy.Lifetime(h, now)
+			if ok != tc.wantOK || (ok && got != tc.want) {
+				t.Fatalf("Lifetime = %+v, %v; want %+v, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+func TestCollector_CacheControl(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		record func(c *Collector)
+		want   string
+	}{
+		{"nothing fetched", func(c *Collector) {}, "no-store"},
+		{"smallest max-age", func(c *Collector) { c.Cached(30*time.Second, false); c.Cached(12500*time.Millisecond, false) }, "public, max-age=12"},
+		{"private wins", func(c *Collector) { c.Cached(30*time.Second, false); c.Cached(60*time.Second, true) }, "private, max-age=30"},
+		{"an uncached fetch", func(c *Collector) { c.Cached(30*time.Second, false); c.Uncached() }, "no-store"},
+		{"under a second", func(c *Collector) { c.Cached(500*time.Millisecond, false) }, "no-store"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := WithCollector(context.Background())
+			tc.record(c)
+			if got := c.CacheControl(); got != tc.want {
+				t.Fatalf("CacheControl = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	var none *Collector
+	none.Cached(time.Second, false) // a request without a collector records nothing
+	if got := none.CacheControl(); got != "no-store" {
+		t.Fatalf("nil collector: %q", got)
+	}
+}
+
+func TestCache_BoundsAndPurge(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := New(Config{MaxBytes: 10 << 10, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	big := []byte(strings.Repeat("x", 1000))
+	for i := range 50 {
+		c.Put(ctx, string(rune('a'+i)), "T.f", "", big, nil, time.Minute, true)
+	}
+	if c.lru.Bytes() > 10<<10 || c.Len() >= 50 {
+		t.Fatalf("cache holds %d bytes in %d entries, bound 10 KiB", c.lru.Bytes(), c.Len())
+	}
+	c.Put(ctx, "k1", "T.f", "1", []byte("one"), "one", time.Minute, true)
+	c.Put(ctx, "k2", "T.f", "2", []byte("two"), "two", time.Minute, true)
+	c.Put(ctx, "k3", "T.g", "1", []byte("three"), "three", time.Minute, true)
+	if err := c.Purge(ctx, "T.f", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, binding, pk string
+		want             bool
+	}{{"k1", "T.f", "1", false}, {"k2", "T.f", "2", true}, {"k3", "T.g", "1", true}} {
+		if _, _, ok := c.Get(ctx, tc.key, tc.binding, tc.pk, decodeText); ok != tc.want {
+			t.Fatalf("after purging T.f key 1: %s found %v, want %v", tc.key, ok, tc.want)
+		}
+	}
+	c.Put(ctx, "k1", "T.f", "1", []byte("one again"), "one again", time.Minute, true)
+	if v, _, ok := c.Get(ctx, "k1", "T.f", "1", decodeText); !ok || v != "one again" {
+		t.Fatalf("stored after the purge: %q, %v", v, ok)
+	}
+	_ = c.Purge(ctx, "T.f", "")
+	if _, _, ok := c.Get(ctx, "k2", "T.f", "2", decodeText); ok {
+		t.Fatal("k2 survived the purge of its binding")
+	}
+}
+
+func decodeText(b []byte) (any, error) { return string(b), nil }
