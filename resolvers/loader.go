@@ -441,7 +441,7 @@ func (bl *batchLoader) fetchChunk(ctx context.Context, keys []Key, out []*result
 		if p := recover(); p != nil {
 			// The panic's value and stack go to the log; the client learns only which field failed, as for a
 			// panic in an unbatched fetch (graph's fetchPanicked).
-			bl.r.log.ErrorContext(ctx, "panic in batch", "binding", bl.r.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
+			bl.r.logger().ErrorContext(ctx, "panic in batch", "binding", bl.r.Binding.Name(), "panic", p, "stack", string(debug.Stack()))
 			fail(fmt.Errorf("internal error while resolving %s", bl.r.Binding.Name()))
 		}
 	}()

@@ -114,6 +114,14 @@ func (s *Set) For(b *schema.Binding) *Resolver { return s.byBinding[b] }
 
 func isList(t *ast.Type) bool { return t.Elem != nil }
 
+// logger is where r logs; a Resolver built without New logs nowhere.
+func (r *Resolver) logger() *slog.Logger {
+	if r.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.log
+}
+
 // Vars returns the template variables for one parent. The request's claims come from headers (ClaimsHeader).
 func (r *Resolver) Vars(args map[string]any, parent any, headers http.Header) Vars {
 	vs := Vars{Args: args, Parent: parent, Headers: headers, Env: r.env}
