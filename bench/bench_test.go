@@ -197,3 +197,39 @@ func checkRows(t *testing.T, b *bench, want []wantRow) {
 		}
 	}
 }
+
+// TestBench_CacheFleet runs the cache and fleet scenarios for a moment (issue 15): warm caches make no upstream
+// call, and three replicas sharing one Redis warm their caches with the upstream calls of one.
+func TestBench_CacheFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Conflux and runs five instances for a moment")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("redis-server is not installed (.ci/run installs it)")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	ctx := context.Background()
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options{duration: 300 * time.Millisecond, warmup: 50 * time.Millisecond, clients: 4, scenarios: []string{"cache", "fleet"}}
+	var log bytes.Buffer
+	b, err := runBench(ctx, o, root, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	checkRows(t, b, []wantRow{
+		{"cache", "conflux (no cache)", 2},
+		{"cache", "conflux (cache, warm)", 0},
+		{"fleet", "conflux ×3, each alone", 0},
+		{"fleet", "conflux ×3, one Redis", 0},
+	})
+	for _, tg := range b.targets {
+		if strings.HasPrefix(tg.name, "fleet:") && !tg.met {
+			t.Errorf("%s: %s", tg.name, tg.measured)
+		}
+	}
+}

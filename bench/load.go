@@ -15,6 +15,9 @@ type load struct {
 	duration time.Duration
 	warmup   time.Duration
 	bodies   [][]byte // request bodies, sent round-robin
+	// spread, when set, are the base URLs of several servers the requests go to in turn (the url attack is given
+	// is then unused).
+	spread []string
 	// ok reports whether an answer is correct; a request that fails it counts as an error.
 	ok func(status int, body []byte) bool
 }
@@ -60,10 +63,16 @@ func (l load) warm(url string) {
 // attack drives url+"/graphql" with l for d and adds what it measured to m and o; call o.done(m) after the last
 // window.
 func (l load) attack(url string, d time.Duration, m *vegeta.Metrics, o *outcome) {
-	targets := make([]vegeta.Target, len(l.bodies))
+	urls := l.spread
+	if len(urls) == 0 {
+		urls = []string{url}
+	}
+	var targets []vegeta.Target
 	header := http.Header{"Content-Type": []string{"application/json"}}
-	for i, b := range l.bodies {
-		targets[i] = vegeta.Target{Method: http.MethodPost, URL: url + "/graphql", Body: b, Header: header}
+	for _, b := range l.bodies {
+		for _, u := range urls {
+			targets = append(targets, vegeta.Target{Method: http.MethodPost, URL: u + "/graphql", Body: b, Header: header})
+		}
 	}
 	n := uint64(l.clients)
 	// Our own transport, so that its keep-alive connections are closed when the window ends: the interleaved

@@ -70,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measured window of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load run")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent closed-loop clients (the lists scenario uses one)")
-	list := fs.String("scenarios", "posts,c360,lists,planning,cache", "comma-separated scenarios to run")
+	list := fs.String("scenarios", "posts,c360,lists,planning,cache,fleet", "comma-separated scenarios to run")
 	sizes := fs.String("sizes", "1000,10000,100000", "list sizes of the lists scenario")
 	fs.StringVar(&o.results, "results", "", "append the run (date, machine, command, table) to this Markdown file")
 	fs.StringVar(&o.compare, "compare", "", "another checkout of Conflux (e.g. a git worktree of an older commit): build it too and measure it interleaved with this one in posts, c360 and lists")

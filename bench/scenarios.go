@@ -23,6 +23,7 @@ var scenarios = map[string]struct {
 	"lists":    {listsScenario, []string{"conflux"}},
 	"planning": {planningScenario, []string{"conflux"}},
 	"cache":    {cacheScenario, []string{"conflux"}},
+	"fleet":    {fleetScenario, []string{"conflux"}},
 }
 
 const postsQuery = `{ posts { id title user { id name email } } }`
