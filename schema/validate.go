@@ -59,11 +59,14 @@ func (v *validator) binding(b *Binding) bool {
 			v.errorf(b.Pos, path+".source", "unknown source %q (have: %s)", b.Source, strings.Join(v.sg.SourceNames(), ", "))
 		}
 	}
+	if b.Cache != nil && src != nil && src.Kind == KindGraphQL {
+		v.warnf(b.Pos, path+".cache", "answers of graphql sources are not cached: cache is ignored here")
+	}
 	hasRequest := b.Method != "" || b.Path != nil || b.Query != nil || b.Headers != nil || b.Body != nil
 	switch {
 	case b.Source == "":
-		if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil || b.Timeout > 0 || b.RetrySafe || b.Fallback != nil || b.Required {
-			v.errorf(b.Pos, path, "method, path, query, headers, body, batch, field, args, timeout, retrySafe, fallback and required need a `source:` to call")
+		if hasRequest || b.Batch != nil || b.UpstreamField != "" || b.Args != nil || b.Timeout > 0 || b.RetrySafe || b.Fallback != nil || b.Required || b.Cache != nil {
+			v.errorf(b.Pos, path, "method, path, query, headers, body, batch, field, args, timeout, retrySafe, fallback, required and cache need a `source:` to call")
 		}
 		if b.Select != nil {
 			v.errorf(b.Pos, path, "select reads a source's response: use from: to read the parent object")

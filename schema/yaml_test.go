@@ -38,3 +38,27 @@ func TestParse_YAMLMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_CacheNeedsAFetch: `cache` on a binding that calls no source is an error; on a graphql source's, a
+// warning (its answers are not cached).
+func TestParse_CacheNeedsAFetch(t *testing.T) {
+	const sdl = "type Query { a: Int b: Int }"
+	_, err := schema.Parse("conflux.yaml", []byte("schema: [s.graphqls]\nbindings:\n  Query.a: {value: 1, cache: {ttl: 1s}}\n"),
+		fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
+	if err == nil || !strings.Contains(err.Error(), "and cache need a `source:`") {
+		t.Errorf("cache without a source: %v", err)
+	}
+	sg, err := schema.Parse("conflux.yaml", []byte("schema: [s.graphqls]\nsources:\n  up: {graphql: {endpoints: [http://127.0.0.1:1/graphql]}}\n"+
+		"bindings:\n  Query.a: {source: up, field: a, cache: {ttl: 1s}}\n  Query.b: {value: 2}\n"),
+		fstest.MapFS{"s.graphqls": {Data: []byte(sdl)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range sg.Warnings {
+		found = found || strings.Contains(w.String(), "answers of graphql sources are not cached")
+	}
+	if !found {
+		t.Errorf("no warning for cache on a graphql source: %v", sg.Warnings)
+	}
+}
