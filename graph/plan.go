@@ -508,18 +508,8 @@ func introspectionField(s *ast.Schema, name string) *ast.FieldDefinition {
 
 // parentFields lists the parent fields a binding's templates read (the first segment of each {{parent.*}}).
 func parentFields(b *schema.Binding) []string {
-	var ts []*schema.Template
-	ts = append(ts, b.Request.Templates()...)
-	for _, a := range b.Args {
-		ts = append(ts, a.Value.Templates()...)
-	}
-	ts = append(ts, b.Value.Templates()...)
-	ts = append(ts, b.Fallback.Templates()...)
-	if b.Batch != nil {
-		ts = append(ts, b.Batch.Key...)
-	}
 	var out []string
-	for _, t := range ts {
+	for _, t := range b.Templates() {
 		for _, v := range t.Vars() {
 			if v.Scope == schema.ScopeParent {
 				out = append(out, v.Path[0])

@@ -74,21 +74,7 @@ func claimsOf(h http.Header) Claims {
 
 // readsJWT reports whether a template of b reads {{jwt.*}}.
 func readsJWT(b *schema.Binding) bool {
-	var ts []*schema.Template
-	ts = append(ts, b.Request.Templates()...)
-	for _, a := range b.Args {
-		ts = append(ts, a.Value.Templates()...)
-	}
-	ts = append(ts, b.Value.Templates()...)
-	ts = append(ts, b.Fallback.Templates()...)
-	if b.Batch != nil {
-		ts = append(ts, b.Batch.Key...)
-		ts = append(ts, b.Batch.Request.Templates()...)
-		for _, a := range b.Batch.Args {
-			ts = append(ts, a.Value.Templates()...)
-		}
-	}
-	for _, t := range ts {
+	for _, t := range b.Templates() {
 		for _, v := range t.Vars() {
 			if v.Scope == schema.ScopeJWT {
 				return true

@@ -421,6 +421,25 @@ func splitPath(s string) []string {
 	return parts
 }
 
+// Templates returns every template of the binding: its request's, its args', its value's and fallback's, and its
+// batch's (key, request, args).
+func (b *Binding) Templates() []*Template {
+	ts := b.Request.Templates()
+	for _, a := range b.Args {
+		ts = append(ts, a.Value.Templates()...)
+	}
+	ts = append(ts, b.Value.Templates()...)
+	ts = append(ts, b.Fallback.Templates()...)
+	if bt := b.Batch; bt != nil {
+		ts = append(ts, bt.Key...)
+		ts = append(ts, bt.Request.Templates()...)
+		for _, a := range bt.Args {
+			ts = append(ts, a.Value.Templates()...)
+		}
+	}
+	return ts
+}
+
 // Templates returns every template of the request, in order.
 func (r *Request) Templates() []*Template {
 	var ts []*Template
