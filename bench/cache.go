@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/conflux-gql/conflux/examples/posts"
 	"github.com/conflux-gql/conflux/schema"
 )
 
@@ -39,13 +38,11 @@ func cacheConfig(example, dir string, urls map[string]string) (string, error) {
 // cacheScenario: the posts query against Conflux without cache, then with `cache: {ttl: 60s}` on Query.posts and
 // Post.user, warm (the warm-up fills the cache): req/s, gateway CPU per request and upstream calls per request.
 func cacheScenario(ctx context.Context, b *bench) error {
-	backend, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	backend, urls, err := startPostsBackend()
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	backend.SetRecording(false)
-	urls := map[string]string{"api": backend.URL()}
 	example := filepath.Join(b.root, "examples/posts")
 	plain, err := exampleConfig(example, filepath.Join(b.dir, "cache-off"), urls, false)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/conflux-gql/conflux/examples/posts"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -28,13 +27,11 @@ func fleetScenario(ctx context.Context, b *bench) error {
 		return err
 	}
 	defer redis.stop()
-	backend, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	backend, urls, err := startPostsBackend()
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	backend.SetRecording(false)
-	urls := map[string]string{"api": backend.URL()}
 	example := filepath.Join(b.root, "examples/posts")
 	alone, err := fleetConfig(example, filepath.Join(b.dir, "fleet-alone"), urls, "")
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/introspection"
-	"github.com/conflux-gql/conflux/examples/posts"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
@@ -23,13 +22,12 @@ var introspectionBody = gqlBody(introspection.Query, nil)
 // planningScenario: the cost of planning (a new document every request) against a cached plan, and of the full
 // introspection query, over HTTP against Conflux on the posts example; then the planner in process.
 func planningScenario(ctx context.Context, b *bench) error {
-	backend, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	backend, urls, err := startPostsBackend()
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	backend.SetRecording(false)
-	config, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "planning"), map[string]string{"api": backend.URL()}, false)
+	config, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "planning"), urls, false)
 	if err != nil {
 		return err
 	}

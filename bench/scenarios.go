@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conflux-gql/conflux/examples/mock"
 	"github.com/conflux-gql/conflux/examples/posts"
 )
 
@@ -98,15 +99,24 @@ func stopAll(servers ...*server) {
 	}
 }
 
+// startPostsBackend starts the posts example's backend on a free port, not recording requests (only counting
+// them), and returns it with the source URLs of the example's configuration.
+func startPostsBackend() (*mock.Backend, map[string]string, error) {
+	backend, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	backend.SetRecording(false)
+	return backend, map[string]string{"api": backend.URL()}, nil
+}
+
 // postsScenario: the posts+users query against Conflux (dedup off, then on) and the baseline.
 func postsScenario(ctx context.Context, b *bench) error {
-	backend, err := posts.Start(posts.Options{}, "127.0.0.1:0")
+	backend, urls, err := startPostsBackend()
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	backend.SetRecording(false)
-	urls := map[string]string{"api": backend.URL()}
 	noDedup, err := exampleConfig(filepath.Join(b.root, "examples/posts"), filepath.Join(b.dir, "posts"), urls, false)
 	if err != nil {
 		return err
