@@ -175,6 +175,11 @@ type objPos struct {
 	// done holds the response keys another position already fetches for these objects (the interface's own
 	// fields, fetched from an @interfaceObject before the concrete type is known).
 	done map[string]bool
+	// client holds the client's fields at the position by response key; keyOf the response key of a field the
+	// planner adds (a key's, a @requires') whose own name a different client field takes (`id: name`, or the
+	// field with arguments): it is fetched as "__fed_<name>" instead, and the representations read it there.
+	client map[string]*Field
+	keyOf  map[string]string
 }
 
 // fedPlanner runs the federation pass over one plan. Not safe for concurrent use.
@@ -309,6 +314,14 @@ func (p *fedPlanner) step(sub string, entity bool, pos *objPos, typ, repType str
 
 // selection plans the fields of sel (a Selection of the object type at pos) with st as the current step.
 func (p *fedPlanner) selection(pos *objPos, sel *Selection, st *fedStep) {
+	for _, f := range sel.Fields {
+		if f.Kind == FieldData || f.Kind == FieldTypename {
+			if pos.client == nil {
+				pos.client = map[string]*Field{}
+			}
+			pos.client[f.Alias] = f
+		}
+	}
 	for _, f := range sel.Fields {
 		if p.err != nil {
 			return
@@ -583,6 +596,7 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 			s.addDep(d)
 		}
 		addSet(s.reps, in.Requires)
+		repKeys(pos, s.reps)
 		return p.err == nil
 	}
 	if try(pref) {
@@ -738,10 +752,11 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 		}
 		st.reps.add("__typename", "__typename", nil, "")
 		addSet(st.reps, key.Selection)
+		repKeys(pos, st.reps)
 		st.keys = map[string]bool{}
 		for _, s := range key.Selection {
 			if f, ok := s.(*ast.Field); ok {
-				st.keys[f.Name] = true
+				st.keys[p.keyFor(pos, f.Name, f)] = true
 			}
 		}
 		pos.in[st] = st.sel
@@ -812,7 +827,8 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 	prev := p.ensuring
 	p.ensuring = true
 	defer func() { p.ensuring = prev }()
-	st := pos.have[name]
+	key := p.keyFor(pos, name, f)
+	st := pos.have[key]
 	if st == nil || st == avoid || (avoid != nil && p.dependsOn(st, avoid)) {
 		if st = p.stepFor(pos, name, pos.owner, avoid, hops); st == nil {
 			p.missing++
@@ -827,16 +843,16 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 	if f != nil && len(f.SelectionSet) > 0 && def != nil {
 		subType = def.Type.Name()
 	}
-	n := pos.in[st].add(name, name, nil, subType)
+	n := pos.in[st].add(key, name, nil, subType)
 	if f != nil && len(f.Arguments) > 0 && n.field == nil {
 		n.args = argumentsText(f.Arguments)
 	}
-	if pos.have[name] == nil {
-		pos.have[name] = st
+	if pos.have[key] == nil {
+		pos.have[key] = st
 	}
 	out := []*fedStep{st}
 	if subType != "" {
-		childPath := pos.path + "." + name + strings.Repeat(".@", listDepth(def.Type))
+		childPath := pos.path + "." + key + strings.Repeat(".@", listDepth(def.Type))
 		named := p.sch.Types[subType]
 		if named != nil && named.IsAbstractType() {
 			// A field set on an abstract field: its plain fields and the fragments on each possible type, asked
@@ -861,6 +877,34 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		out = append(out, p.ensureSet(child, f.SelectionSet, avoid, hops)...)
 	}
 	return out
+}
+
+// keyFor returns the response key under which the planner fetches field name (of field set field f, nil for a
+// plain name) at pos: its name, unless a client field there has that response key and is another field or has
+// arguments (so that its value may differ from the one the planner needs).
+func (p *fedPlanner) keyFor(pos *objPos, name string, f *ast.Field) string {
+	if k := pos.keyOf[name]; k != "" {
+		return k
+	}
+	c := pos.client[name]
+	if c == nil || (c.Name == name && len(c.Arguments) == 0 && (f == nil || len(f.Arguments) == 0)) {
+		return name
+	}
+	if pos.keyOf == nil {
+		pos.keyOf = map[string]string{}
+	}
+	pos.keyOf[name] = "__fed_" + name
+	return pos.keyOf[name]
+}
+
+// repKeys points the top-level fields of representation selection reps at the response keys the planner
+// fetched them under at pos.
+func repKeys(pos *objPos, reps *fsel) {
+	for _, n := range reps.fields {
+		if k := pos.keyOf[n.name]; k != "" {
+			n.alias = k
+		}
+	}
 }
 
 func (st *fedStep) addDep(d *fedStep) {
