@@ -31,6 +31,9 @@ type fedRun struct {
 // maxEntityErrors bounds the errors one failed `_entities` call adds (one per object it would have filled).
 const maxEntityErrors = 10
 
+// maxCallErrors bounds the errors one subgraph answer adds; the rest are counted in one more error.
+const maxCallErrors = 100
+
 // runFederated runs the group of the federated root fields fetches (all of one group) for the root object o,
 // then settles those fields and collects the fetches below them into todo.
 func (x *execution) runFederated(fetches []*Fetch, parents []*object, todo pending) {
@@ -262,9 +265,39 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 		ans.Errors[i].Extensions = withSource(ans.Errors[i].Extensions, c.subgraph)
 	}
 	defer r.unalias(c)
+	// A hostile or broken subgraph may answer any number of errors: one answer adds at most maxCallErrors, and
+	// one more that counts the rest.
+	added, dropped := 0, 0
+	var last []any
+	add := func(e resolvers.UpstreamError) {
+		if added == maxCallErrors {
+			dropped++
+			return
+		}
+		added++
+		last = e.Path
+		r.errs = append(r.errs, e)
+	}
+	defer func() {
+		if dropped > 0 {
+			r.errs = append(r.errs, resolvers.UpstreamError{Message: fmt.Sprintf("%d more errors from subgraph %s", dropped, c.subgraph),
+				Path: last, Extensions: map[string]any{"code": "TOO_MANY_ERRORS", "source": c.subgraph}})
+		}
+	}()
 	if c.root {
 		merge(r.data, ans.Data)
-		r.errs = append(r.errs, ans.Errors...)
+		for _, e := range ans.Errors {
+			// An error that names no root field of the call (no path, or not one of its response keys) is the
+			// call's: reported at its first root field rather than lost.
+			alias := ""
+			if len(e.Path) > 0 {
+				alias, _ = e.Path[0].(string)
+			}
+			if c.steps[0].sel.byKey[alias] == nil && len(c.steps[0].sel.fields) > 0 {
+				e.Path = []any{c.steps[0].sel.fields[0].alias}
+			}
+			add(e)
+		}
 		return nil
 	}
 	for i := range c.steps {
@@ -287,7 +320,7 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 			// Not placed on an entity: it belongs to every object of the call; report it at the first.
 			for _, own := range owners {
 				if len(own) > 0 && len(own[0]) > 0 {
-					r.errs = append(r.errs, resolvers.UpstreamError{Message: e.Message, Path: own[0][0].path, Extensions: e.Extensions})
+					add(resolvers.UpstreamError{Message: e.Message, Path: own[0][0].path, Extensions: e.Extensions})
 					break
 				}
 			}
@@ -296,7 +329,7 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 		// The objects sharing one representation share its error: reported at the first maxEntityErrors of them,
 		// so that one error of a key many objects have cannot multiply into an answer's worth of errors.
 		for _, t := range owners[i][j][:min(len(owners[i][j]), maxEntityErrors)] {
-			r.errs = append(r.errs, resolvers.UpstreamError{Message: e.Message, Path: append(append([]any(nil), t.path...), rest...),
+			add(resolvers.UpstreamError{Message: e.Message, Path: append(append([]any(nil), t.path...), rest...),
 				Extensions: e.Extensions})
 		}
 	}

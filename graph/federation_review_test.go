@@ -2,8 +2,15 @@ package graph_test
 
 import (
 	"context"
+	"fmt"
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/sources"
+	"github.com/vektah/gqlparser/v2"
+	"go.uber.org/goleak"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // aliasingProducts answers Query.products as a subgraph would for documents that select `id: name` and,
@@ -51,3 +58,101 @@ func TestFederation_AliasCollidesWithKey(t *testing.T) {
 	}
 }
 
+// rawFake answers root documents with rootBody and `_entities` documents with entityBody, both raw JSON bodies.
+type rawFake struct {
+	name                 string
+	rootBody, entityBody string
+}
+
+func (s *rawFake) Name() string { return s.name }
+
+func (s *rawFake) Do(_ context.Context, req *sources.Request) (*sources.Response, error) {
+	if strings.Contains(string(req.Body), "_entities") {
+		return &sources.Response{Status: 200, Body: []byte(s.entityBody)}, nil
+	}
+	return &sources.Response{Status: 200, Body: []byte(s.rootBody)}, nil
+}
+
+func rawEngine(t *testing.T, products, reviews *rawFake) *graph.Engine {
+	m := map[string]sources.Source{"products": products, "reviews": reviews,
+		"extra": &rawFake{name: "extra", rootBody: `{"data":{}}`, entityBody: `{"data":{}}`}}
+	return engineFor(t, "supergraph: supergraph.graphql\n", fstest.MapFS{"supergraph.graphql": {Data: []byte(fedSupergraph)}}, m)
+}
+
+const twoProducts = `{"data":{"products":[{"__typename":"Product","id":"1","name":"One"},{"__typename":"Product","id":"2","name":"Two"}]}}`
+
+// TestFederation_HostileAnswers: whatever a subgraph answers (lists of the wrong length, items that are not
+// objects, errors with paths of any shape, many errors), the request ends with the fields it could fill, the
+// errors it could place, a bounded number of errors, and no panic.
+func TestFederation_HostileAnswers(t *testing.T) {
+	manyErrors := func(n int, path string) string {
+		var b strings.Builder
+		b.WriteString(`{"data":{"_0":[null,null]},"errors":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"message":"e%d","path":%s}`, i, path)
+		}
+		b.WriteString(`]}`)
+		return b.String()
+	}
+	tests := []struct {
+		name      string
+		products  string
+		reviews   string
+		wantData  string
+		wantMsg   string // "path: message" of one of the errors
+		maxErrors int
+	}{
+		{name: "longer list", products: twoProducts, reviews: `{"data":{"_0":[{"reviews":["a"]},{"reviews":["b"]},{"reviews":["c"]}]}}`,
+			wantData: `{"products":[{"name":"One","reviews":["a"]},{"name":"Two","reviews":["b"]}]}`},
+		{name: "shorter list", products: twoProducts, reviews: `{"data":{"_0":[{"reviews":["a"]}]}}`,
+			wantData: `{"products":[{"name":"One","reviews":["a"]},{"name":"Two","reviews":null}]}`},
+		{name: "items not objects", products: twoProducts, reviews: `{"data":{"_0":[1,[{"reviews":["x"]}]]}}`,
+			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
+		{name: "entities not a list", products: twoProducts, reviews: `{"data":{"_0":{"reviews":["x"]}}}`,
+			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
+		{name: "null data with errors", products: twoProducts,
+			reviews:  `{"data":null,"errors":[{"message":"no","path":["_0",1,"reviews"]},{"message":"odd","path":[7,"x"]},{"message":"neg","path":["_0",-1]},{"message":"huge","path":["_0",1e300]},{"message":"frac","path":["_0",0.5,"reviews"]},{"message":"far","path":["_9",0]},{"message":"deep","path":["_0",0,"reviews",5,"x"]}]}`,
+			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
+		{name: "many placed errors", products: twoProducts, reviews: manyErrors(5000, `["_0",0,"reviews"]`), maxErrors: 200,
+			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
+		{name: "many unplaced errors", products: twoProducts, reviews: manyErrors(5000, `["x"]`), maxErrors: 200,
+			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
+		{name: "root errors without a path", products: `{"data":{"products":null},"errors":[{"message":"db down"}]}`, reviews: `{"data":{}}`,
+			wantData: `null`, wantMsg: "products: db down"},
+		{name: "root errors with odd paths", products: `{"data":{"products":null},"errors":[{"message":"a","path":[3]},{"message":"b","path":[]},{"message":"c","path":["nope",1]}]}`, reviews: `{"data":{}}`,
+			wantData: `null`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			e := rawEngine(t, &rawFake{name: "products", rootBody: tc.products}, &rawFake{name: "reviews", entityBody: tc.reviews})
+			q := `{ products { name reviews } }`
+			doc, errs := gqlparser.LoadQuery(e.Schema(), q)
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			resp := e.Execute(context.Background(), q, doc, doc.Operations[0], nil, nil)
+			if string(resp.Data) != tc.wantData {
+				t.Errorf("data = %s\nwant   %s", resp.Data, tc.wantData)
+			}
+			max := tc.maxErrors
+			if max == 0 {
+				max = 20
+			}
+			if len(resp.Errors) > max {
+				t.Errorf("%d errors, want at most %d", len(resp.Errors), max)
+			}
+			var msgs []string
+			for _, e := range resp.Errors {
+				msgs = append(msgs, e.Path.String()+": "+e.Message)
+			}
+			if tc.wantMsg != "" && !slices.Contains(msgs, tc.wantMsg) {
+				t.Errorf("errors = %q, want one %q", msgs, tc.wantMsg)
+			}
+			t.Logf("%d errors: %v", len(resp.Errors), resp.Errors[:min(len(resp.Errors), 8)])
+		})
+	}
+}
