@@ -455,7 +455,7 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 	it := p.fed.Types[iface]
 	for _, sg := range p.fed.Subgraphs {
 		if in := it.In[sg.Name]; in != nil && !in.InterfaceObject {
-			if e = p.newEntityStep(posI, sg.Name, iface, 0); e != nil {
+			if e = p.newEntityStep(posI, sg.Name, iface, 0, ""); e != nil {
 				break
 			}
 		}
@@ -608,7 +608,7 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 		}
 	}
 	for _, c := range p.candidates(pos.typ, name) {
-		if s := p.newEntityStep(pos, c.sub, c.repType, hops); try(s) {
+		if s := p.newEntityStep(pos, c.sub, c.repType, hops, name); try(s) {
 			return s
 		}
 	}
@@ -654,7 +654,7 @@ func (p *fedPlanner) ancestorStepTo(pos *objPos, sub string, hops int) *fedStep 
 				}
 			}
 			if st == nil {
-				st = p.newEntityStep(anc, sub, anc.typ, hops+1)
+				st = p.newEntityStep(anc, sub, anc.typ, hops+1, "")
 			}
 		}
 		if st == nil {
@@ -720,8 +720,9 @@ func (p *fedPlanner) candidates(typ, field string) []candidate {
 }
 
 // newEntityStep makes an `_entities` step of subgraph sub at pos, entered by the first resolvable key of
-// repType in sub whose fields the other steps at pos can get. Nil when there is none.
-func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *fedStep {
+// repType in sub whose fields the other steps at pos can get, for field need ("" for none): a key that has need
+// itself cannot fetch it (its representations would need it first), and is skipped. Nil when there is none.
+func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int, need string) *fedStep {
 	if hops > maxKeyHops {
 		return nil
 	}
@@ -730,7 +731,7 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 		return nil
 	}
 	for _, key := range rt.In[sub].Keys {
-		if !key.Resolvable || !p.reachable(pos, key.Selection, sub) {
+		if !key.Resolvable || (need != "" && topField(key.Selection, need)) || !p.reachable(pos, key.Selection, sub) {
 			continue
 		}
 		st := p.step(sub, true, pos, pos.typ, repType)
@@ -992,6 +993,16 @@ func (p *fedPlanner) calls() {
 		}
 		p.print(c)
 	}
+}
+
+// topField reports whether field set set selects name at its top level.
+func topField(set ast.SelectionSet, name string) bool {
+	for _, s := range set {
+		if f, ok := s.(*ast.Field); ok && f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // hasField reports whether field set set selects name (at its top level, or in a fragment).
