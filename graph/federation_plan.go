@@ -315,6 +315,13 @@ func (p *fedPlanner) step(sub string, entity bool, pos *objPos, typ, repType str
 // selection plans the fields of sel (a Selection of the object type at pos) with st as the current step.
 func (p *fedPlanner) selection(pos *objPos, sel *Selection, st *fedStep) {
 	for _, f := range sel.Fields {
+		if f.Alias == "__typename" && f.Kind != FieldTypename && p.err == nil {
+			// The executor tells the objects' types (which `_entities` step is theirs, which fragment) by the
+			// __typename of each object: no other field may take that response key.
+			p.err = &PlanError{Message: fmt.Sprintf("cannot plan %s: the response key __typename is the objects' type under a federated field; choose another alias", f.Name),
+				Location: f.Location}
+			return
+		}
 		if f.Kind == FieldData || f.Kind == FieldTypename {
 			if pos.client == nil {
 				pos.client = map[string]*Field{}

@@ -214,3 +214,20 @@ s2 inventory (entities Product at users.@.favoriteProduct) after s0,s1: query($r
 		}
 	}
 }
+
+// TestFederation_TypenameAlias: a client field aliased __typename under a federated field would hide the
+// objects' types the executor reads (the Product objects got no representation, so reviews were null without an
+// error); the plan refuses it with an error, and __typename itself under another alias still plans.
+func TestFederation_TypenameAlias(t *testing.T) {
+	sg := fixtureSupergraph(t, "entities")
+	tests := []struct{ query, want string }{
+		{`{ topProducts { __typename: name reviews { body } } }`, `error: cannot plan name: the response key __typename is the objects' type under a federated field; choose another alias`},
+		{`{ topProducts { t: __typename inStock } }`, `s0 products (root): query { topProducts { t: __typename sku __typename } }
+s1 inventory (entities Product at topProducts.@) after s0: query($r0: [_Any!]!) { _0: _entities(representations: $r0) { ... on Product { inStock } } }`},
+	}
+	for _, tc := range tests {
+		if got := strings.Join(subgraphCalls(t, sg, tc.query, nil), "\n"); got != tc.want {
+			t.Errorf("%s:\n%s\nwant\n%s", tc.query, got, tc.want)
+		}
+	}
+}
