@@ -196,6 +196,8 @@ type fedPlanner struct {
 	// ensuring is set while the planner gets the fields a key or @requires needs (ensure), which a parent step
 	// may read from its objects.
 	ensuring bool
+	// active holds the fields ensure is getting (position path, type and name), to stop at a cycle.
+	active map[string]bool
 }
 
 // maxKeyHops bounds the entity hops the planner chains to get one key's fields, so that keys that can only be
@@ -832,6 +834,19 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		}
 		return nil
 	}
+	// A field that getting it needs first (a @requires or key cycle, in a hand-written supergraph) cannot be
+	// fetched: without this, each level of the cycle tried every step and candidate again, up to maxKeyHops
+	// deep, which took time exponential in the hops.
+	active := pos.path + "|" + pos.typ + "|" + name
+	if p.active[active] {
+		p.missing++
+		return nil
+	}
+	if p.active == nil {
+		p.active = map[string]bool{}
+	}
+	p.active[active] = true
+	defer delete(p.active, active)
 	prev := p.ensuring
 	p.ensuring = true
 	defer func() { p.ensuring = prev }()

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // aliasingProducts answers Query.products as a subgraph would for documents that select `id: name` and,
@@ -271,5 +272,34 @@ func TestFederation_Concurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestFederation_RequiresCycle: a hand-written supergraph whose @requires need each other (x in reviews
+// requires y, y in extra requires x) plans at once, the fields unreached; it used to retry every step and
+// subgraph at each level of the cycle, maxKeyHops deep, which took minutes.
+func TestFederation_RequiresCycle(t *testing.T) {
+	head := fedSupergraph[:strings.Index(fedSupergraph, "type Query")]
+	sdl := head + `type Query @join__type(graph: PRODUCTS) @join__type(graph: REVIEWS) { products: [Product!]! @join__field(graph: PRODUCTS) }
+type Product @join__type(graph: PRODUCTS, key: "id") @join__type(graph: REVIEWS, key: "id") @join__type(graph: EXTRA, key: "id") {
+  id: ID!
+  x: String @join__field(graph: REVIEWS, requires: "y") @join__field(graph: EXTRA, external: true)
+  y: String @join__field(graph: EXTRA, requires: "x") @join__field(graph: REVIEWS, external: true)
+}`
+	sg, err := schema.Parse("conflux.yaml", []byte("supergraph: supergraph.graphql\n"), fstest.MapFS{"supergraph.graphql": {Data: []byte(sdl)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`{ products { x } }`, `{ products { x y } }`} {
+		done := make(chan []string, 1)
+		go func() { done <- subgraphCalls(t, sg, q, nil) }()
+		select {
+		case calls := <-done:
+			if len(calls) == 0 || !strings.HasPrefix(calls[0], "s0 products (root)") {
+				t.Errorf("%s: %q", q, calls)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s: planning has not ended after 3s", q)
+		}
 	}
 }
