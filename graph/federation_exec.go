@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -367,7 +368,32 @@ func entityPath(p []any) (int, int, []any) {
 	if !ok {
 		return -1, -1, nil
 	}
-	return i, j, p[2:]
+	return i, j, cleanPath(p[2:])
+}
+
+// cleanPath keeps the part of a subgraph's error path below an entity that can be a response path: names and
+// list indexes, up to the first element that is neither (an object, a negative or fractional number).
+func cleanPath(p []any) []any {
+	for k, e := range p {
+		switch e := e.(type) {
+		case string:
+			continue
+		case float64:
+			if e >= 0 && e < 1<<31 && e == float64(int(e)) {
+				continue
+			}
+		case json.Number:
+			if n, err := e.Int64(); err == nil && n >= 0 && n < 1<<31 {
+				continue
+			}
+		case int:
+			if e >= 0 {
+				continue
+			}
+		}
+		return p[:k]
+	}
+	return p
 }
 
 func fedIndex(v any) (int, bool) {
