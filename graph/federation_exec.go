@@ -309,6 +309,7 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 				break
 			}
 			if m, ok := list[j].(map[string]any); ok {
+				m = c.steps[i].sel.only(m)
 				for _, t := range own {
 					merge(t.obj, m)
 				}
@@ -335,6 +336,37 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 		}
 	}
 	return nil
+}
+
+// only returns the part of an `_entities` item that selection s asked for: a subgraph answering other fields
+// (another subgraph's, at the same objects) does not overwrite them.
+func (s *fsel) only(m map[string]any) map[string]any {
+	for k := range m {
+		if !s.asks(k) {
+			out := make(map[string]any, len(m))
+			for k, v := range m {
+				if s.asks(k) {
+					out[k] = v
+				}
+			}
+			return out
+		}
+	}
+	return m
+}
+
+// asks reports whether s (or one of its fragments) selects response key k; __typename (the concrete type an
+// @interfaceObject's objects get) and the keys the document aliases (renames) are always taken.
+func (s *fsel) asks(k string) bool {
+	if k == "__typename" || s.byKey[k] != nil || strings.Contains(k, "__alias_") {
+		return true
+	}
+	for _, f := range s.frags {
+		if f.asks(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // withSource adds the subgraph's name to a subgraph error's extensions (extensions.source, as other sources'

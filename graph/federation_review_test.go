@@ -87,7 +87,7 @@ func rawEngine(t *testing.T, products, reviews *rawFake) *graph.Engine {
 const twoProducts = `{"data":{"products":[{"__typename":"Product","id":"1","name":"One"},{"__typename":"Product","id":"2","name":"Two"}]}}`
 
 // TestFederation_HostileAnswers: whatever a subgraph answers (lists of the wrong length, items that are not
-// objects, errors with paths of any shape, many errors), the request ends with the fields it could fill, the
+// objects, fields it was not asked for, values of the wrong shape, errors with paths of any shape, many errors), the request ends with the fields it could fill, the
 // errors it could place, a bounded number of errors, and no panic.
 func TestFederation_HostileAnswers(t *testing.T) {
 	manyErrors := func(n int, path string) string {
@@ -130,6 +130,8 @@ func TestFederation_HostileAnswers(t *testing.T) {
 		{name: "error path with an index", products: twoProducts,
 			reviews:  `{"data":{"_0":[null,null]},"errors":[{"message":"fine","path":["_0",0,"reviews",0]}]}`,
 			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`, wantMsg: "products[0].reviews[0]: fine"},
+		{name: "conflicting values", products: twoProducts, reviews: `{"data":{"_0":[{"reviews":["a"],"name":{"x":1}},{"reviews":"nope","name":[1,2]}]}}`,
+			wantData: `{"products":[{"name":"One","reviews":["a"]},{"name":"Two","reviews":null}]}`, wantMsg: "products[1].reviews: expected a list, got a string"},
 		{name: "many placed errors", products: twoProducts, reviews: manyErrors(5000, `["_0",0,"reviews"]`), maxErrors: 200,
 			wantData: `{"products":[{"name":"One","reviews":null},{"name":"Two","reviews":null}]}`},
 		{name: "many unplaced errors", products: twoProducts, reviews: manyErrors(5000, `["x"]`), maxErrors: 200,
