@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -30,6 +31,9 @@ type fedRun struct {
 
 // maxEntityErrors bounds the errors one failed `_entities` call adds (one per object it would have filled).
 const maxEntityErrors = 10
+
+// maxCallErrors bounds the errors one subgraph answer adds; the rest are counted in one more error.
+const maxCallErrors = 100
 
 // runFederated runs the group of the federated root fields fetches (all of one group) for the root object o,
 // then settles those fields and collects the fetches below them into todo.
@@ -262,9 +266,39 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 		ans.Errors[i].Extensions = withSource(ans.Errors[i].Extensions, c.subgraph)
 	}
 	defer r.unalias(c)
+	// A hostile or broken subgraph may answer any number of errors: one answer adds at most maxCallErrors, and
+	// one more that counts the rest.
+	added, dropped := 0, 0
+	var last []any
+	add := func(e resolvers.UpstreamError) {
+		if added == maxCallErrors {
+			dropped++
+			return
+		}
+		added++
+		last = e.Path
+		r.errs = append(r.errs, e)
+	}
+	defer func() {
+		if dropped > 0 {
+			r.errs = append(r.errs, resolvers.UpstreamError{Message: fmt.Sprintf("%d more errors from subgraph %s", dropped, c.subgraph),
+				Path: last, Extensions: map[string]any{"code": "TOO_MANY_ERRORS", "source": c.subgraph}})
+		}
+	}()
 	if c.root {
 		merge(r.data, ans.Data)
-		r.errs = append(r.errs, ans.Errors...)
+		for _, e := range ans.Errors {
+			// An error that names no root field of the call (no path, or not one of its response keys) is the
+			// call's: reported at its first root field rather than lost.
+			alias := ""
+			if len(e.Path) > 0 {
+				alias, _ = e.Path[0].(string)
+			}
+			if c.steps[0].sel.byKey[alias] == nil && len(c.steps[0].sel.fields) > 0 {
+				e.Path = []any{c.steps[0].sel.fields[0].alias}
+			}
+			add(e)
+		}
 		return nil
 	}
 	for i := range c.steps {
@@ -275,6 +309,7 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 				break
 			}
 			if m, ok := list[j].(map[string]any); ok {
+				m = c.steps[i].sel.only(m)
 				for _, t := range own {
 					merge(t.obj, m)
 				}
@@ -287,7 +322,7 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 			// Not placed on an entity: it belongs to every object of the call; report it at the first.
 			for _, own := range owners {
 				if len(own) > 0 && len(own[0]) > 0 {
-					r.errs = append(r.errs, resolvers.UpstreamError{Message: e.Message, Path: own[0][0].path, Extensions: e.Extensions})
+					add(resolvers.UpstreamError{Message: e.Message, Path: own[0][0].path, Extensions: e.Extensions})
 					break
 				}
 			}
@@ -296,11 +331,42 @@ func (r *fedRun) call(ctx context.Context, c *fedCall) error {
 		// The objects sharing one representation share its error: reported at the first maxEntityErrors of them,
 		// so that one error of a key many objects have cannot multiply into an answer's worth of errors.
 		for _, t := range owners[i][j][:min(len(owners[i][j]), maxEntityErrors)] {
-			r.errs = append(r.errs, resolvers.UpstreamError{Message: e.Message, Path: append(append([]any(nil), t.path...), rest...),
+			add(resolvers.UpstreamError{Message: e.Message, Path: append(append([]any(nil), t.path...), rest...),
 				Extensions: e.Extensions})
 		}
 	}
 	return nil
+}
+
+// only returns the part of an `_entities` item that selection s asked for: a subgraph answering other fields
+// (another subgraph's, at the same objects) does not overwrite them.
+func (s *fsel) only(m map[string]any) map[string]any {
+	for k := range m {
+		if !s.asks(k) {
+			out := make(map[string]any, len(m))
+			for k, v := range m {
+				if s.asks(k) {
+					out[k] = v
+				}
+			}
+			return out
+		}
+	}
+	return m
+}
+
+// asks reports whether s (or one of its fragments) selects response key k; __typename (the concrete type an
+// @interfaceObject's objects get) and the keys the document aliases (renames) are always taken.
+func (s *fsel) asks(k string) bool {
+	if k == "__typename" || s.byKey[k] != nil || strings.Contains(k, "__alias_") {
+		return true
+	}
+	for _, f := range s.frags {
+		if f.asks(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // withSource adds the subgraph's name to a subgraph error's extensions (extensions.source, as other sources'
@@ -334,7 +400,32 @@ func entityPath(p []any) (int, int, []any) {
 	if !ok {
 		return -1, -1, nil
 	}
-	return i, j, p[2:]
+	return i, j, cleanPath(p[2:])
+}
+
+// cleanPath keeps the part of a subgraph's error path below an entity that can be a response path: names and
+// list indexes, up to the first element that is neither (an object, a negative or fractional number).
+func cleanPath(p []any) []any {
+	for k, e := range p {
+		switch e := e.(type) {
+		case string:
+			continue
+		case float64:
+			if e >= 0 && e < 1<<31 && e == float64(int(e)) {
+				continue
+			}
+		case json.Number:
+			if n, err := e.Int64(); err == nil && n >= 0 && n < 1<<31 {
+				continue
+			}
+		case int:
+			if e >= 0 {
+				continue
+			}
+		}
+		return p[:k]
+	}
+	return p
 }
 
 func fedIndex(v any) (int, bool) {

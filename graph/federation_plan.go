@@ -175,6 +175,11 @@ type objPos struct {
 	// done holds the response keys another position already fetches for these objects (the interface's own
 	// fields, fetched from an @interfaceObject before the concrete type is known).
 	done map[string]bool
+	// client holds the client's fields at the position by response key; keyOf the response key of a field the
+	// planner adds (a key's, a @requires') whose own name a different client field takes (`id: name`, or the
+	// field with arguments): it is fetched as "__fed_<name>" instead, and the representations read it there.
+	client map[string]*Field
+	keyOf  map[string]string
 }
 
 // fedPlanner runs the federation pass over one plan. Not safe for concurrent use.
@@ -191,6 +196,8 @@ type fedPlanner struct {
 	// ensuring is set while the planner gets the fields a key or @requires needs (ensure), which a parent step
 	// may read from its objects.
 	ensuring bool
+	// active holds the fields ensure is getting (position path, type and name), to stop at a cycle.
+	active map[string]bool
 }
 
 // maxKeyHops bounds the entity hops the planner chains to get one key's fields, so that keys that can only be
@@ -309,6 +316,21 @@ func (p *fedPlanner) step(sub string, entity bool, pos *objPos, typ, repType str
 
 // selection plans the fields of sel (a Selection of the object type at pos) with st as the current step.
 func (p *fedPlanner) selection(pos *objPos, sel *Selection, st *fedStep) {
+	for _, f := range sel.Fields {
+		if f.Alias == "__typename" && f.Kind != FieldTypename && p.err == nil {
+			// The executor tells the objects' types (which `_entities` step is theirs, which fragment) by the
+			// __typename of each object: no other field may take that response key.
+			p.err = &PlanError{Message: fmt.Sprintf("cannot plan %s: the response key __typename is the objects' type under a federated field; choose another alias", f.Name),
+				Location: f.Location}
+			return
+		}
+		if f.Kind == FieldData || f.Kind == FieldTypename {
+			if pos.client == nil {
+				pos.client = map[string]*Field{}
+			}
+			pos.client[f.Alias] = f
+		}
+	}
 	for _, f := range sel.Fields {
 		if p.err != nil {
 			return
@@ -442,7 +464,7 @@ func (p *fedPlanner) interfaceObject(pos *objPos, f *Field, st *fedStep, s *fsel
 	it := p.fed.Types[iface]
 	for _, sg := range p.fed.Subgraphs {
 		if in := it.In[sg.Name]; in != nil && !in.InterfaceObject {
-			if e = p.newEntityStep(posI, sg.Name, iface, 0); e != nil {
+			if e = p.newEntityStep(posI, sg.Name, iface, 0, ""); e != nil {
 				break
 			}
 		}
@@ -583,6 +605,7 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 			s.addDep(d)
 		}
 		addSet(s.reps, in.Requires)
+		repKeys(pos, s.reps)
 		return p.err == nil
 	}
 	if try(pref) {
@@ -594,7 +617,7 @@ func (p *fedPlanner) stepFor(pos *objPos, name string, pref, avoid *fedStep, hop
 		}
 	}
 	for _, c := range p.candidates(pos.typ, name) {
-		if s := p.newEntityStep(pos, c.sub, c.repType, hops); try(s) {
+		if s := p.newEntityStep(pos, c.sub, c.repType, hops, name); try(s) {
 			return s
 		}
 	}
@@ -640,7 +663,7 @@ func (p *fedPlanner) ancestorStepTo(pos *objPos, sub string, hops int) *fedStep 
 				}
 			}
 			if st == nil {
-				st = p.newEntityStep(anc, sub, anc.typ, hops+1)
+				st = p.newEntityStep(anc, sub, anc.typ, hops+1, "")
 			}
 		}
 		if st == nil {
@@ -706,8 +729,9 @@ func (p *fedPlanner) candidates(typ, field string) []candidate {
 }
 
 // newEntityStep makes an `_entities` step of subgraph sub at pos, entered by the first resolvable key of
-// repType in sub whose fields the other steps at pos can get. Nil when there is none.
-func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *fedStep {
+// repType in sub whose fields the other steps at pos can get, for field need ("" for none): a key that has need
+// itself cannot fetch it (its representations would need it first), and is skipped. Nil when there is none.
+func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int, need string) *fedStep {
 	if hops > maxKeyHops {
 		return nil
 	}
@@ -716,7 +740,7 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 		return nil
 	}
 	for _, key := range rt.In[sub].Keys {
-		if !key.Resolvable || !p.reachable(pos, key.Selection, sub) {
+		if !key.Resolvable || (need != "" && topField(key.Selection, need)) || !p.reachable(pos, key.Selection, sub) {
 			continue
 		}
 		st := p.step(sub, true, pos, pos.typ, repType)
@@ -738,10 +762,11 @@ func (p *fedPlanner) newEntityStep(pos *objPos, sub, repType string, hops int) *
 		}
 		st.reps.add("__typename", "__typename", nil, "")
 		addSet(st.reps, key.Selection)
+		repKeys(pos, st.reps)
 		st.keys = map[string]bool{}
 		for _, s := range key.Selection {
 			if f, ok := s.(*ast.Field); ok {
-				st.keys[f.Name] = true
+				st.keys[p.keyFor(pos, f.Name, f)] = true
 			}
 		}
 		pos.in[st] = st.sel
@@ -809,10 +834,24 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		}
 		return nil
 	}
+	// A field that getting it needs first (a @requires or key cycle, in a hand-written supergraph) cannot be
+	// fetched: without this, each level of the cycle tried every step and candidate again, up to maxKeyHops
+	// deep, which took time exponential in the hops.
+	active := pos.path + "|" + pos.typ + "|" + name
+	if p.active[active] {
+		p.missing++
+		return nil
+	}
+	if p.active == nil {
+		p.active = map[string]bool{}
+	}
+	p.active[active] = true
+	defer delete(p.active, active)
 	prev := p.ensuring
 	p.ensuring = true
 	defer func() { p.ensuring = prev }()
-	st := pos.have[name]
+	key := p.keyFor(pos, name, f)
+	st := pos.have[key]
 	if st == nil || st == avoid || (avoid != nil && p.dependsOn(st, avoid)) {
 		if st = p.stepFor(pos, name, pos.owner, avoid, hops); st == nil {
 			p.missing++
@@ -827,16 +866,16 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 	if f != nil && len(f.SelectionSet) > 0 && def != nil {
 		subType = def.Type.Name()
 	}
-	n := pos.in[st].add(name, name, nil, subType)
+	n := pos.in[st].add(key, name, nil, subType)
 	if f != nil && len(f.Arguments) > 0 && n.field == nil {
 		n.args = argumentsText(f.Arguments)
 	}
-	if pos.have[name] == nil {
-		pos.have[name] = st
+	if pos.have[key] == nil {
+		pos.have[key] = st
 	}
 	out := []*fedStep{st}
 	if subType != "" {
-		childPath := pos.path + "." + name + strings.Repeat(".@", listDepth(def.Type))
+		childPath := pos.path + "." + key + strings.Repeat(".@", listDepth(def.Type))
 		named := p.sch.Types[subType]
 		if named != nil && named.IsAbstractType() {
 			// A field set on an abstract field: its plain fields and the fragments on each possible type, asked
@@ -861,6 +900,34 @@ func (p *fedPlanner) ensure(pos *objPos, name string, f *ast.Field, avoid *fedSt
 		out = append(out, p.ensureSet(child, f.SelectionSet, avoid, hops)...)
 	}
 	return out
+}
+
+// keyFor returns the response key under which the planner fetches field name (of field set field f, nil for a
+// plain name) at pos: its name, unless a client field there has that response key and is another field or has
+// arguments (so that its value may differ from the one the planner needs).
+func (p *fedPlanner) keyFor(pos *objPos, name string, f *ast.Field) string {
+	if k := pos.keyOf[name]; k != "" {
+		return k
+	}
+	c := pos.client[name]
+	if c == nil || (c.Name == name && len(c.Arguments) == 0 && (f == nil || len(f.Arguments) == 0)) {
+		return name
+	}
+	if pos.keyOf == nil {
+		pos.keyOf = map[string]string{}
+	}
+	pos.keyOf[name] = "__fed_" + name
+	return pos.keyOf[name]
+}
+
+// repKeys points the top-level fields of representation selection reps at the response keys the planner
+// fetched them under at pos.
+func repKeys(pos *objPos, reps *fsel) {
+	for _, n := range reps.fields {
+		if k := pos.keyOf[n.name]; k != "" {
+			n.alias = k
+		}
+	}
 }
 
 func (st *fedStep) addDep(d *fedStep) {
@@ -948,6 +1015,16 @@ func (p *fedPlanner) calls() {
 		}
 		p.print(c)
 	}
+}
+
+// topField reports whether field set set selects name at its top level.
+func topField(set ast.SelectionSet, name string) bool {
+	for _, s := range set {
+		if f, ok := s.(*ast.Field); ok && f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // hasField reports whether field set set selects name (at its top level, or in a fragment).
