@@ -606,6 +606,10 @@ func project(s *fsel, obj map[string]any, typename string, keys map[string]bool)
 		}
 		if n.sub != nil && v != nil {
 			v = projectValue(n.sub, v)
+		} else {
+			// A list or object leaf (a JSON scalar used as a key) is copied: the representation is encoded after
+			// mu is released, while another call may merge into the data tree's own value in place.
+			v = deepCopy(v)
 		}
 		rep[n.name] = v
 	}
