@@ -62,6 +62,9 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	opts.DialTimeout = DialTimeout
 	opts.ReadTimeout = CallTimeout
 	opts.WriteTimeout = CallTimeout
+	// The caller's deadline bounds the whole call: without it go-redis restarts ReadTimeout at each read, and a
+	// call of several commands (EVALSHA answered NOSCRIPT, then EVAL) waits several timeouts.
+	opts.ContextTimeoutEnabled = true
 	opts.MaxRetries = -1 // no retries (0 would mean go-redis's default of 3): the caller falls back; a retry would only make the request wait longer
 	opts.DialerRetries = 1
 	opts.PoolTimeout = CallTimeout
