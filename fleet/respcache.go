@@ -72,8 +72,10 @@ func (rc *ResponseCache) Get(ctx context.Context, key, binding, purgeKey string)
 	return val[8:], ttl.Val(), true
 }
 
-// Set stores val under key for ttl (at most MaxCacheTTL). A value over MaxCacheValueBytes is not shared.
-func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, ttl time.Duration) {
+// Set stores val under key for ttl (at most MaxCacheTTL). A value over MaxCacheValueBytes is not shared. It is
+// recorded as stored at begun, when its fetch began (now when zero), so that a purge made while it was being
+// fetched makes it stale.
+func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, ttl time.Duration, begun time.Time) {
 	if len(val) > MaxCacheValueBytes || ttl <= 0 || !rc.c.Healthy() {
 		return
 	}
@@ -81,7 +83,10 @@ func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, 
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	buf := make([]byte, 8+len(val))
-	binary.BigEndian.PutUint64(buf, uint64(time.Now().UnixMicro()))
+	if begun.IsZero() {
+		begun = time.Now()
+	}
+	binary.BigEndian.PutUint64(buf, uint64(begun.UnixMicro()))
 	copy(buf[8:], val)
 	if err := rc.c.rdb.Set(ctx, rc.c.Key("cache", key), buf, ttl).Err(); err != nil {
 		rc.failed(ctx, err)
