@@ -573,3 +573,20 @@ func TestResponseCache_PurgeDuringFetch(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseCache_ClientCredentialsPrivate: a response to a client request that carries credentials is at most
+// `private` for caches in front, even when every part came from a public binding: what the client is shown may
+// depend on who it is (auth rules, {{jwt.*}} rendered into a request) and a shared cache would serve it to others.
+func TestResponseCache_ClientCredentialsPrivate(t *testing.T) {
+	b := newCacheBackend(t)
+	s := startCacheServer(t, b, "", newClock())
+	for _, tc := range []struct{ auth, want string }{
+		{"", "public, max-age=30"},
+		{"Bearer a", "private, max-age=30"},
+		{"", "public, max-age=30"},
+	} {
+		if cc, _ := s.query(`{publicUser(id: 7) {name}}`, tc.auth); cc != tc.want {
+			t.Fatalf("Authorization %q: Cache-Control %q, want %q", tc.auth, cc, tc.want)
+		}
+	}
+}
