@@ -69,7 +69,8 @@ func (rc *ResponseCache) Get(ctx context.Context, key, binding, purgeKey string)
 			}
 		}
 	}
-	return val[8:], ttl.Val(), true
+	// Set never stores for longer; a key given a longer TTL was not stored by Set.
+	return val[8:], min(ttl.Val(), MaxCacheTTL), true
 }
 
 // Set stores val under key for ttl (at most MaxCacheTTL). A value over MaxCacheValueBytes is not shared. It is

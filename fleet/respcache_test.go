@@ -1,0 +1,64 @@
+package fleet
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conflux-gql/conflux/fleet/fleettest"
+)
+
+// TestResponseCache_HostileValues: what the shared level holds under the prefix is checked like input (Redis may
+// be shared with others): a value too short for its header, too large, or without an expiry is a miss, and a
+// lifetime is never longer than MaxCacheTTL, whatever TTL the key was given.
+func TestResponseCache_HostileValues(t *testing.T) {
+	srv := fleettest.Start(t)
+	c := newTestClient(t, srv)
+	rc := NewResponseCache(c, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stamped := func(body string) string {
+		b := make([]byte, 8, 8+len(body))
+		binary.BigEndian.PutUint64(b, uint64(time.Now().Add(-time.Second).UnixMicro()))
+		return string(append(b, body...))
+	}
+	for _, tc := range []struct {
+		name    string
+		val     string
+		ttl     time.Duration
+		wantOK  bool
+		wantMax time.Duration
+	}{
+		{"well formed", stamped(`{"a":1}`), time.Minute, true, time.Minute},
+		{"too short", "abc", time.Minute, false, 0},
+		{"too large", stamped(strings.Repeat("x", MaxCacheValueBytes+1)), time.Minute, false, 0},
+		{"no expiry", stamped(`{"a":1}`), 0, false, 0},
+		{"a year", stamped(`{"a":1}`), 365 * 24 * time.Hour, true, MaxCacheTTL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := c.rdb.Set(ctx, c.Key("cache", "k"), tc.val, tc.ttl).Err(); err != nil {
+				t.Fatal(err)
+			}
+			_, ttl, ok := rc.Get(ctx, "k", "T.f", "")
+			if ok != tc.wantOK || ttl > tc.wantMax {
+				t.Fatalf("Get: ok %v, ttl %v; want ok %v, ttl at most %v", ok, ttl, tc.wantOK, tc.wantMax)
+			}
+		})
+	}
+	t.Run("fetched across a purge", func(t *testing.T) {
+		begun := time.Now()
+		if err := rc.Purge(ctx, "T.f", ""); err != nil {
+			t.Fatal(err)
+		}
+		rc.Set(ctx, "k2", "T.f", "", []byte("v"), time.Minute, begun)
+		if _, _, ok := rc.Get(ctx, "k2", "T.f", ""); ok {
+			t.Fatal("an answer fetched across a purge is served")
+		}
+		rc.Set(ctx, "k2", "T.f", "", []byte("v"), time.Minute, time.Now())
+		if _, _, ok := rc.Get(ctx, "k2", "T.f", ""); !ok {
+			t.Fatal("an answer fetched after the purge is a miss")
+		}
+	})
+}
