@@ -19,6 +19,9 @@ const (
 	MaxCacheTTL        = 24 * time.Hour
 )
 
+// Times of stores and purges are in Redis's clock (Client.RedisTime), so that replicas' clock skew does not let
+// an answer stored before a purge on another replica outlive it.
+//
 // ResponseCache is the second level of the response cache (issue 15): backend answers by key hash in Redis
 // ("<prefix>:cache:<hash>", expiring with the entry), so that an answer fetched by one replica is served by all.
 // It implements respcache.Shared. Each value starts with the time it was stored; a purge records its time per
@@ -85,9 +88,9 @@ func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, 
 	defer cancel()
 	buf := make([]byte, 8+len(val))
 	if begun.IsZero() {
-		begun = time.Now()
+		begun = rc.c.now()
 	}
-	binary.BigEndian.PutUint64(buf, uint64(begun.UnixMicro()))
+	binary.BigEndian.PutUint64(buf, uint64(rc.c.RedisTime(begun).UnixMicro()))
 	copy(buf[8:], val)
 	if err := rc.c.rdb.Set(ctx, rc.c.Key("cache", key), buf, ttl).Err(); err != nil {
 		rc.failed(ctx, err)
@@ -101,7 +104,7 @@ func (rc *ResponseCache) Purge(ctx context.Context, binding, purgeKey string) er
 	defer cancel()
 	k := rc.c.Key("cache", "purge", binding)
 	pipe := rc.c.rdb.TxPipeline()
-	pipe.HSet(ctx, k, purgeKey, strconv.FormatInt(time.Now().UnixMicro(), 10))
+	pipe.HSet(ctx, k, purgeKey, strconv.FormatInt(rc.c.RedisTime(rc.c.now()).UnixMicro(), 10))
 	pipe.Expire(ctx, k, MaxCacheTTL)
 	pipe.Publish(ctx, rc.c.Key("cache", "purged"), binding+"\x00"+purgeKey)
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -62,3 +62,24 @@ func TestResponseCache_HostileValues(t *testing.T) {
 		}
 	})
 }
+
+// TestResponseCache_ClockSkew: a replica whose clock is ahead of the others' cannot make an answer it stored
+// before another replica's purge outlive that purge (times in Redis are in Redis's clock).
+func TestResponseCache_ClockSkew(t *testing.T) {
+	srv := fleettest.Start(t)
+	ahead, behind := newTestClient(t, srv), newTestClient(t, srv)
+	ahead.now = func() time.Time { return time.Now().Add(5 * time.Second) }
+	ahead.probe()
+	a, b := NewResponseCache(ahead, nil), NewResponseCache(behind, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.Set(ctx, "k", "T.f", "", []byte("v"), time.Minute, ahead.now())
+	if err := b.Purge(ctx, "T.f", ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, rc := range map[string]*ResponseCache{"ahead": a, "behind": b} {
+		if _, _, ok := rc.Get(ctx, "k", "T.f", ""); ok {
+			t.Errorf("%s: the answer stored before the purge, by the replica whose clock is ahead, survived it", name)
+		}
+	}
+}
