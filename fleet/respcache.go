@@ -115,16 +115,30 @@ func (rc *ResponseCache) Purge(ctx context.Context, binding, purgeKey string) er
 }
 
 // Watch calls f, on its own goroutine, for every purge any replica makes (this one's included), so that each
-// replica also purges its in-process level. A purge announced while this replica could not hear it (Redis down,
-// or reconnecting) is missed there: its in-process entries live out their TTL. stop ends the watch and waits.
-func (rc *ResponseCache) Watch(f func(binding, purgeKey string)) (stop func()) {
+// replica also purges its in-process level. A purge announced while this replica could not hear it (its
+// subscription dropped, or Redis restarted) is missed: when the subscription is made again, lost (which may be
+// nil) is called, so that the replica drops what its in-process level holds (the shared level, where every
+// purge is recorded, answers for it again). stop ends the watch and waits.
+func (rc *ResponseCache) Watch(f func(binding, purgeKey string), lost func()) (stop func()) {
 	ps := rc.c.rdb.Subscribe(context.Background(), rc.c.Key("cache", "purged"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for msg := range ps.Channel() {
-			if binding, key, ok := strings.Cut(msg.Payload, "\x00"); ok {
-				f(binding, key)
+		subscribed := false
+		for msg := range ps.ChannelWithSubscriptions() {
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				if m.Kind != "subscribe" {
+					continue
+				}
+				if subscribed && lost != nil {
+					lost()
+				}
+				subscribed = true
+			case *redis.Message:
+				if binding, key, ok := strings.Cut(m.Payload, "\x00"); ok {
+					f(binding, key)
+				}
 			}
 		}
 	}()

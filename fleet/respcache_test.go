@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,5 +82,42 @@ func TestResponseCache_ClockSkew(t *testing.T) {
 		if _, _, ok := rc.Get(ctx, "k", "T.f", ""); ok {
 			t.Errorf("%s: the answer stored before the purge, by the replica whose clock is ahead, survived it", name)
 		}
+	}
+}
+
+// TestResponseCache_WatchReconnect: when the purge subscription drops and is made again (purges may have been
+// missed meanwhile), Watch calls lost, and purges announced afterwards are heard again.
+func TestResponseCache_WatchReconnect(t *testing.T) {
+	noLeaks(t)
+	srv := fleettest.Start(t)
+	c := newTestClient(t, srv)
+	rc := NewResponseCache(c, nil)
+	var lost atomic.Int32
+	purged := make(chan string, 16)
+	stop := rc.Watch(func(binding, _ string) { purged <- binding }, func() { lost.Add(1) })
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	waitFor(t, "the subscription", func() bool {
+		n, _ := c.rdb.PubSubNumSub(ctx, c.Key("cache", "purged")).Result()
+		return n[c.Key("cache", "purged")] == 1
+	})
+	if lost.Load() != 0 {
+		t.Fatal("lost called on the first subscription")
+	}
+	if err := c.rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "lost after the subscription was made again", func() bool { return lost.Load() == 1 })
+	if err := rc.Purge(ctx, "T.f", ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-purged:
+		if b != "T.f" {
+			t.Fatalf("purge of %q heard, want T.f", b)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("a purge after the reconnection was not heard")
 	}
 }

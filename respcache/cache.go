@@ -69,7 +69,9 @@ type Cache struct {
 // the running version's cache. It is safe for concurrent use.
 type Purges struct {
 	// seq orders stores and purges: an entry stored at or before a purge of its binding or key is stale.
-	seq    atomic.Uint64
+	seq atomic.Uint64
+	// all is the seq of the last purge of everything (RecordAll).
+	all    atomic.Uint64
 	mu     sync.Mutex
 	purged map[string]uint64 // binding, or binding + "\x00" + purge key → seq of the purge
 	nKeys  int
@@ -172,6 +174,9 @@ func (c *Cache) putLocal(seq uint64, key, binding, purgeKey string, val []byte, 
 
 // stale reports whether e was stored before a purge of its binding or purge key.
 func (p *Purges) stale(e *entry) bool {
+	if e.seq <= p.all.Load() {
+		return true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.purged) == 0 {
@@ -187,6 +192,10 @@ func (p *Purges) stale(e *entry) bool {
 	}
 	return false
 }
+
+// RecordAll makes every entry stored until now stale: the replica may have missed purges (its subscription to
+// them dropped).
+func (p *Purges) RecordAll() { p.all.Store(p.seq.Add(1)) }
 
 // Record makes the entries of binding (purgeKey "") or of one of its purge keys stored until now stale.
 func (p *Purges) Record(binding, purgeKey string) {

@@ -157,3 +157,26 @@ func (s *recShared) Set(context.Context, string, string, string, []byte, time.Du
 	s.sets++
 }
 func (s *recShared) Purge(context.Context, string, string) error { return nil }
+
+// TestPurges_RecordAll: after RecordAll (purges may have been missed) every entry stored before is a miss, and
+// what is stored afterwards is kept.
+func TestPurges_RecordAll(t *testing.T) {
+	ctx := context.Background()
+	p := NewPurges()
+	c, err := New(Config{Purges: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Put(ctx, c.Mark(), "a", "T.f", "1", []byte("a"), "a", time.Minute, false)
+	c.Put(ctx, c.Mark(), "b", "T.g", "", []byte("b"), "b", time.Minute, false)
+	p.RecordAll()
+	for _, k := range []string{"a", "b"} {
+		if _, _, ok := c.Get(ctx, k, map[string]string{"a": "T.f", "b": "T.g"}[k], "", decodeText); ok {
+			t.Fatalf("%s survived RecordAll", k)
+		}
+	}
+	c.Put(ctx, c.Mark(), "a", "T.f", "1", []byte("a2"), "a2", time.Minute, false)
+	if v, _, ok := c.Get(ctx, "a", "T.f", "1", decodeText); !ok || v != "a2" {
+		t.Fatalf("stored after RecordAll: %v, %v", v, ok)
+	}
+}
