@@ -53,6 +53,8 @@ const (
 	// maxPurgeKeys bounds the recorded purges of single keys; past it they fold into a purge of their binding
 	// (which purges more, never less).
 	maxPurgeKeys = 10_000
+	// maxPurged bounds the recorded purges of bindings and keys together.
+	maxPurged = 2 * maxPurgeKeys
 )
 
 // Cache is the response cache of one configuration version. It is safe for concurrent use.
@@ -202,6 +204,13 @@ func (p *Purges) Record(binding, purgeKey string) {
 	s := p.seq.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.purged) >= maxPurged {
+		// Purges of that many bindings come from no configuration (the announcements are Redis's, which may be
+		// shared): one purge of everything replaces them, which purges more, never less.
+		p.all.Store(s)
+		clear(p.purged)
+		p.nKeys = 0
+	}
 	if purgeKey == "" {
 		p.purged[binding] = s
 		return

@@ -3,6 +3,7 @@ package respcache
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,30 @@ func TestPurges_RecordAll(t *testing.T) {
 	c.Put(ctx, c.Mark(), "a", "T.f", "1", []byte("a2"), "a2", time.Minute, false)
 	if v, _, ok := c.Get(ctx, "a", "T.f", "1", decodeText); !ok || v != "a2" {
 		t.Fatalf("stored after RecordAll: %v, %v", v, ok)
+	}
+}
+
+// TestPurges_Bounded: purges of ever new bindings (announcements come through a Redis that may be shared) are
+// recorded in bounded memory, and what they purge stays purged.
+func TestPurges_Bounded(t *testing.T) {
+	ctx := context.Background()
+	p := NewPurges()
+	c, err := New(Config{Purges: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Put(ctx, c.Mark(), "a", "T.f", "", []byte("a"), "a", time.Minute, false)
+	p.Record("T.f", "")
+	for i := range 3 * maxPurged {
+		p.Record("B"+strconv.Itoa(i), "")
+	}
+	p.mu.Lock()
+	n := len(p.purged)
+	p.mu.Unlock()
+	if n > maxPurged {
+		t.Fatalf("%d purges recorded, bound %d", n, maxPurged)
+	}
+	if _, _, ok := c.Get(ctx, "a", "T.f", "", decodeText); ok {
+		t.Fatal("an entry purged before the bound was reached is served")
 	}
 }
