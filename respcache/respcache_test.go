@@ -28,6 +28,8 @@ func TestPolicy_Lifetime(t *testing.T) {
 		{"ttl is the default", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, nil, Lifetime{TTL: 5 * time.Second}, true},
 		{"nothing to go by", Policy{HonorCacheControl: true}, nil, Lifetime{}, false},
 		{"no-store", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10, no-store"}, Lifetime{}, false},
+		{"vary star", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10", "Vary": "Accept, *"}, Lifetime{}, false},
+		{"vary on a request header", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=10", "Vary": "Accept-Language"}, Lifetime{TTL: 10 * time.Second}, true},
 		{"no-cache", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "No-Cache"}, Lifetime{}, false},
 		{"private", Policy{HonorCacheControl: true}, map[string]string{"Cache-Control": "private, max-age=10"}, Lifetime{TTL: 10 * time.Second, Private: true}, true},
 		{"max-age=0", Policy{TTL: 5 * time.Second, HonorCacheControl: true}, map[string]string{"Cache-Control": "max-age=0"}, Lifetime{}, false},
