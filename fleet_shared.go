@@ -74,7 +74,7 @@ func newFleetShared(c *fleet.Client, reg prometheus.Registerer) (*fleetShared, e
 	}
 	f := &fleetShared{client: c, metrics: m, apq: fleet.NewAPQ(c, m), cache: fleet.NewResponseCache(c, m),
 		replicas: fleet.NewReplicas(c, fleet.NewReplicaID(), m), purges: respcache.NewPurges()}
-	f.stopWatch = f.cache.Watch(f.purges.Record)
+	f.stopWatch = f.cache.Watch(f.purges.Record, f.purges.RecordAll)
 	return f, nil
 }
 

@@ -45,6 +45,8 @@ type cacheBackend struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	calls []string
+	// during, when set, runs on each call before the backend answers it.
+	during func(uri string)
 }
 
 var cacheDate = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -54,7 +56,11 @@ func newCacheBackend(t *testing.T) *cacheBackend {
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		b.calls = append(b.calls, r.URL.RequestURI())
+		during := b.during
 		b.mu.Unlock()
+		if during != nil {
+			during(r.URL.RequestURI())
+		}
 		w.Header().Set("Content-Type", "application/json")
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		switch {
@@ -534,4 +540,53 @@ func TestResponseCache_Purge(t *testing.T) {
 			t.Fatalf("calls (/users/1, /users/2, batch) = %v, want [2 1 1]", got)
 		}
 	})
+}
+
+// TestResponseCache_PurgeDuringFetch: an answer fetched across a purge (the fetch began before it, the answer came
+// after) is not stored as fresh, in this process nor in the shared level: the next request asks the backend.
+func TestResponseCache_PurgeDuringFetch(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in-process", true: "shared"}[shared], func(t *testing.T) {
+			b := newCacheBackend(t)
+			var a, c *cacheServer
+			if shared {
+				redis := fleettest.Start(t)
+				a = startCacheServer(t, b, redis.URL(), nil)
+				c = startCacheServer(t, b, redis.URL(), nil)
+				waitHealthy(t, a, c)
+			} else {
+				a = startCacheServer(t, b, "", newClock())
+				c = a
+			}
+			var once sync.Once
+			b.mu.Lock()
+			b.during = func(uri string) {
+				// The purge is made, and done, while the backend is answering the first request.
+				once.Do(func() { c.purge("Query.user", "") })
+			}
+			b.mu.Unlock()
+			a.query(`{user(id: 1) {name}}`, "")
+			c.query(`{user(id: 1) {name}}`, "")
+			if n := b.count("/users/1"); n != 2 {
+				t.Fatalf("backend called %d times for /users/1, want 2: the answer fetched across the purge was cached", n)
+			}
+		})
+	}
+}
+
+// TestResponseCache_ClientCredentialsPrivate: a response to a client request that carries credentials is at most
+// `private` for caches in front, even when every part came from a public binding: what the client is shown may
+// depend on who it is (auth rules, {{jwt.*}} rendered into a request) and a shared cache would serve it to others.
+func TestResponseCache_ClientCredentialsPrivate(t *testing.T) {
+	b := newCacheBackend(t)
+	s := startCacheServer(t, b, "", newClock())
+	for _, tc := range []struct{ auth, want string }{
+		{"", "public, max-age=30"},
+		{"Bearer a", "private, max-age=30"},
+		{"", "public, max-age=30"},
+	} {
+		if cc, _ := s.query(`{publicUser(id: 7) {name}}`, tc.auth); cc != tc.want {
+			t.Fatalf("Authorization %q: Cache-Control %q, want %q", tc.auth, cc, tc.want)
+		}
+	}
 }

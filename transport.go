@@ -179,7 +179,7 @@ func decodeJSON(data []byte, v any) string {
 // execute runs the request described by params and writes its response; onlyQueries refuses mutations (GET).
 //
 // The response's Cache-Control (issue 15) is no-store for request errors, mutations and responses with errors;
-// else what the fetches it was made of allow (respcache.Collector.CacheControl).
+// else what the fetches it was made of allow (respcache.Collector.CacheControl), private when the client sent credentials.
 func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, contentType string, onlyQueries bool) {
 	ctx, col := respcache.WithCollector(r.Context())
 	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
@@ -201,13 +201,24 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
 	if resp != nil && len(resp.Errors) == 0 && rc.Operation.Operation == ast.Query {
-		w.Header().Set("Cache-Control", col.CacheControl())
+		w.Header().Set("Cache-Control", responseCacheControl(col, r.Header))
 	}
 	if resp != nil && resp.Data == nil && len(resp.Errors) > 0 {
 		// The engine refused the operation before executing it (its contract: Data is nil exactly then).
 		w.WriteHeader(requestErrorStatus(contentType))
 	}
 	writeResponse(w, resp)
+}
+
+// responseCacheControl is the Cache-Control of a query's response: what its parts allow, and never public for a
+// client request with credentials (what it is shown may depend on who it is: auth rules, {{jwt.*}} rendered into
+// a backend request), so that a shared cache in front never serves it to another client.
+func responseCacheControl(col *respcache.Collector, h http.Header) string {
+	cc := col.CacheControl()
+	if rest, ok := strings.CutPrefix(cc, "public, "); ok && respcache.Credentials(h) {
+		return "private, " + rest
+	}
+	return cc
 }
 
 // requestErrorStatus is the status of a request error: 200 for application/json, 400 for

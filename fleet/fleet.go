@@ -41,7 +41,12 @@ type Client struct {
 	log    *slog.Logger
 
 	healthy atomic.Bool
-	mu      sync.Mutex
+	// now is the local clock (tests skew it); offset is Redis's clock less the local one, in ns, as the last
+	// probe measured it: the replicas' times written to Redis are in Redis's clock (RedisTime), so that clock
+	// skew between replicas does not reorder what they write (a purge and a store).
+	now    func() time.Time
+	offset atomic.Int64
+	mu     sync.Mutex
 	// onUp are called, on the probe's goroutine, when Redis answers again after being down (to resynchronise).
 	onUp []func()
 
@@ -62,6 +67,9 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	opts.DialTimeout = DialTimeout
 	opts.ReadTimeout = CallTimeout
 	opts.WriteTimeout = CallTimeout
+	// The caller's deadline bounds the whole call: without it go-redis restarts ReadTimeout at each read, and a
+	// call of several commands (EVALSHA answered NOSCRIPT, then EVAL) waits several timeouts.
+	opts.ContextTimeoutEnabled = true
 	opts.MaxRetries = -1 // no retries (0 would mean go-redis's default of 3): the caller falls back; a retry would only make the request wait longer
 	opts.DialerRetries = 1
 	opts.PoolTimeout = CallTimeout
@@ -69,7 +77,7 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	c := &Client{rdb: redis.NewClient(opts), prefix: prefix, log: logger, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &Client{rdb: redis.NewClient(opts), prefix: prefix, log: logger, now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	c.probe()
 	go c.run()
 	return c, nil
@@ -82,6 +90,10 @@ func (c *Client) Redis() *redis.Client { return c.rdb }
 func (c *Client) Key(parts ...string) string {
 	return c.prefix + ":" + strings.Join(parts, ":")
 }
+
+// RedisTime converts t, a time of this replica's clock, to Redis's clock (as the last probe measured the
+// difference), so that times several replicas write to Redis compare whatever their clocks' skew.
+func (c *Client) RedisTime(t time.Time) time.Time { return t.Add(time.Duration(c.offset.Load())) }
 
 // Healthy reports whether the last probe reached Redis.
 func (c *Client) Healthy() bool { return c.healthy.Load() }
@@ -134,6 +146,12 @@ func (c *Client) probe() {
 	if err != nil {
 		c.Failed(err)
 		return
+	}
+	// Redis's clock, measured at the middle of the round trip; a server without TIME leaves the offset as it is.
+	before := c.now()
+	if rt, err := c.rdb.Time(ctx).Result(); err == nil {
+		after := c.now()
+		c.offset.Store(int64(rt.Sub(before.Add(after.Sub(before) / 2))))
 	}
 	if !c.healthy.Swap(true) {
 		c.log.Info("redis reachable")

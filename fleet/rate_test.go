@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,4 +205,30 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 func noLeaks(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// TestRateLimiter_BurstBoundary: the GCRA allows exactly burst requests at once, then refuses with the time until
+// the next emission is due (one interval), and allows again once it is.
+func TestRateLimiter_BurstBoundary(t *testing.T) {
+	srv := fleettest.Start(t)
+	c := newTestClient(t, srv)
+	for _, burst := range []int{1, 3} {
+		l := NewRateLimiter(c, nil, "burst"+strconv.Itoa(burst), 5, burst, nil) // one request per 200ms
+		for i := range burst {
+			if ok, _ := l.Allow(context.Background()); !ok {
+				t.Fatalf("burst %d: request %d refused", burst, i+1)
+			}
+		}
+		ok, retry := l.Allow(context.Background())
+		if ok || retry <= 150*time.Millisecond || retry > 200*time.Millisecond {
+			t.Fatalf("burst %d: request %d allowed %v, retry after %v; want refused for about 200ms", burst, burst+1, ok, retry)
+		}
+		if l.Mode() != ModeGlobal {
+			t.Fatalf("mode %s", l.Mode())
+		}
+		time.Sleep(retry + 10*time.Millisecond)
+		if ok, _ := l.Allow(context.Background()); !ok {
+			t.Fatalf("burst %d: refused after the retry-after", burst)
+		}
+	}
 }

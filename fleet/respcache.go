@@ -19,6 +19,9 @@ const (
 	MaxCacheTTL        = 24 * time.Hour
 )
 
+// Times of stores and purges are in Redis's clock (Client.RedisTime), so that replicas' clock skew does not let
+// an answer stored before a purge on another replica outlive it.
+//
 // ResponseCache is the second level of the response cache (issue 15): backend answers by key hash in Redis
 // ("<prefix>:cache:<hash>", expiring with the entry), so that an answer fetched by one replica is served by all.
 // It implements respcache.Shared. Each value starts with the time it was stored; a purge records its time per
@@ -69,11 +72,14 @@ func (rc *ResponseCache) Get(ctx context.Context, key, binding, purgeKey string)
 			}
 		}
 	}
-	return val[8:], ttl.Val(), true
+	// Set never stores for longer; a key given a longer TTL was not stored by Set.
+	return val[8:], min(ttl.Val(), MaxCacheTTL), true
 }
 
-// Set stores val under key for ttl (at most MaxCacheTTL). A value over MaxCacheValueBytes is not shared.
-func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, ttl time.Duration) {
+// Set stores val under key for ttl (at most MaxCacheTTL). A value over MaxCacheValueBytes is not shared. It is
+// recorded as stored at begun, when its fetch began (now when zero), so that a purge made while it was being
+// fetched makes it stale.
+func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, ttl time.Duration, begun time.Time) {
 	if len(val) > MaxCacheValueBytes || ttl <= 0 || !rc.c.Healthy() {
 		return
 	}
@@ -81,7 +87,10 @@ func (rc *ResponseCache) Set(ctx context.Context, key, _, _ string, val []byte, 
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	buf := make([]byte, 8+len(val))
-	binary.BigEndian.PutUint64(buf, uint64(time.Now().UnixMicro()))
+	if begun.IsZero() {
+		begun = rc.c.now()
+	}
+	binary.BigEndian.PutUint64(buf, uint64(rc.c.RedisTime(begun).UnixMicro()))
 	copy(buf[8:], val)
 	if err := rc.c.rdb.Set(ctx, rc.c.Key("cache", key), buf, ttl).Err(); err != nil {
 		rc.failed(ctx, err)
@@ -95,7 +104,7 @@ func (rc *ResponseCache) Purge(ctx context.Context, binding, purgeKey string) er
 	defer cancel()
 	k := rc.c.Key("cache", "purge", binding)
 	pipe := rc.c.rdb.TxPipeline()
-	pipe.HSet(ctx, k, purgeKey, strconv.FormatInt(time.Now().UnixMicro(), 10))
+	pipe.HSet(ctx, k, purgeKey, strconv.FormatInt(rc.c.RedisTime(rc.c.now()).UnixMicro(), 10))
 	pipe.Expire(ctx, k, MaxCacheTTL)
 	pipe.Publish(ctx, rc.c.Key("cache", "purged"), binding+"\x00"+purgeKey)
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -106,16 +115,30 @@ func (rc *ResponseCache) Purge(ctx context.Context, binding, purgeKey string) er
 }
 
 // Watch calls f, on its own goroutine, for every purge any replica makes (this one's included), so that each
-// replica also purges its in-process level. A purge announced while this replica could not hear it (Redis down,
-// or reconnecting) is missed there: its in-process entries live out their TTL. stop ends the watch and waits.
-func (rc *ResponseCache) Watch(f func(binding, purgeKey string)) (stop func()) {
+// replica also purges its in-process level. A purge announced while this replica could not hear it (its
+// subscription dropped, or Redis restarted) is missed: when the subscription is made again, lost (which may be
+// nil) is called, so that the replica drops what its in-process level holds (the shared level, where every
+// purge is recorded, answers for it again). stop ends the watch and waits.
+func (rc *ResponseCache) Watch(f func(binding, purgeKey string), lost func()) (stop func()) {
 	ps := rc.c.rdb.Subscribe(context.Background(), rc.c.Key("cache", "purged"))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for msg := range ps.Channel() {
-			if binding, key, ok := strings.Cut(msg.Payload, "\x00"); ok {
-				f(binding, key)
+		subscribed := false
+		for msg := range ps.ChannelWithSubscriptions() {
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				if m.Kind != "subscribe" {
+					continue
+				}
+				if subscribed && lost != nil {
+					lost()
+				}
+				subscribed = true
+			case *redis.Message:
+				if binding, key, ok := strings.Cut(m.Payload, "\x00"); ok {
+					f(binding, key)
+				}
 			}
 		}
 	}()

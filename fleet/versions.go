@@ -15,6 +15,10 @@ import (
 // KeepVersions is how many configuration versions Redis keeps for history and rollback.
 const KeepVersions = 50
 
+// MaxVersionBytes bounds one stored version (its JSON): a larger one is not published, and one read from Redis
+// (which may be shared with others, or hold anything under the prefix) is refused without being read whole.
+const MaxVersionBytes = 8 << 20
+
 // Version is one configuration version as replicas share it: the whole configuration (the YAML file and every
 // SDL or supergraph file it read), numbered in the order Redis accepted it.
 type Version struct {
@@ -63,10 +67,13 @@ func (h Head) String() string {
 	return strconv.FormatInt(h.Seq, 10) + " " + h.ID
 }
 
+// maxHeadBytes bounds the head as read: a number and a content hash.
+const maxHeadBytes = 256
+
 func parseHead(s string) (Head, error) {
 	n, id, ok := strings.Cut(s, " ")
 	seq, err := strconv.ParseInt(n, 10, 64)
-	if !ok || err != nil {
+	if !ok || err != nil || seq < 1 || len(s) > maxHeadBytes {
 		return Head{}, fmt.Errorf("malformed configuration head %q", s)
 	}
 	return Head{Seq: seq, ID: id}, nil
@@ -142,6 +149,9 @@ func (s *Versions) Publish(ctx context.Context, base Head, v Version) (Head, err
 	if err != nil {
 		return Head{}, fmt.Errorf("encode configuration version: %w", err)
 	}
+	if len(data) > MaxVersionBytes {
+		return Head{}, fmt.Errorf("the configuration is %d bytes, more than the %d a cluster version may hold", len(data), MaxVersionBytes)
+	}
 	next := Head{Seq: v.Seq, ID: v.ID}
 	keys := []string{s.headKey(), s.versionKey(v.Seq), s.versionKey(v.Seq - KeepVersions), s.channel()}
 	res, err := publishScript.Run(ctx, s.c.rdb, keys, base.String(), data, next.String()).Int64Slice()
@@ -162,12 +172,13 @@ func (s *Versions) Head(ctx context.Context) (Head, error) {
 	if err := s.check(); err != nil {
 		return Head{}, err
 	}
-	str, err := s.c.rdb.Get(ctx, s.headKey()).Result()
-	if errors.Is(err, redis.Nil) {
-		return Head{}, nil
-	}
+	// GETRANGE reads maxHeadBytes+1 bytes at most; a missing key reads as "".
+	str, err := s.c.rdb.GetRange(ctx, s.headKey(), 0, maxHeadBytes).Result()
 	if err != nil {
 		return Head{}, s.fail(fmt.Errorf("read configuration head: %w", err))
+	}
+	if str == "" {
+		return Head{}, nil
 	}
 	return parseHead(str)
 }
@@ -177,17 +188,32 @@ func (s *Versions) Get(ctx context.Context, n int64) (v Version, ok bool, err er
 	if err := s.check(); err != nil {
 		return Version{}, false, err
 	}
-	data, err := s.c.rdb.Get(ctx, s.versionKey(n)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return Version{}, false, nil
-	}
+	// GETRANGE reads MaxVersionBytes+1 bytes at most; a missing key reads as "".
+	str, err := s.c.rdb.GetRange(ctx, s.versionKey(n), 0, MaxVersionBytes).Result()
 	if err != nil {
 		return Version{}, false, s.fail(fmt.Errorf("read configuration version %d: %w", n, err))
 	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return Version{}, false, fmt.Errorf("decode configuration version %d: %w", n, err)
+	if str == "" {
+		return Version{}, false, nil
 	}
-	return v, true, nil
+	v, err = decodeVersion(n, str)
+	return v, err == nil, err
+}
+
+// decodeVersion decodes version n as read from Redis, which is checked like input: a value too large, that does
+// not decode, or that is not version n is an error.
+func decodeVersion(n int64, str string) (Version, error) {
+	if len(str) > MaxVersionBytes {
+		return Version{}, fmt.Errorf("configuration version %d is over %d bytes", n, MaxVersionBytes)
+	}
+	var v Version
+	if err := json.Unmarshal([]byte(str), &v); err != nil {
+		return Version{}, fmt.Errorf("decode configuration version %d: %w", n, err)
+	}
+	if v.Seq != n {
+		return Version{}, fmt.Errorf("configuration version %d is malformed (it says it is version %d)", n, v.Seq)
+	}
+	return v, nil
 }
 
 // Latest returns the newest version; ok is false when the cluster has none.
@@ -211,19 +237,23 @@ func (s *Versions) List(ctx context.Context) ([]Version, error) {
 	for i := first; i <= n; i++ {
 		keys = append(keys, s.versionKey(i))
 	}
-	vals, err := s.c.rdb.MGet(ctx, keys...).Result()
-	if err != nil {
+	pipe := s.c.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.GetRange(ctx, k, 0, MaxVersionBytes)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail(fmt.Errorf("read configuration history: %w", err))
 	}
-	out := make([]Version, 0, len(vals))
-	for i, val := range vals {
-		str, ok := val.(string)
-		if !ok {
+	out := make([]Version, 0, len(cmds))
+	for i, cmd := range cmds {
+		str := cmd.Val()
+		if str == "" {
 			continue // expired between the two reads
 		}
-		var v Version
-		if err := json.Unmarshal([]byte(str), &v); err != nil {
-			return nil, fmt.Errorf("decode configuration version %d: %w", first+int64(i), err)
+		v, err := decodeVersion(first+int64(i), str)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}

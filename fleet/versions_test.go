@@ -2,8 +2,10 @@ package fleet_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +194,51 @@ func TestVersions_Unavailable(t *testing.T) {
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Errorf("calls took %v with Redis known down", d)
 	}
+}
+
+// TestVersions_HostileValues: what Redis holds under the prefix is checked like input (Redis may be shared, or
+// written by an incompatible Conflux): a head or a version that is huge, does not parse, or is not the version
+// it is stored as is an error, read without reading it whole, and never a panic.
+func TestVersions_HostileValues(t *testing.T) {
+	srv := fleettest.Start(t)
+	c, err := fleet.New(fleet.Config{URL: srv.URL(), Prefix: "h"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := fleet.NewVersions(c)
+	huge := strings.Repeat("x", fleet.MaxVersionBytes+10)
+	valid := func(seq int64) string {
+		b, _ := json.Marshal(fleet.Version{Seq: seq, ID: "id", Config: []byte("schema: [a.graphqls]\n")})
+		return string(b)
+	}
+	for _, tc := range []struct{ name, head, version string }{
+		{"huge version", "1 id", `{"seq":1,"config":"` + huge + `"}`},
+		{"not JSON", "1 id", "\x00\x01garbage"},
+		{"another version's seq", "1 id", valid(7)},
+		{"negative head", "-5 id", valid(1)},
+		{"head not a number", "one id", valid(1)},
+		{"huge head", "1 " + huge, valid(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rdb := c.Redis()
+			if err := rdb.Set(ctx(t), "h:config:head", tc.head, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.Set(ctx(t), "h:config:v:1", tc.version, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := s.Latest(ctx(t)); err == nil || ok {
+				t.Errorf("Latest: ok %v, error %v; want an error", ok, err)
+			}
+			if _, err := s.List(ctx(t)); err == nil {
+				t.Error("List: no error")
+			}
+		})
+	}
+	t.Run("a version too large to publish", func(t *testing.T) {
+		if _, err := s.Publish(ctx(t), fleet.Head{Seq: 1, ID: "id"}, fleet.Version{ID: "big", Config: []byte(huge)}); err == nil || errors.Is(err, fleet.ErrConflict) {
+			t.Fatalf("Publish: %v, want refused for its size", err)
+		}
+	})
 }

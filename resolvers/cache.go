@@ -87,6 +87,7 @@ func (r *Resolver) sendCached(ctx context.Context, req *sources.Request, decode 
 		return r.send(ctx, req, decode)
 	}
 	name, key, pk := r.Binding.Name(), r.cacheKey(req, ""), unbatchedPurgeKey(req)
+	mark := r.cache.Mark() // before the lookup: a purge from here on makes what is fetched stale
 	if v, ttl, ok := r.cache.Get(ctx, key, name, pk, decode); ok {
 		col.Cached(ttl, r.private(req))
 		return v, nil
@@ -103,7 +104,7 @@ func (r *Resolver) sendCached(ctx context.Context, req *sources.Request, decode 
 			Method: req.Method, Path: req.Path, Err: err}
 	}
 	if lt, ok := r.lifetime(req, resp); ok {
-		r.cache.Put(ctx, key, name, pk, resp.Body, v, lt.TTL, !lt.Private)
+		r.cache.Put(ctx, mark, key, name, pk, resp.Body, v, lt.TTL, !lt.Private)
 		col.Cached(lt.TTL, lt.Private)
 	} else {
 		col.Uncached()

@@ -249,7 +249,9 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	// With cache, each key is looked up first under the key of the single-key request the batch stands for
 	// (batchKeyReq); only the keys missed are asked of the backend (issue 15).
 	var partKeys []string
+	var mark respcache.Mark
 	if r.cache != nil {
+		mark = r.cache.Mark() // before the lookups: a purge from here on makes what is fetched stale
 		var err error
 		if keys, out, partKeys, err = r.batchHits(ctx, col, vs, keys, out); err != nil {
 			return err
@@ -297,7 +299,7 @@ func (httpBatchCall) call(ctx context.Context, r *Resolver, vs Vars, keys []Key,
 	}
 	for i, v := range vals {
 		if b, err := encodePart(v); err == nil {
-			r.cache.Put(ctx, partKeys[i], r.Binding.Name(), keys[i].Canon, b, v, lt.TTL, !lt.Private)
+			r.cache.Put(ctx, mark, partKeys[i], r.Binding.Name(), keys[i].Canon, b, v, lt.TTL, !lt.Private)
 		}
 	}
 	col.Cached(lt.TTL, lt.Private)

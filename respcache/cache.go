@@ -21,8 +21,9 @@ type Shared interface {
 	// Get returns the value stored under key and how long it has left to live; a value stored before a purge of
 	// its binding or purge key is a miss.
 	Get(ctx context.Context, key, binding, purgeKey string) (val []byte, ttl time.Duration, ok bool)
-	// Set stores val under key for ttl.
-	Set(ctx context.Context, key, binding, purgeKey string, val []byte, ttl time.Duration)
+	// Set stores val under key for ttl. begun is when the fetch of val began: a purge after it makes val stale,
+	// even when the purge came before Set (the fetch was in flight across it).
+	Set(ctx context.Context, key, binding, purgeKey string, val []byte, ttl time.Duration, begun time.Time)
 	// Purge makes every value of binding (purgeKey "") or of one purge key stale.
 	Purge(ctx context.Context, binding, purgeKey string) error
 }
@@ -52,6 +53,8 @@ const (
 	// maxPurgeKeys bounds the recorded purges of single keys; past it they fold into a purge of their binding
 	// (which purges more, never less).
 	maxPurgeKeys = 10_000
+	// maxPurged bounds the recorded purges of bindings and keys together.
+	maxPurged = 2 * maxPurgeKeys
 )
 
 // Cache is the response cache of one configuration version. It is safe for concurrent use.
@@ -68,7 +71,9 @@ type Cache struct {
 // the running version's cache. It is safe for concurrent use.
 type Purges struct {
 	// seq orders stores and purges: an entry stored at or before a purge of its binding or key is stale.
-	seq    atomic.Uint64
+	seq atomic.Uint64
+	// all is the seq of the last purge of everything (RecordAll).
+	all    atomic.Uint64
 	mu     sync.Mutex
 	purged map[string]uint64 // binding, or binding + "\x00" + purge key → seq of the purge
 	nKeys  int
@@ -111,11 +116,22 @@ func New(cfg Config) (*Cache, error) {
 // Now returns the cache's clock's time.
 func (c *Cache) Now() time.Time { return c.now() }
 
+// Mark is when a fetch began, in the order of stores and purges: an answer fetched across a purge (begun
+// before it, stored after it) is stale, never stored as fresh. Take it with Cache.Mark before the lookup that
+// misses, and give it to Put.
+type Mark struct {
+	seq uint64
+	at  time.Time // wall clock, which the shared level's purges are recorded in
+}
+
+// Mark returns the mark of a fetch beginning now.
+func (c *Cache) Mark() Mark { return Mark{seq: c.purges.seq.Add(1), at: time.Now()} }
+
 // Get returns the decoded value under key and its remaining lifetime: from this process, else from the shared
 // level (decoded with decode, then kept here too). A value that does not decode is a miss. The value is shared
 // by every hit: callers must not change it.
 func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string, decode func([]byte) (any, error)) (any, time.Duration, bool) {
-	now := c.now()
+	now, mark := c.now(), c.Mark()
 	if e, ok := c.lru.Get(key); ok {
 		if ttl := e.expires.Sub(now); ttl > 0 && !c.purges.stale(e) {
 			c.m.hit(binding, "local")
@@ -126,7 +142,7 @@ func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string, decode f
 		if val, ttl, ok := c.shared.Get(ctx, key, binding, purgeKey); ok && ttl > 0 {
 			if v, err := decode(val); err == nil {
 				c.m.hit(binding, "shared")
-				c.putLocal(key, binding, purgeKey, val, v, now.Add(ttl))
+				c.putLocal(mark.seq, key, binding, purgeKey, val, v, now.Add(ttl))
 				return v, ttl, true
 			}
 		}
@@ -136,19 +152,23 @@ func (c *Cache) Get(ctx context.Context, key, binding, purgeKey string, decode f
 }
 
 // Put stores val, whose decoded form is value, under key for ttl in this process and, when shared, in the shared
-// level. value must not change afterwards.
-func (c *Cache) Put(ctx context.Context, key, binding, purgeKey string, val []byte, value any, ttl time.Duration, shared bool) {
+// level. since is the Mark taken before the fetch of val began: when binding or purgeKey was purged after it,
+// val is stored nowhere. value must not change afterwards.
+func (c *Cache) Put(ctx context.Context, since Mark, key, binding, purgeKey string, val []byte, value any, ttl time.Duration, shared bool) {
 	if ttl <= 0 {
 		return
 	}
-	c.putLocal(key, binding, purgeKey, val, value, c.now().Add(ttl))
+	if c.purges.stale(&entry{seq: since.seq, binding: binding, purgeKey: purgeKey}) {
+		return
+	}
+	c.putLocal(since.seq, key, binding, purgeKey, val, value, c.now().Add(ttl))
 	if shared && c.shared != nil {
-		c.shared.Set(ctx, key, binding, purgeKey, val, ttl)
+		c.shared.Set(ctx, key, binding, purgeKey, val, ttl, since.at)
 	}
 }
 
-func (c *Cache) putLocal(key, binding, purgeKey string, val []byte, value any, expires time.Time) {
-	e := &entry{val: val, value: value, expires: expires, seq: c.purges.seq.Add(1), binding: binding, purgeKey: purgeKey}
+func (c *Cache) putLocal(seq uint64, key, binding, purgeKey string, val []byte, value any, expires time.Time) {
+	e := &entry{val: val, value: value, expires: expires, seq: seq, binding: binding, purgeKey: purgeKey}
 	// val counts once and its decoded form twice (an estimate: maps and interfaces cost more than the text).
 	c.lru.Add(key, e, int64(len(key)+3*len(val)+len(binding)+len(purgeKey)+entryOverhead))
 	c.m.setBytes(c.lru.Bytes())
@@ -156,6 +176,9 @@ func (c *Cache) putLocal(key, binding, purgeKey string, val []byte, value any, e
 
 // stale reports whether e was stored before a purge of its binding or purge key.
 func (p *Purges) stale(e *entry) bool {
+	if e.seq <= p.all.Load() {
+		return true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.purged) == 0 {
@@ -172,11 +195,22 @@ func (p *Purges) stale(e *entry) bool {
 	return false
 }
 
+// RecordAll makes every entry stored until now stale: the replica may have missed purges (its subscription to
+// them dropped).
+func (p *Purges) RecordAll() { p.all.Store(p.seq.Add(1)) }
+
 // Record makes the entries of binding (purgeKey "") or of one of its purge keys stored until now stale.
 func (p *Purges) Record(binding, purgeKey string) {
 	s := p.seq.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.purged) >= maxPurged {
+		// Purges of that many bindings come from no configuration (the announcements are Redis's, which may be
+		// shared): one purge of everything replaces them, which purges more, never less.
+		p.all.Store(s)
+		clear(p.purged)
+		p.nKeys = 0
+	}
 	if purgeKey == "" {
 		p.purged[binding] = s
 		return

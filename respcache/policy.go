@@ -16,8 +16,8 @@ type Lifetime struct {
 }
 
 // Policy decides the Lifetime of a backend answer from its headers: with HonorCacheControl, from Cache-Control
-// (no-store and no-cache: not cached; private; s-maxage, preferred as Conflux is a shared cache, else max-age,
-// less Age) or Expires (less Date), with TTL as the default and the cap; without, TTL.
+// (no-store and no-cache: not cached, nor with Vary: *; private; s-maxage, preferred as Conflux is a shared
+// cache, else max-age, less Age) or Expires (less Date), with TTL as the default and the cap; without, TTL.
 type Policy struct {
 	TTL               time.Duration
 	HonorCacheControl bool
@@ -27,6 +27,13 @@ type Policy struct {
 func (p Policy) Lifetime(h http.Header, now time.Time) (l Lifetime, ok bool) {
 	if !p.HonorCacheControl {
 		return Lifetime{TTL: p.TTL}, p.TTL > 0
+	}
+	for _, line := range h.Values("Vary") {
+		for v := range strings.SplitSeq(line, ",") {
+			if strings.TrimSpace(v) == "*" {
+				return Lifetime{}, false // the answer varies with more than the request (RFC 9110 12.5.5)
+			}
+		}
 	}
 	ttl, have := time.Duration(0), false
 	var maxAge, sMaxAge time.Duration
