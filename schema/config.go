@@ -51,8 +51,9 @@ var (
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
-		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth"}
-	corsKeys = []string{"origins", "methods", "headers", "credentials", "maxAge"}
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth", "uploads"}
+	corsKeys   = []string{"origins", "methods", "headers", "credentials", "maxAge"}
+	uploadKeys = []string{"maxFileBytes", "maxFiles", "maxTotalBytes"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -123,6 +124,21 @@ type Settings struct {
 	CORS CORS
 	// Auth validates bearer tokens (JWT) on /graphql and guards fields by rules (issue 16); off by default.
 	Auth Auth
+	// Uploads accepts GraphQL multipart requests (file uploads) on /graphql (issue 17); off by default.
+	Uploads Uploads
+}
+
+// Uploads is the `server.uploads` section (issue 17): `true`, or a mapping of its limits. Off by default: a
+// multipart request is then refused as any non-JSON POST body.
+type Uploads struct {
+	// Enabled accepts multipart requests (the GraphQL multipart request spec) on POST /graphql.
+	Enabled bool
+	// MaxFileBytes caps one file; a larger one gets 413.
+	MaxFileBytes int64
+	// MaxFiles caps the files of one request.
+	MaxFiles int
+	// MaxTotalBytes caps the files of one request together.
+	MaxTotalBytes int64
 }
 
 // CORS is the `server.cors` section (issue 16): which other origins' browser pages may call /graphql, and how.
@@ -150,6 +166,7 @@ func DefaultSettings() Settings {
 		Introspection:  true,
 		Playground:     true,
 		MaxBodyBytes:   1 << 20,
+		Uploads:        Uploads{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 32 << 20},
 		MaxDepth:       15,
 		MaxAliases:     50,
 		QueryCacheSize: 1000,
@@ -578,11 +595,36 @@ func (d *decoder) settings(n *yaml.Node, s *Settings, env func(string) (string, 
 			d.cors(e.value, p, &s.CORS)
 		case "auth":
 			d.auth(e.value, p, &s.Auth, env)
+		case "uploads":
+			d.uploads(e.value, p, &s.Uploads)
 		}
 	}
 }
 
 // cors decodes server.cors into c, which holds the defaults.
+// uploads reads server.uploads: a boolean, or a mapping of limits (which turns uploads on).
+func (d *decoder) uploads(n *yaml.Node, path string, u *Uploads) {
+	if r := resolve(n); r.Kind == yaml.ScalarNode {
+		u.Enabled, _ = d.boolean(n, path)
+		return
+	}
+	u.Enabled = true
+	entries, _ := d.mapping(n, path, uploadKeys)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "maxFileBytes":
+			v, _ := d.integer(e.value, p, 1)
+			u.MaxFileBytes = int64(v)
+		case "maxFiles":
+			u.MaxFiles, _ = d.integer(e.value, p, 1)
+		case "maxTotalBytes":
+			v, _ := d.integer(e.value, p, 1)
+			u.MaxTotalBytes = int64(v)
+		}
+	}
+}
+
 func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
 	before := len(d.list)
 	entries, _ := d.mapping(n, path, corsKeys)

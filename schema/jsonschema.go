@@ -182,6 +182,7 @@ func (g *jsGen) document() *jsNode {
 			return g.structObject("server", serverKeys, reflect.ValueOf(d), map[string]*jsNode{
 				"playgroundQuery": {Type: "string"},
 				"auth":            g.auth(),
+				"uploads":         g.uploads(),
 			})
 		},
 		"redis": func() *jsNode {
@@ -315,6 +316,12 @@ func (g *jsGen) batch() *jsNode {
 	n.Required = []string{"key"}
 	n.Description = "fetch the field for all parents with one call; keys left out are inherited from the binding"
 	return n
+}
+
+// uploads describes server.uploads: true/false, or a mapping of limits from the Uploads struct's defaults.
+func (g *jsGen) uploads() *jsNode {
+	limits := g.structObject("server.uploads", uploadKeys, reflect.ValueOf(DefaultSettings().Uploads), nil)
+	return &jsNode{Default: false, AnyOf: []*jsNode{{Type: "boolean"}, limits}}
 }
 
 // auth describes server.auth (auth.go): jwt, from the JWT struct with its defaults, and rules.
@@ -531,6 +538,9 @@ func anys(ss []string) []any {
 // call); a test holds it to the decoder.
 var jsMinimum = map[string]float64{
 	"server.maxBodyBytes":          1,
+	"server.uploads.maxFileBytes":  1,
+	"server.uploads.maxFiles":      1,
+	"server.uploads.maxTotalBytes": 1,
 	"server.queryCacheSize":        1,
 	"server.planCacheSize":         1,
 	"server.defaultListSize":       1,
@@ -641,6 +651,10 @@ var jsDescriptions = map[string]string{
 	"server.planCacheBytes":          "size bound of the plan cache",
 	"server.apqCacheBytes":           "size bound of the Automatic Persisted Queries cache",
 	"server.responseCacheBytes":      "size bound of the in-process cache of backend answers (bindings with cache), per configuration version",
+	"server.uploads":                 "accept GraphQL multipart requests (file uploads) on /graphql: true, or limits",
+	"server.uploads.maxFileBytes":    "a larger file gets 413 (REQUEST_TOO_LARGE)",
+	"server.uploads.maxFiles":        "files one request may carry",
+	"server.uploads.maxTotalBytes":   "the files of one request together; more gets 413",
 	"server.auth":                    "who calls /graphql (JWT bearer tokens) and which fields need whom",
 	"server.auth.jwt":                "validate `Authorization: Bearer <JWT>`; an invalid token is 401 UNAUTHENTICATED",
 	"server.auth.jwt.jwks":           "URL of the issuer's JSON Web Key Set: cached, refreshed every `refresh` and on an unknown kid",
