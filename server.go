@@ -240,6 +240,9 @@ func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema
 		gql.AddTransport(transport.Options{})
 		gql.AddTransport(getTransport{})
 		gql.AddTransport(postTransport{})
+		if sg.Settings.Uploads.Enabled {
+			gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes})
+		}
 		gql.AddTransport(unsupportedTransport{})
 		// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
 		gql.SetParserTokenLimit(sg.Settings.MaxTokens)
@@ -261,7 +264,7 @@ func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema
 		if tel != nil {
 			gql.Use(tel)
 		}
-		return limitBody(gql, sg.Settings.MaxBodyBytes), nil
+		return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings), nil
 	}
 }
 

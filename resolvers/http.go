@@ -56,6 +56,12 @@ func (r *Resolver) Build(vs Vars, batch bool) (*sources.Request, error) {
 			}
 		}
 	}
+	if fields := multipartFields(req.Body); fields != nil {
+		if out.Method == http.MethodGet || out.Method == http.MethodHead {
+			return nil, &InputError{Binding: r.Binding.Name(), Msg: "a multipart body needs a method such as POST, not " + out.Method}
+		}
+		return out, renderMultipart(out, fields, &vs)
+	}
 	if req.Body != nil {
 		body, err := renderBody(req.Body, &vs)
 		if err != nil {

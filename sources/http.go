@@ -699,6 +699,9 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 	if req.Body != nil {
 		body = req.Body
 	}
+	if req.Stream != nil {
+		body = retryablehttp.ReaderFunc(func() (io.Reader, error) { return req.Stream(ctx) })
+	}
 	rr, err := retryablehttp.NewRequestWithContext(ctx, method, endpointURL(ep, a.path, a.query).String(), body)
 	if err != nil {
 		// Do checked the path, so this is not expected; if it happens, nothing was sent: the request is the

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +30,10 @@ type Request struct {
 	Header http.Header
 	// Body is the request body (JSON), nil for none.
 	Body []byte
+	// Stream, when set, is the body instead of Body (a multipart upload, issue 17; its Content-Type goes in
+	// Header): called for each attempt, it returns a fresh reader of the whole body, which stops when ctx ends.
+	// Such a request is never deduplicated (its method is never GET or HEAD).
+	Stream func(ctx context.Context) (io.ReadCloser, error)
 	// Timeout, when set and shorter than the source's, bounds this request (a binding's own timeout).
 	Timeout time.Duration
 	// RetrySafe allows retries of a request whose method is not idempotent (a binding that says so).
