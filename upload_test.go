@@ -35,10 +35,15 @@ type Mutation {
 
 // fileBackend is a REST backend that reads a multipart/form-data body as a stream, hashing each file, and
 // answers what it received.
-func fileBackend(t *testing.T) (*httptest.Server, *atomic.Int64) {
+// The first failFirst calls read part of the body and answer 503.
+func fileBackend(t *testing.T, failFirst int64) (*httptest.Server, *atomic.Int64) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+		if calls.Add(1) <= failFirst {
+			io.CopyN(io.Discard, r.Body, 1000)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 		mr, err := r.MultipartReader()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -79,17 +84,23 @@ func fileBackend(t *testing.T) (*httptest.Server, *atomic.Int64) {
 // uploadEnv serves the upload schema with server settings (a YAML flow mapping body) in front of a file backend.
 func uploadEnv(t *testing.T, server string) (*testEnv, *atomic.Int64) {
 	t.Helper()
-	backend, calls := fileBackend(t)
+	return uploadEnvWith(t, server, 0, "", "")
+}
+
+// uploadEnvWith adds keys to the source's http mapping and to Mutation.upload's binding.
+func uploadEnvWith(t *testing.T, server string, failFirst int64, sourceKeys, bindingKeys string) (*testEnv, *atomic.Int64) {
+	t.Helper()
+	backend, calls := fileBackend(t, failFirst)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`schema: [s.graphqls]
 server: {%s}
 sources:
-  files: {http: {endpoints: [%s]}}
+  files: {http: {endpoints: [%s]%s}}
 bindings:
   Query.ok: {value: true}
-  Mutation.upload: {source: files, method: POST, path: /upload, body: {multipart: {file: "{{args.file}}", description: "{{args.text}}", kind: "report"}}}
+  Mutation.upload: {source: files, method: POST, path: /upload, body: {multipart: {file: "{{args.file}}", description: "{{args.text}}", kind: "report"}}%s}
   Mutation.uploadMany: {source: files, method: POST, path: /upload, body: {multipart: {file: "{{args.files}}"}}}
-`, server, backend.URL)
+`, server, backend.URL, sourceKeys, bindingKeys)
 	if err := os.WriteFile(filepath.Join(dir, "s.graphqls"), []byte(uploadSDL), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +235,25 @@ func TestUpload_ReachesRESTBackendStreamed(t *testing.T) {
 		t.Errorf("allocated %d bytes for a %d-byte upload: the file was buffered", alloc, size)
 	}
 	assertNoSpool(t)
+}
+
+// A retried backend request sends the whole file again: the spooled file is opened anew for each attempt.
+func TestUpload_RetrySendsTheFileAgain(t *testing.T) {
+	e, calls := uploadEnvWith(t, "uploads: true", 1, ", retry: {attempts: 3, backoff: 1ms}", ", retrySafe: true")
+	for i, size := range []int64{300_000, 300_001} {
+		status, out := sendUpload(t, e, uploadOne, `{"0":["variables.f"]}`,
+			uploadPart{name: "0", filename: "r.bin", body: &pattern{n: size}})
+		if status != http.StatusOK || out["errors"] != nil {
+			t.Fatalf("status %d: %v", status, out)
+		}
+		f := out["data"].(map[string]any)["upload"].(map[string]any)["files"].([]any)[0].(map[string]any)
+		if f["sha256"] != patternSum(size) || f["size"] != float64(size) {
+			t.Errorf("upload %d: file = %v", i, f)
+		}
+	}
+	if calls.Load() != 3 {
+		t.Errorf("backend calls = %d, want 3 (one refused, then each file)", calls.Load())
+	}
 }
 
 func TestUpload_ManyFiles(t *testing.T) {

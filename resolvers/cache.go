@@ -36,9 +36,10 @@ func WithResponseCache(cfg respcache.Config) Option {
 func (s *Set) Cache() *respcache.Cache { return s.cache }
 
 // cacheable reports whether req's answer may be cached: a binding with cache, and an idempotent request (GET,
-// HEAD, or a binding that says it is safe to repeat).
+// HEAD, or a binding that says it is safe to repeat), never with a streamed body (an upload), which its key
+// cannot tell apart from another.
 func (r *Resolver) cacheable(req *sources.Request) bool {
-	return r.cache != nil && (req.Method == http.MethodGet || req.Method == http.MethodHead || r.Binding.RetrySafe)
+	return r.cache != nil && req.Stream == nil && (req.Method == http.MethodGet || req.Method == http.MethodHead || r.Binding.RetrySafe)
 }
 
 // cacheKey is the key of req's answer (or of one batch key's part of it).
