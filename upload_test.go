@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 )
 
@@ -142,12 +143,18 @@ func writeUpload(w *multipart.Writer, operations, fileMap string, parts []upload
 // sendUpload posts a streamed multipart request and returns the status and the decoded answer.
 func sendUpload(t *testing.T, e *testEnv, operations, fileMap string, parts ...uploadPart) (int, map[string]any) {
 	t.Helper()
+	return sendUploadTo(t, e.srv.URL, operations, fileMap, parts...)
+}
+
+// sendUploadTo posts the request to base's /graphql, chunked (no Content-Length).
+func sendUploadTo(t *testing.T, base, operations, fileMap string, parts ...uploadPart) (int, map[string]any) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() { pw.CloseWithError(writeUpload(mw, operations, fileMap, parts)) }()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", pr)
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := e.srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +260,47 @@ func TestUpload_RetrySendsTheFileAgain(t *testing.T) {
 	}
 	if calls.Load() != 3 {
 		t.Errorf("backend calls = %d, want 3 (one refused, then each file)", calls.Load())
+	}
+}
+
+// Served as serve serves it, behind the edge, which reads bodies into memory before a request takes its
+// in-flight slot: an upload far over maxBodyBytes and the edge's body budget (maxInFlight × maxBodyBytes) still
+// streams through.
+func TestUpload_ThroughTheEdge(t *testing.T) {
+	env, _ := uploadEnv(t, "maxBodyBytes: 4096, maxInFlight: 2, uploads: true")
+	s := env.rt.Supergraph().Settings
+	m, err := newEdgeMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEdge(edgeConfig{Name: edgeMain, Settings: s, MaxConnections: s.MaxConnections, Metrics: m})
+	ln, hs, err := e.Listen("127.0.0.1:0", env.srv.Config.Handler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close(); <-done })
+	const size = 5_000_000
+	status, out := sendUploadTo(t, "http://"+ln.Addr().String(), uploadOne, `{"0":["variables.f"]}`,
+		uploadPart{name: "0", filename: "r.bin", body: &pattern{n: size}})
+	if status != http.StatusOK || out["errors"] != nil {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	f := out["data"].(map[string]any)["upload"].(map[string]any)["files"].([]any)[0].(map[string]any)
+	if f["sha256"] != patternSum(size) {
+		t.Errorf("file = %v", f)
+	}
+	// A JSON body over maxBodyBytes is still refused.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/graphql", strings.NewReader(`{"query":"{ ok }","x":"`+strings.Repeat("a", 5000)+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("JSON body over maxBodyBytes: %d", resp.StatusCode)
 	}
 }
 
