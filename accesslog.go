@@ -37,29 +37,27 @@ type accessRecord struct {
 
 type accessKey struct{}
 
-// accessLog logs one line per request to next at info level: method, path, operation name and type, status,
-// duration, errors count, client address and, when the request is traced, the trace id. (issue 16)
-func accessLog(next http.Handler, logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &accessRecord{}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), accessKey{}, rec)))
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("client", r.RemoteAddr),
-		}
-		if rec.typ != "" {
-			attrs = append(attrs, slog.String("operation", rec.operation), slog.String("type", rec.typ), slog.Int("errors", rec.errors))
-		}
-		if id := traceID(r.Context()); id != "" {
-			attrs = append(attrs, slog.String("trace_id", id))
-		}
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-	})
+// serveLogged serves r with next and logs one line for it at info level: method, path, operation name and type,
+// status, duration, errors count, client address and, when the request is traced, the trace id. (issue 16)
+func serveLogged(w http.ResponseWriter, r *http.Request, next http.Handler, logger *slog.Logger) {
+	start := time.Now()
+	rec := &accessRecord{}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), accessKey{}, rec)))
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("client", r.RemoteAddr),
+	}
+	if rec.typ != "" {
+		attrs = append(attrs, slog.String("operation", rec.operation), slog.String("type", rec.typ), slog.Int("errors", rec.errors))
+	}
+	if id := traceID(r.Context()); id != "" {
+		attrs = append(attrs, slog.String("trace_id", id))
+	}
+	logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // statusWriter remembers the status a handler wrote. It passes Flush on, for answers written in parts.

@@ -284,7 +284,7 @@ func newServer(rt *runtime.Runtime) *server {
 	})))
 	s.mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.access != nil {
-			accessLog(graphqlHTTP, s.access).ServeHTTP(w, r)
+			serveLogged(w, r, graphqlHTTP, s.access)
 			return
 		}
 		graphqlHTTP.ServeHTTP(w, r)
