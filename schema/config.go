@@ -4,6 +4,7 @@ import (
 	"github.com/conflux-gql/conflux/fleet"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,9 +52,10 @@ var (
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
-		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth", "uploads"}
+		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth", "uploads", "subscriptions"}
 	corsKeys   = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 	uploadKeys = []string{"maxFileBytes", "maxFiles", "maxTotalBytes"}
+	subKeys    = []string{"max", "maxPerConnection", "buffer", "overflow", "keepAlive", "initTimeout"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -126,6 +128,40 @@ type Settings struct {
 	Auth Auth
 	// Uploads accepts GraphQL multipart requests (file uploads) on /graphql (issue 17); off by default.
 	Uploads Uploads
+	// Subscriptions bounds subscriptions (issue 17): how many, and what happens to a client slower than its
+	// events.
+	Subscriptions Subscriptions
+}
+
+// The overflow actions of a subscription whose client is slower than its events (issue 17): its buffer is full
+// and one more event arrives.
+const (
+	// OverflowDropOldest drops the oldest buffered event to make room for the new one.
+	OverflowDropOldest = "drop_oldest"
+	// OverflowDropNewest drops the new event.
+	OverflowDropNewest = "drop_newest"
+	// OverflowClose ends the subscription with a SUBSCRIPTION_OVERFLOW error.
+	OverflowClose = "close"
+)
+
+// OverflowActions lists the overflow actions, for messages and the JSON Schema.
+var OverflowActions = []string{OverflowDropOldest, OverflowDropNewest, OverflowClose}
+
+// Subscriptions is the `server.subscriptions` section (issue 17). A binding's `subscribe` may set its own Buffer
+// and Overflow.
+type Subscriptions struct {
+	// Max caps the subscriptions open in this process, over every transport; one more is refused.
+	Max int
+	// MaxPerConnection caps the subscriptions of one graphql-transport-ws connection.
+	MaxPerConnection int
+	// Buffer is the number of events held for a subscription whose client has not taken them yet.
+	Buffer int
+	// Overflow is what happens when an event arrives with the buffer full: drop_oldest, drop_newest or close.
+	Overflow string
+	// KeepAlive is the interval of pings (graphql-transport-ws) and comments (SSE) on an idle stream.
+	KeepAlive time.Duration
+	// InitTimeout is how long a graphql-transport-ws client has to send connection_init.
+	InitTimeout time.Duration
 }
 
 // Uploads is the `server.uploads` section (issue 17): `true`, or a mapping of its limits. Off by default: a
@@ -163,10 +199,12 @@ func (c CORS) Enabled() bool { return len(c.Origins) > 0 }
 // DefaultSettings returns the settings used for every key the configuration leaves out.
 func DefaultSettings() Settings {
 	return Settings{
-		Introspection:  true,
-		Playground:     true,
-		MaxBodyBytes:   1 << 20,
-		Uploads:        Uploads{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 32 << 20},
+		Introspection: true,
+		Playground:    true,
+		MaxBodyBytes:  1 << 20,
+		Uploads:       Uploads{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 32 << 20},
+		Subscriptions: Subscriptions{Max: 10000, MaxPerConnection: 100, Buffer: 64, Overflow: OverflowDropOldest,
+			KeepAlive: 15 * time.Second, InitTimeout: 10 * time.Second},
 		MaxDepth:       15,
 		MaxAliases:     50,
 		QueryCacheSize: 1000,
@@ -597,6 +635,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings, env func(string) (string, 
 			d.auth(e.value, p, &s.Auth, env)
 		case "uploads":
 			d.uploads(e.value, p, &s.Uploads)
+		case "subscriptions":
+			d.subscriptions(e.value, p, &s.Subscriptions)
 		}
 	}
 }
@@ -623,6 +663,38 @@ func (d *decoder) uploads(n *yaml.Node, path string, u *Uploads) {
 			u.MaxTotalBytes = int64(v)
 		}
 	}
+}
+
+// subscriptions reads server.subscriptions into s, which holds the defaults.
+func (d *decoder) subscriptions(n *yaml.Node, path string, s *Subscriptions) {
+	entries, _ := d.mapping(n, path, subKeys)
+	for _, e := range entries {
+		p := join(path, e.key)
+		switch e.key {
+		case "max":
+			s.Max, _ = d.integer(e.value, p, 1)
+		case "maxPerConnection":
+			s.MaxPerConnection, _ = d.integer(e.value, p, 1)
+		case "buffer":
+			s.Buffer, _ = d.integer(e.value, p, 1)
+		case "overflow":
+			s.Overflow, _ = d.overflow(e.value, p)
+		case "keepAlive":
+			s.KeepAlive, _ = d.duration(e.value, p)
+		case "initTimeout":
+			s.InitTimeout, _ = d.duration(e.value, p)
+		}
+	}
+}
+
+// overflow reads an overflow action (drop_oldest, drop_newest, close).
+func (d *decoder) overflow(n *yaml.Node, path string) (string, bool) {
+	v, ok := d.str(n, path)
+	if ok && !slices.Contains(OverflowActions, v) {
+		d.errorf(d.pos(n), path, "unknown overflow action %q%s", v, suggest(v, OverflowActions))
+		return "", false
+	}
+	return v, ok
 }
 
 func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {

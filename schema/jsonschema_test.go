@@ -31,6 +31,7 @@ var mappings = []struct {
 	{[]string{"server", "cors"}, "server: {cors: {origins: [\"*\"], %s}}"},
 	{[]string{"server", "auth"}, "server: {auth: {%s}}"},
 	{[]string{"server", "uploads"}, "server: {uploads: {%s}}"},
+	{[]string{"server", "subscriptions"}, "server: {subscriptions: {%s}}"},
 	{[]string{"server", "auth", "jwt"}, "server: {auth: {jwt: {jwks: \"https://issuer/jwks\", %s}}}"},
 	{[]string{"server", "auth", "rules", "T"}, "server: {auth: {jwt: {jwks: \"https://issuer/jwks\"}, rules: {T: {authenticated: true, %s}}}}"},
 	{[]string{"redis"}, "redis: {%s}"},
