@@ -51,6 +51,11 @@ func (r *queryResolver) Ticket(ctx context.Context, id string) (generated.Ticket
 	return r.store.ticket(id), nil
 }
 
+// TicketUpdates is the resolver for the ticketUpdates field.
+func (r *subscriptionResolver) TicketUpdates(ctx context.Context, customerID string) (<-chan generated.Ticket, error) {
+	return r.store.watch(ctx, customerID), nil
+}
+
 // ChatTicket returns generated.ChatTicketResolver implementation.
 func (r *Resolver) ChatTicket() generated.ChatTicketResolver { return &chatTicketResolver{r} }
 
@@ -63,9 +68,13 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	chatTicketResolver  struct{ *Resolver }
-	emailTicketResolver struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
+	chatTicketResolver   struct{ *Resolver }
+	emailTicketResolver  struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

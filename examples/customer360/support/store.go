@@ -1,6 +1,7 @@
 package support
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -21,11 +22,21 @@ type store struct {
 	tickets    []Ticket
 	byID       map[string]int   // ticket id → index in tickets
 	byCustomer map[string][]int // customer id → indexes in tickets, in opening order
+	watchers   map[*watcher]struct{}
 }
+
+// watcher is one ticketUpdates subscription: the tickets opened for its customer are queued for it.
+type watcher struct {
+	customerID string
+	queue      chan Ticket
+}
+
+// watchQueue is how many opened tickets a subscriber may be behind before the oldest queued ones are dropped.
+const watchQueue = 64
 
 // newStore copies tickets, so the caller keeps ownership of its slice.
 func newStore(tickets []Ticket) *store {
-	s := &store{byID: make(map[string]int, len(tickets)), byCustomer: make(map[string][]int)}
+	s := &store{byID: make(map[string]int, len(tickets)), byCustomer: make(map[string][]int), watchers: map[*watcher]struct{}{}}
 	for _, t := range tickets {
 		s.add(t)
 	}
@@ -85,7 +96,74 @@ func (s *store) open(in generated.NewTicket) generated.Ticket {
 		t.Channel, t.FromAddress = "email", fmt.Sprintf("customer%s@example.com", in.CustomerID)
 	}
 	s.add(t)
+	for w := range s.watchers {
+		if w.customerID != t.CustomerID {
+			continue
+		}
+		for {
+			select {
+			case w.queue <- t:
+			default:
+				select { // full: the subscriber is too slow; drop its oldest ticket rather than block openTicket
+				case <-w.queue:
+				default:
+				}
+				continue
+			}
+			break
+		}
+	}
 	return toGraphQL(t)
+}
+
+// watch serves the ticketUpdates subscription: the customer's open tickets at the time of the call, then each
+// ticket opened for the customer, until ctx is done, when the channel is closed and the watcher removed. The
+// channel is unbuffered: gqlgen's transport reads it at the pace of its client.
+func (s *store) watch(ctx context.Context, customerID string) <-chan generated.Ticket {
+	w := &watcher{customerID: customerID, queue: make(chan Ticket, watchQueue)}
+	s.mu.Lock()
+	var open []Ticket
+	for _, i := range s.byCustomer[customerID] {
+		if s.tickets[i].Status == "OPEN" {
+			open = append(open, s.tickets[i])
+		}
+	}
+	s.watchers[w] = struct{}{}
+	s.mu.Unlock()
+
+	out := make(chan generated.Ticket)
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			delete(s.watchers, w)
+			s.mu.Unlock()
+			close(out)
+		}()
+		send := func(t Ticket) bool {
+			select {
+			case out <- toGraphQL(t):
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for _, t := range open {
+			if !send(t) {
+				return
+			}
+		}
+		for {
+			select {
+			case t := <-w.queue:
+				if !send(t) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // toGraphQL returns a fresh model for t; resolvers may not share models across requests.

@@ -1,16 +1,21 @@
 package support_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/conflux-gql/conflux/examples/customer360/support"
@@ -213,8 +218,9 @@ func TestNewHandler_methods(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET /graphql: got %d, want 405", res.StatusCode)
+	// GET /graphql is routed for WebSocket upgrades only: a plain GET query is refused by gqlgen (no transport).
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("GET /graphql: got %d, want 400", res.StatusCode)
 	}
 	if status, got := post(t, srv, `{ __typename }`); status != http.StatusOK || got != `{"data":{"__typename":"Query"}}` {
 		t.Errorf("POST /graphql: got %d %s", status, got)
@@ -226,5 +232,116 @@ func TestSDL(t *testing.T) {
 		if !strings.Contains(support.SDL, want) {
 			t.Errorf("SDL lacks %q", want)
 		}
+	}
+}
+
+// TestNewHandler_ticketUpdates subscribes over both of the backend's stream transports: graphql-transport-ws
+// (coder/websocket client) and GraphQL over SSE. Each gets the customer's open tickets, then each ticket opened
+// for that customer, in order; a ticket of another customer is not sent.
+func TestNewHandler_ticketUpdates(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T, ctx context.Context, srv *httptest.Server) func() string{
+		"ws":  openWS,
+		"sse": openSSE,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(support.NewHandler(fixture))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			next := open(t, ctx, srv)
+			for _, want := range []string{
+				`{"__typename":"ChatTicket","id":"t1","subject":"Refund request","status":"OPEN"}`,
+				`{"__typename":"EmailTicket","id":"t2","subject":"Late delivery","status":"OPEN"}`,
+			} {
+				if got := next(); got != `{"data":{"ticketUpdates":`+want+`}}` {
+					t.Fatalf("got %s, want ticket %s", got, want)
+				}
+			}
+			post(t, srv, `mutation { openTicket(input: {customerId: "2", subject: "Not mine"}) { id } }`)
+			post(t, srv, `mutation { openTicket(input: {customerId: "1", subject: "Mine", channel: CHAT}) { id } }`)
+			if got, want := next(), `{"data":{"ticketUpdates":{"__typename":"ChatTicket","id":"t7","subject":"Mine","status":"OPEN"}}}`; got != want {
+				t.Fatalf("after openTicket: got %s, want %s", got, want)
+			}
+			cancel()
+		})
+	}
+}
+
+// openWS subscribes to sub over graphql-transport-ws and returns a function reading the next `next` payload.
+func openWS(t *testing.T, ctx context.Context, srv *httptest.Server) func() string {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(websocket.StatusNormalClosure, "") })
+	send := func(msg string) {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]json.RawMessage {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("not JSON: %s", b)
+		}
+		return m
+	}
+	send(`{"type":"connection_init"}`)
+	if m := read(); string(m["type"]) != `"connection_ack"` {
+		t.Fatalf("want connection_ack, got %v", m)
+	}
+	send(`{"type":"subscribe","id":"1","payload":{"query":` + strconv.Quote(`subscription { ticketUpdates(customerId: "1") { __typename id subject status } }`) + `}}`)
+	return func() string {
+		for {
+			m := read()
+			switch string(m["type"]) {
+			case `"ping"`, `"pong"`:
+				continue
+			case `"next"`:
+				return compact(t, string(m["payload"]))
+			}
+			t.Fatalf("want next, got %v", m)
+		}
+	}
+}
+
+// openSSE subscribes over GraphQL over SSE and returns a function reading the next `next` event's data.
+func openSSE(t *testing.T, ctx context.Context, srv *httptest.Server) func() string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": `subscription { ticketUpdates(customerId: "1") { __typename id subject status } }`})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("status %d, Content-Type %q", res.StatusCode, ct)
+	}
+	sc := bufio.NewScanner(res.Body)
+	return func() string {
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "event:"); ok {
+				event = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "data:"); ok && event == "next" {
+				return compact(t, strings.TrimSpace(v))
+			}
+		}
+		t.Fatalf("stream ended: %v", sc.Err())
+		return ""
 	}
 }

@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	EmailTicket() EmailTicketResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -70,6 +71,10 @@ type ComplexityRoot struct {
 		TicketsByCustomer  func(childComplexity int, customerID string) int
 		TicketsByCustomers func(childComplexity int, customerIds []string) int
 	}
+
+	Subscription struct {
+		TicketUpdates func(childComplexity int, customerID string) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -93,6 +98,9 @@ type QueryResolver interface {
 	TicketsByCustomer(ctx context.Context, customerID string) ([]Ticket, error)
 	TicketsByCustomers(ctx context.Context, customerIds []string) ([]Ticket, error)
 	Ticket(ctx context.Context, id string) (Ticket, error)
+}
+type SubscriptionResolver interface {
+	TicketUpdates(ctx context.Context, customerID string) (<-chan Ticket, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -262,6 +270,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.TicketsByCustomers(childComplexity, args["customerIds"].([]string)), true
 
+	case "Subscription.ticketUpdates":
+		if e.ComplexityRoot.Subscription.TicketUpdates == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ticketUpdates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.TicketUpdates(childComplexity, args["customerId"].(string)), true
+
 	}
 	return 0, false
 }
@@ -322,6 +342,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -356,6 +393,11 @@ var sources = []*ast.Source{
 
 type Mutation {
   openTicket(input: NewTicket!): Ticket!
+}
+
+type Subscription {
+  "The customer's open tickets when the subscription starts, then each ticket opened for the customer (openTicket) as it is opened."
+  ticketUpdates(customerId: ID!): Ticket!
 }
 
 input NewTicket {
@@ -636,6 +678,20 @@ func (ec *executionContext) field_Query_ticketsByCustomers_args(ctx context.Cont
 		return nil, err
 	}
 	args["customerIds"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_ticketUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["customerId"] = arg0
 	return args, nil
 }
 
@@ -1348,6 +1404,50 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ticketUpdates(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ticketUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().TicketUpdates(ctx, fc.Args["customerId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Ticket) graphql.Marshaler {
+			return ec.marshalNTicket2githubᚗcomᚋconfluxᚑgqlᚋconfluxᚋexamplesᚋcustomer360ᚋsupportᚋgeneratedᚐTicket(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ticketUpdates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ticketUpdates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2792,6 +2892,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "ticketUpdates":
+		return ec._Subscription_ticketUpdates(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var __DirectiveImplementors = []string{"__Directive"}

@@ -86,6 +86,9 @@ type NewTicket struct {
 type Query struct {
 }
 
+type Subscription struct {
+}
+
 type Channel string
 
 const (
