@@ -25,6 +25,11 @@
 //     planner in process (testing.Benchmark).
 //   - cache: the posts query without cache and with cache: {ttl: 60s} on Query.posts and Post.user, warm
 //     (issue 15): req/s, gateway CPU per request, upstream calls per request.
+//   - subscription: one subscription to a Server-Sent Events backend that emits as fast as the client reads,
+//     each event's product batched to a REST backend, over graphql-transport-ws and over SSE (issue 17):
+//     events/s, gateway CPU per event, upstream calls per event, backend→client latency per event.
+//   - defer: a query whose slow field (50 ms) is deferred (multipart/mixed) and the same query without @defer,
+//     alternately from one client (issue 17): time to the first payload, median and p90, and to the whole answer.
 //
 // With -compare DIR, DIR being another checkout of Conflux (a git worktree of the commit before a change, say),
 // the run also builds Conflux there and measures it in posts, c360 and lists with the same workload, interleaved
@@ -70,7 +75,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 8*time.Second, "measured window of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each load run")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent closed-loop clients (the lists scenario uses one)")
-	list := fs.String("scenarios", "posts,c360,lists,planning,cache,fleet", "comma-separated scenarios to run")
+	list := fs.String("scenarios", "posts,c360,lists,planning,cache,fleet,subscription,defer", "comma-separated scenarios to run")
 	sizes := fs.String("sizes", "1000,10000,100000", "list sizes of the lists scenario")
 	fs.StringVar(&o.results, "results", "", "append the run (date, machine, command, table) to this Markdown file")
 	fs.StringVar(&o.compare, "compare", "", "another checkout of Conflux (e.g. a git worktree of an older commit): build it too and measure it interleaved with this one in posts, c360 and lists")

@@ -25,6 +25,9 @@ var scenarios = map[string]struct {
 	"planning": {planningScenario, []string{"conflux"}},
 	"cache":    {cacheScenario, []string{"conflux"}},
 	"fleet":    {fleetScenario, []string{"conflux"}},
+	// Issue 17: streams.
+	"subscription": {subscriptionScenario, []string{"conflux"}},
+	"defer":        {deferScenario, []string{"conflux"}},
 }
 
 const postsQuery = `{ posts { id title user { id name email } } }`
