@@ -324,8 +324,11 @@ html, body { height: 100%; margin: 0; overflow: hidden; }
     root.firstChild.textContent = "The GraphiQL scripts failed to load.";
     return;
   }
+  // Subscriptions go over graphql-transport-ws to the same endpoint (issue 17); queries and mutations over HTTP.
+  var ws = new URL(config.endpoint, window.location.href);
+  ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
   var props = {
-    fetcher: GraphiQL.createFetcher({ url: config.endpoint }),
+    fetcher: GraphiQL.createFetcher({ url: config.endpoint, subscriptionUrl: ws.href }),
     defaultEditorToolsVisibility: true
   };
   if (config.defaultQuery) {

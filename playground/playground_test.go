@@ -141,6 +141,7 @@ func TestHandler(t *testing.T) {
 				"<title>Conflux</title>",
 				`"endpoint":"/graphql"`,
 				"GraphiQL.createFetcher(",
+				"subscriptionUrl: ws.href", // subscriptions over graphql-transport-ws (issue 17)
 				"defaultEditorToolsVisibility: true",
 				`\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e`, // the default query, JS-escaped
 			},
