@@ -47,6 +47,9 @@ type execution struct {
 	args   map[*Field]map[string]any
 	// items counts the list items built, against server.maxItems.
 	items atomic.Int64
+	// track, for an operation delivered incrementally (issue 17), counts the running fetches per deferred
+	// fragment; nil otherwise.
+	track *tracker
 }
 
 // pending maps each fetch to the parent objects it must fill.
@@ -54,8 +57,8 @@ type pending map[*Fetch][]*object
 
 // run executes the plan and returns the root object once every fetch has finished (or failed).
 func (x *execution) run() *object {
-	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 	if x.plan.Operation == ast.Mutation {
+		root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2). A
 		// federated group (consecutive fields of one subgraph) runs as one request, which the subgraph runs in
 		// order.
@@ -87,6 +90,14 @@ func (x *execution) run() *object {
 		}
 		return root
 	}
+	root := x.start()
+	x.wg.Wait()
+	return root
+}
+
+// start builds the root object of a query and starts its root fetches.
+func (x *execution) start() *object {
+	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 	todo := pending{}
 	for _, f := range x.plan.Root.Fields {
 		x.fill(root, f, todo)
@@ -95,7 +106,6 @@ func (x *execution) run() *object {
 		todo[f] = []*object{root}
 	}
 	x.dispatch(todo)
-	x.wg.Wait()
 	return root
 }
 
@@ -129,9 +139,16 @@ func (x *execution) dispatch(todo pending) {
 		for i, f := range fetches {
 			parents[i] = todo[f]
 		}
+		var groups []*Defer
+		if x.track != nil {
+			groups = x.track.start(fetches)
+		}
 		x.wg.Add(1)
 		go func() {
 			defer x.wg.Done()
+			if groups != nil {
+				defer x.track.finish(groups)
+			}
 			x.runFetches(fetches, parents)
 		}()
 	}
