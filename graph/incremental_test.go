@@ -200,3 +200,31 @@ func TestIncremental_ClientLeaves(t *testing.T) {
 	}
 	cancel() // goleak (deferred) waits for the execution's goroutines to end
 }
+
+// TestIncremental_Explain: a plan shows its deferred fragments, which fetch each waits for, and its streams.
+func TestIncremental_Explain(t *testing.T) {
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), usersFake(1), gatedPosts(nil, false))
+	q := `{ users(n: 1) @stream { id ... @defer(label: "slow") { name posts { id } } } }`
+	doc, errs := gqlparser.LoadQuery(e.Schema(), q)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	p, err := e.CachedPlan(q, doc, doc.Operations[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "query: 2 fetches\n" +
+		"  #1 Query.users <- users GET /users (root) at users\n" +
+		"    #2 User.posts <- posts GET /posts (batched match userId max 100, deferred #1 \"slow\") at users.@.posts\n" +
+		"deferred #1 \"slow\" at users.@\n" +
+		"streamed Query.users\n"
+	if got := p.String(); got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	ex, _ := json.Marshal(p.Explain())
+	for _, part := range []string{`"deferred":1`, `"deferred":[{"id":1,"label":"slow","at":"users.@","fields":["name","posts"]}]`, `"streamed":[{"at":"Query.users"}]`} {
+		if !strings.Contains(string(ex), part) {
+			t.Errorf("explanation lacks %s: %s", part, ex)
+		}
+	}
+}
