@@ -56,6 +56,8 @@ func Subsequent(resp *graphql.Response) (entries json.RawMessage, ok bool) {
 type part struct {
 	// group and obj: the deferred fragment group of object obj.
 	group *Defer
+	// wait is what the part waits for: group, or the stream's (Stream.group).
+	wait *Defer
 	obj   *object
 	// field, items, from and t: the items of streamed list field from index from on, each of type t.
 	field *Field
@@ -161,12 +163,21 @@ func newTracker() *tracker {
 	return &tracker{running: map[*Defer]int{}, changed: make(chan struct{}, 1)}
 }
 
-// start counts a goroutine running fetches; it returns their fragments, for finish.
-func (t *tracker) start(fetches []*Fetch) []*Defer {
+// start counts a goroutine running fetches for parents; it returns their fragments, for finish. A fetch's
+// fragment is its own (Fetch.Defer), else its parent object's (the items of a stream past initialCount).
+func (t *tracker) start(fetches []*Fetch, parents [][]*object) []*Defer {
 	groups := make([]*Defer, 0, 1)
-	for _, f := range fetches {
-		if !slices.Contains(groups, f.Defer) {
-			groups = append(groups, f.Defer)
+	for i, f := range fetches {
+		if f.Defer != nil {
+			if !slices.Contains(groups, f.Defer) {
+				groups = append(groups, f.Defer)
+			}
+			continue
+		}
+		for _, o := range parents[i] {
+			if !slices.Contains(groups, o.group) {
+				groups = append(groups, o.group)
+			}
 		}
 	}
 	t.mu.Lock()
@@ -230,7 +241,7 @@ func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
 	for {
 		ready := false
 		for i := range r.parts {
-			if r.parts[i].group == nil || r.x.track.done(r.parts[i].group) {
+			if r.x.track.done(r.parts[i].wait) {
 				ready = true
 				break
 			}
@@ -265,7 +276,7 @@ func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
 	for len(r.parts) > 0 {
 		p := r.parts[0]
 		r.parts = r.parts[1:]
-		if p.group != nil && !isDone(p.group) {
+		if !isDone(p.wait) {
 			later = append(later, p)
 			continue
 		}

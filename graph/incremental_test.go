@@ -228,3 +228,36 @@ func TestIncremental_Explain(t *testing.T) {
 		}
 	}
 }
+
+// TestIncremental_StreamDoesNotWait: the fetches below the items of a stream past initialCount run apart: the
+// initial payload comes while their batch is still held, and the rest comes when it answers.
+func TestIncremental_StreamDoesNotWait(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	gate := make(chan struct{})
+	posts := &fakeSource{name: "posts", do: func(ctx context.Context, req *sources.Request) (any, error) {
+		if ids := req.Query["userId"]; len(ids) != 1 || ids[0] != "1" {
+			select { // the late items' batch waits
+			case <-gate:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return postsFor(req), nil
+	}}
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), usersFake(3), posts)
+	got := payloads(t, context.Background(), e, `{ users(n: 3) @stream(initialCount: 1) { id best { id } } }`, nil, func(i int) {
+		if i == 0 {
+			close(gate)
+		}
+	})
+	want := []string{
+		`{"data":{"users":[{"id":"1","best":{"id":"p1"}}]},"hasNext":true}`,
+		`{"incremental":[{"items":[{"id":"2","best":{"id":"p2"}},{"id":"2","best":{"id":"p2"}}],"path":["users",1]}],"hasNext":false}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("payloads:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if calls := posts.Calls(); len(calls) != 2 {
+		t.Errorf("posts calls %q, want 2: one batch for the initial items, one for the rest", calls)
+	}
+}

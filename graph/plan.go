@@ -93,6 +93,9 @@ type Field struct {
 	Defer *Defer
 	// Stream is the field's active @stream, nil when none.
 	Stream *Stream
+	// in is the deferred fragment the field is written in: its own Defer, or its parent object's (nil: the
+	// initial payload's).
+	in *Defer
 	// Index is the field's position in its Selection.
 	Index int
 	// pathName is Alias as a path element, made once here so that writing a response does not box the alias
@@ -143,6 +146,9 @@ type Defer struct {
 // Stream is a list field's active @stream (issue 17).
 type Stream struct {
 	Label string
+	// group stands for the items past initialCount: the fetches below them run apart, counted for it, so that
+	// the initial payload does not wait for them (execute.go, buildIn).
+	group *Defer
 	// InitialCount is the @stream(initialCount:) argument: a literal or a variable, read per request.
 	InitialCount *ast.Value
 }
@@ -509,13 +515,6 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	if dfr != nil {
 		in = dfr // the field, and everything below it, is written in its own deferred fragment
 	}
-	if d := first.Directives.ForName("stream"); d != nil && p.op.Operation == ast.Query && p.active(d) {
-		f.Stream = &Stream{Label: p.label(d)}
-		if a := d.Arguments.ForName("initialCount"); a != nil {
-			f.Stream.InitialCount = a.Value
-		}
-		p.plan.Streamed = append(p.plan.Streamed, f)
-	}
 	if f.Alias == "" {
 		f.Alias = f.Name
 	}
@@ -525,6 +524,14 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	fpath := f.Alias
 	if path != "" {
 		fpath = path + "." + f.Alias
+	}
+	f.in = in
+	if d := first.Directives.ForName("stream"); d != nil && p.op.Operation == ast.Query && p.active(d) {
+		f.Stream = &Stream{Label: p.label(d), group: &Defer{Label: p.label(d), Parent: in, Path: fpath, Location: d.Position}}
+		if a := d.Arguments.ForName("initialCount"); a != nil {
+			f.Stream.InitialCount = a.Value
+		}
+		p.plan.Streamed = append(p.plan.Streamed, f)
 	}
 	switch f.Name {
 	case "__typename":

@@ -222,7 +222,7 @@ func (w *writer) fields(o *object, only *Defer) bool {
 	for i, f := range o.sel.Fields {
 		if w.incremental && f.Defer != only {
 			if f.Defer != nil && f.Defer.Parent == cmp.Or(only, w.group) {
-				w.record(part{group: f.Defer, obj: o}, parts)
+				w.record(part{group: f.Defer, wait: f.Defer, obj: o}, parts)
 			}
 			continue
 		}
@@ -309,7 +309,7 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 		if w.incremental && f.Stream != nil && t == f.Def.Type {
 			// @stream: the first initialCount items now, the rest in a later payload.
 			if n := f.Stream.initial(w.vars); n < len(list) {
-				w.record(part{field: f, items: list[n:], from: n, t: t.Elem}, parts)
+				w.record(part{field: f, wait: f.Stream.group, items: list[n:], from: n, t: t.Elem}, parts)
 				list = list[:n]
 			}
 		}
