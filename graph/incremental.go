@@ -58,7 +58,7 @@ type part struct {
 	group *Defer
 	// wait is what the part waits for: group, or the stream's (Stream.group).
 	wait *Defer
-	obj   *object
+	obj  *object
 	// field, items, from and t: the items of streamed list field from index from on, each of type t.
 	field *Field
 	items []any
