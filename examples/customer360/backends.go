@@ -286,14 +286,14 @@ func (s *store) billing() http.Handler {
 
 func (s *store) support() http.Handler {
 	mux := http.NewServeMux()
-	// The support service speaks GraphQL (POST /graphql, a gqlgen server); the REST routes below stay for
-	// configurations written against them.
+	// The support service speaks GraphQL (POST /graphql, a gqlgen server; its ticketUpdates subscription over a
+	// WebSocket upgrade, GET /graphql, or SSE); the REST routes below stay for configurations written against them.
 	tickets := make([]support.Ticket, len(s.d.Tickets))
 	for i, t := range s.d.Tickets {
 		tickets[i] = support.Ticket{ID: t.ID, CustomerID: t.CustomerID, Subject: t.Subject, Status: t.Status,
 			Channel: t.Channel, FromAddress: t.FromAddress, TranscriptURL: t.TranscriptURL}
 	}
-	mux.Handle("POST /graphql", support.NewHandler(tickets))
+	mux.Handle("/graphql", support.NewHandler(tickets))
 	mux.HandleFunc("GET /tickets", func(w http.ResponseWriter, r *http.Request) {
 		ids := mock.Values(r, "customerId")
 		if len(ids) == 0 {
