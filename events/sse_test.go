@@ -31,7 +31,9 @@ func readAll(input string, max int64, oneByte bool) (events []string, lastID str
 	}
 }
 
-func ev(event, data string) string { return sseEvent{event: event, data: []byte(data), hasData: true}.String() }
+func ev(event, data string) string {
+	return sseEvent{event: event, data: []byte(data), hasData: true}.String()
+}
 
 func TestSSEReader(t *testing.T) {
 	for _, tc := range []struct {
