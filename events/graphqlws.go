@@ -152,18 +152,20 @@ func (c *wsClient) readError(err error) error {
 func (c *wsClient) session(conn *websocket.Conn) session {
 	return func(ctx context.Context, p *pipe) (got bool, err error) {
 		var heard, silent atomic.Bool // heard: a message since the last ping; silent: a ping went unanswered
+		var once sync.Once
+		unsubscribe := func() { once.Do(func() { c.unsubscribe(conn) }) }
 		done := make(chan struct{})
 		var wg sync.WaitGroup
-		wg.Go(func() { c.watch(ctx, conn, done, &heard, &silent) })
+		wg.Go(func() { c.watch(ctx, conn, done, &heard, &silent, unsubscribe) })
 		closeCode := websocket.StatusNormalClosure
 		defer func() {
 			close(done)
 			wg.Wait()
-			if ctx.Err() == nil {
-				_ = conn.Close(closeCode, "")
-			} else {
-				_ = conn.CloseNow() // watch closed it, unless it saw done first
+			if ctx.Err() != nil {
+				unsubscribe() // done by watch, unless it saw done first
+				return
 			}
+			_ = conn.Close(closeCode, "")
 		}()
 		for {
 			_, data, err := conn.Read(context.Background())
@@ -214,8 +216,8 @@ func (c *wsClient) session(conn *websocket.Conn) session {
 }
 
 // watch pings every KeepAlive and drops a connection that stays silent from one ping to the next; when ctx ends
-// it unsubscribes and closes the connection gracefully. It returns when done is closed or after closing.
-func (c *wsClient) watch(ctx context.Context, conn *websocket.Conn, done <-chan struct{}, heard, silent *atomic.Bool) {
+// it unsubscribes, which unblocks the session's read. It returns when done is closed or after closing.
+func (c *wsClient) watch(ctx context.Context, conn *websocket.Conn, done <-chan struct{}, heard, silent *atomic.Bool, unsubscribe func()) {
 	var tick <-chan time.Time
 	if c.cfg.KeepAlive > 0 {
 		t := time.NewTicker(c.cfg.KeepAlive)
@@ -228,15 +230,7 @@ func (c *wsClient) watch(ctx context.Context, conn *websocket.Conn, done <-chan 
 		case <-done:
 			return
 		case <-ctx.Done():
-			// A fresh context: this one is done, and the unsubscribe must still go out.
-			wctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			err := conn.Write(wctx, websocket.MessageText, wsComplete)
-			cancel()
-			if err != nil {
-				_ = conn.CloseNow()
-				return
-			}
-			_ = conn.Close(websocket.StatusNormalClosure, "")
+			unsubscribe()
 			return
 		case <-tick:
 			if pinged && !heard.Load() {
@@ -252,6 +246,20 @@ func (c *wsClient) watch(ctx context.Context, conn *websocket.Conn, done <-chan 
 			}
 		}
 	}
+}
+
+// unsubscribe ends the subscription when the stream is closed: complete, then the close handshake with 1000 (which
+// the library bounds to 5s for a silent peer).
+func (c *wsClient) unsubscribe(conn *websocket.Conn) {
+	// A fresh context: the stream's is done, and the complete must still go out.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	err := conn.Write(ctx, websocket.MessageText, wsComplete)
+	cancel()
+	if err != nil {
+		_ = conn.CloseNow()
+		return
+	}
+	_ = conn.Close(websocket.StatusNormalClosure, "")
 }
 
 // write sends msg within ConnectTimeout.

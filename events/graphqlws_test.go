@@ -345,7 +345,7 @@ func TestSubscribeGraphQL_wsKeepAlive(t *testing.T) {
 			p.send(`{"id":"1","type":"complete"}`)
 			p.closed()
 		})
-		cfg := GraphQLConfig{URL: u.url(), Client: client(t), Reconnect: fast(3), KeepAlive: 20 * time.Millisecond}
+		cfg := GraphQLConfig{URL: u.url(), Client: client(t), Reconnect: fast(3), KeepAlive: 50 * time.Millisecond}
 		s, err := SubscribeGraphQL(context.Background(), cfg, GraphQLRequest{Query: `subscription { n }`})
 		if err != nil {
 			t.Fatal(err)

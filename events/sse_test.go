@@ -280,7 +280,7 @@ func TestSubscribeSSE_retry(t *testing.T) {
 			session := s.session(io.NopCloser(strings.NewReader(tc.input)))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			p := &pipe{events: make(chan []byte, 1)}
+			p := &pipe{events: make(chan []byte, 1), stop: ctx.Done()}
 			if _, err := session(ctx, p); err == nil {
 				t.Fatal("the session did not end with its body")
 			}

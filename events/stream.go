@@ -216,6 +216,7 @@ type pipe struct {
 	events chan []byte
 	done   chan struct{} // closed when the goroutine has returned; err is set before
 	err    error
+	stop   <-chan struct{} // the stream's ctx.Done(): once closed, Next returns how the stream ended
 	cancel context.CancelFunc
 	closed atomic.Bool
 }
@@ -223,7 +224,7 @@ type pipe struct {
 // start runs run in a goroutine bound by ctx (which cancel cancels) and returns the Stream reading its events.
 // run returns why the stream ended; when ctx is done the stream ends with io.EOF whatever run returns.
 func start(ctx context.Context, cancel context.CancelFunc, run func(ctx context.Context, p *pipe) error) *pipe {
-	p := &pipe{events: make(chan []byte), done: make(chan struct{}), cancel: cancel}
+	p := &pipe{events: make(chan []byte), done: make(chan struct{}), stop: ctx.Done(), cancel: cancel}
 	go func() {
 		defer close(p.done)
 		defer cancel()
@@ -249,6 +250,20 @@ func (p *pipe) send(ctx context.Context, ev []byte) bool {
 func (p *pipe) Next(ctx context.Context) ([]byte, error) {
 	if p.closed.Load() {
 		return nil, io.EOF
+	}
+	select {
+	case <-p.stop:
+		// Ended (or ending): what ended it, never an event the goroutine still offers.
+		select {
+		case <-p.done:
+			if p.closed.Load() {
+				return nil, io.EOF
+			}
+			return nil, p.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	default:
 	}
 	select {
 	case ev := <-p.events:
