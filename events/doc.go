@@ -5,10 +5,10 @@
 // # Lifecycle
 //
 // SubscribeGraphQL, SubscribeSSE and Poll make their first connection (or first fetch) before they return, so a
-// refusal reaches the caller as an error instead of as the stream's first failure. Each stream then runs one
-// goroutine (two for graphql-transport-ws with keep-alive) that the ctx given to the constructor bounds: cancelling
-// it is the same as Close. Close cancels, waits for every goroutine and releases the upstream connection; after it,
-// Next returns io.EOF.
+// refusal reaches the caller as an error instead of as the stream's first failure (ctx.Err() when the caller's ctx
+// ended meanwhile). Each stream then runs one goroutine (two for graphql-transport-ws) that the ctx given to the
+// constructor bounds: cancelling it is the same as Close. Close cancels, waits for every goroutine and releases the
+// upstream connection; after it, Next returns io.EOF.
 //
 // # Reconnecting
 //

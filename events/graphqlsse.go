@@ -33,8 +33,9 @@ func subscribeGraphQLSSE(ctx context.Context, cfg GraphQLConfig, request []byte)
 	ctx, cancel := context.WithCancel(ctx)
 	first, err := c.dial(ctx)
 	if err != nil {
+		err = firstError(ctx, err) // before cancel, which ends ctx
 		cancel()
-		return nil, asError(err)
+		return nil, err
 	}
 	backoff := func() time.Duration { return cfg.Reconnect.Backoff }
 	return start(ctx, cancel, func(ctx context.Context, p *pipe) error {

@@ -36,8 +36,9 @@ func Poll(ctx context.Context, cfg PollConfig) (Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	first, err := cfg.Fetch(ctx)
 	if err != nil {
+		err = firstError(ctx, err) // before cancel, which ends ctx
 		cancel()
-		return nil, asError(err)
+		return nil, err
 	}
 	return start(ctx, cancel, func(ctx context.Context, p *pipe) error {
 		last := first

@@ -45,8 +45,9 @@ func SubscribeSSE(ctx context.Context, cfg SSEConfig) (Stream, error) {
 		return start(ctx, cancel, func(context.Context, *pipe) error { return io.EOF }), nil
 	}
 	if err != nil {
+		err = firstError(ctx, err) // before cancel, which ends ctx
 		cancel()
-		return nil, asError(err)
+		return nil, err
 	}
 	return start(ctx, cancel, func(ctx context.Context, p *pipe) error {
 		return reconnecting(ctx, p, s.session(body), s.dial, s.reconnect, s.base, cfg.OnReconnect)

@@ -262,6 +262,17 @@ func TestSubscribeSSE_refused(t *testing.T) {
 		return nil, errors.New("connection refused")
 	}})
 	wantError(t, err, CodeUnavailable, 0)
+
+	// The caller's ctx ending while it connects is ctx.Err(), not an upstream failure.
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = SubscribeSSE(ctx, SSEConfig{Open: func(ctx context.Context, _ string) (io.ReadCloser, error) {
+		cancel()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	if err != context.Canceled {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
 }
 
 // TestSubscribeSSE_retry: the server's retry: is the backoff's base, within Reconnect's bounds.

@@ -133,6 +133,14 @@ func asError(err error) *Error {
 	return &Error{Code: CodeUnavailable, Err: err}
 }
 
+// firstError is the error of a stream's first connection: ctx.Err() when the caller's ctx ended, else an *Error.
+func firstError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return asError(err)
+}
+
 // retryable reports whether a failed connection is worth making again: one that could not connect or dropped, or
 // an HTTP status that says "later" (5xx, 408, 429). Other statuses, protocol violations, upstream GraphQL errors
 // and oversized events stay what they are on the next attempt.
@@ -175,8 +183,11 @@ func reconnecting(ctx context.Context, p *pipe, first session, dial dialer, r Re
 		if ctx.Err() != nil {
 			return io.EOF
 		}
-		if err == io.EOF || !retryable(err) {
-			return err
+		if err == io.EOF {
+			return io.EOF
+		}
+		if !retryable(err) {
+			return asError(err)
 		}
 		if got {
 			failures = 0
@@ -202,7 +213,7 @@ func reconnecting(ctx context.Context, p *pipe, first session, dial dialer, r Re
 				return io.EOF
 			}
 			if !retryable(err) {
-				return err
+				return asError(err)
 			}
 			failures++
 			last = err
