@@ -149,7 +149,9 @@ type sseReader struct {
 	id      string // the last event ID buffer
 	event   string
 	data    []byte
-	hasData bool
+	// lastEvent is the last event: value, kept to reuse its string.
+	lastEvent string
+	hasData   bool
 }
 
 func newSSEReader(r io.Reader, max int64) *sseReader {
@@ -206,13 +208,16 @@ func (p *sseReader) field(line []byte) {
 	}
 	switch string(name) {
 	case "event":
-		p.event = string(value)
+		if p.lastEvent != string(value) { // no allocation when it repeats, as the type and id of a stream tend to
+			p.lastEvent = string(value)
+		}
+		p.event = p.lastEvent
 	case "data":
 		p.data = append(p.data, value...)
 		p.data = append(p.data, '\n')
 		p.hasData = true
 	case "id":
-		if bytes.IndexByte(value, 0) < 0 {
+		if bytes.IndexByte(value, 0) < 0 && p.id != string(value) {
 			p.id = string(value)
 		}
 	case "retry":

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // readAll parses input with a reader of max bytes per event and returns the events, the last event ID, the last
@@ -331,5 +333,58 @@ func TestSleep(t *testing.T) {
 	}
 	if !sleep(context.Background(), time.Microsecond) {
 		t.Fatal("no sleep")
+	}
+}
+
+// TestSubscribeSSE_close: Close and cancelling the ctx end the request and leave no goroutine behind.
+func TestSubscribeSSE_close(t *testing.T) {
+	for _, how := range []string{"Close", "cancel"} {
+		t.Run(how, func(t *testing.T) {
+			gone := make(chan struct{})
+			e := newSSEEndpoint(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				stream(w, "data: 1\n\n", "data: 2\n\n")
+				<-r.Context().Done()
+				close(gone)
+			})
+			open := e.open(t)
+			leaks := goleak.IgnoreCurrent()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := SubscribeSSE(ctx, SSEConfig{Open: open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next(t, s)
+			if how == "Close" {
+				s.Close()
+			} else {
+				cancel()
+			}
+			wantEOF(t, s)
+			<-gone
+			s.Close()
+			goleak.VerifyNone(t, leaks)
+		})
+	}
+}
+
+// BenchmarkSSEReader reads 1,000 events of about 200 bytes each (the shape of a graphql-sse next event).
+func BenchmarkSSEReader(b *testing.B) {
+	input := strings.Repeat("id: 12345\nevent: next\ndata: {\"data\":{\"orderStatus\":{\"id\":\"o-1\",\"status\":\"SHIPPED\",\"items\":[1,2,3],\"note\":\""+
+		strings.Repeat("x", 80)+"\"}}}\n\n", 1000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(input)))
+	for b.Loop() {
+		p := newSSEReader(strings.NewReader(input), 1<<20)
+		n := 0
+		for {
+			if _, err := p.next(); err != nil {
+				break
+			}
+			n++
+		}
+		if n != 1000 {
+			b.Fatalf("%d events", n)
+		}
 	}
 }
