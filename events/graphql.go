@@ -20,8 +20,8 @@ type GraphQLConfig struct {
 	Header http.Header
 	// InitPayload is the connection_init payload (ws); nil sends none.
 	InitPayload map[string]any
-	// Client makes the ws handshake and the sse request; nil = http.DefaultClient. Its Timeout bounds only the
-	// connection (the handshake, or the wait for the response headers), never the stream.
+	// Client makes the ws handshake and the sse request; nil = http.DefaultClient. Its Timeout never cuts the
+	// stream: when shorter than ConnectTimeout, it bounds the connection instead.
 	Client    *http.Client
 	Reconnect Reconnect
 	// MaxEventBytes bounds one upstream message (a ws message, an sse event); a larger one fails the stream with
@@ -66,6 +66,13 @@ func SubscribeGraphQL(ctx context.Context, cfg GraphQLConfig, req GraphQLRequest
 	}
 	if cfg.Client == nil {
 		cfg.Client = http.DefaultClient
+	}
+	if t := cfg.Client.Timeout; t > 0 {
+		// A client timeout would cut the stream: it bounds the connection instead.
+		cfg.ConnectTimeout = min(cfg.ConnectTimeout, t)
+		cl := *cfg.Client
+		cl.Timeout = 0
+		cfg.Client = &cl
 	}
 	cfg.Reconnect = cfg.Reconnect.normalized()
 	cfg.MaxEventBytes = maxBytes(cfg.MaxEventBytes)

@@ -23,12 +23,6 @@ type sseClient struct {
 }
 
 func subscribeGraphQLSSE(ctx context.Context, cfg GraphQLConfig, request []byte) (Stream, error) {
-	if cfg.Client.Timeout > 0 {
-		// A client timeout would cut the stream; ConnectTimeout bounds the wait for the response instead.
-		cl := *cfg.Client
-		cl.Timeout = 0
-		cfg.Client = &cl
-	}
 	c := &sseClient{cfg: cfg, body: request}
 	ctx, cancel := context.WithCancel(ctx)
 	first, err := c.dial(ctx)

@@ -194,14 +194,16 @@ func TestSubscribeGraphQL_sseEnds(t *testing.T) {
 	}
 }
 
-// TestSubscribeGraphQL_sseClose: Close and cancelling the ctx end the request (the upstream sees it) and leave no
-// goroutine behind.
+// TestSubscribeGraphQL_sseClose: the client's Timeout does not cut the stream; Close and cancelling the ctx end
+// the request (the upstream sees it) and leave no goroutine behind.
 func TestSubscribeGraphQL_sseClose(t *testing.T) {
 	for _, how := range []string{"Close", "cancel"} {
 		t.Run(how, func(t *testing.T) {
 			gone := make(chan struct{})
 			u := newSSEUpstream(t, func(n int, w http.ResponseWriter, r *http.Request) {
-				stream(w, nextEvent("1"), nextEvent("2"))
+				stream(w, nextEvent("1"))
+				time.Sleep(150 * time.Millisecond) // past the client's Timeout, which must not cut the stream
+				stream(w, nextEvent("2"), nextEvent("3"))
 				<-r.Context().Done()
 				close(gone)
 			})
@@ -209,12 +211,15 @@ func TestSubscribeGraphQL_sseClose(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tr := &http.Transport{}
-			cfg := GraphQLConfig{Protocol: "sse", URL: u.URL, Client: &http.Client{Transport: tr, Timeout: time.Millisecond}}
+			cfg := GraphQLConfig{Protocol: "sse", URL: u.URL, Client: &http.Client{Transport: tr, Timeout: 100 * time.Millisecond}}
 			s, err := SubscribeGraphQL(ctx, cfg, GraphQLRequest{Query: `subscription { n }`})
 			if err != nil {
 				t.Fatal(err)
 			}
 			next(t, s)
+			if ev := next(t, s); ev != `{"data":2}` {
+				t.Fatalf("event %s", ev)
+			}
 			if how == "Close" {
 				s.Close()
 			} else {
