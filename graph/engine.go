@@ -36,6 +36,8 @@ type Engine struct {
 	resolvers *resolvers.Set
 	plans     *cache.LRU[string, *cachedPlan]
 	planning  singleflight.Group
+	// subs are the open subscriptions, which Close ends (subscribe.go).
+	subs subscriptions
 }
 
 var _ graphql.ExecutableSchema = (*Engine)(nil)
@@ -98,6 +100,9 @@ func (e *Engine) Complexity(_ context.Context, _, _ string, childComplexity int,
 // Exec implements graphql.ExecutableSchema. The work happens in the returned handler, which answers once.
 func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		return e.subscribe(ctx, oc)
+	}
 	var done atomic.Bool
 	return func(ctx context.Context) *graphql.Response {
 		if done.Swap(true) {
