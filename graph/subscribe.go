@@ -225,8 +225,14 @@ func (s *subscription) failed(err error) *graphql.Response {
 	s.finish()
 	var se *resolvers.StreamError
 	if errors.As(err, &se) {
-		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: se.Msg,
-			Path: ast.Path{s.field.pathName}, Extensions: map[string]any{"code": se.Code}}}}
+		e := &gqlerror.Error{Message: se.Msg, Path: ast.Path{s.field.pathName}, Extensions: map[string]any{"code": se.Code}}
+		if se.Source != "" {
+			e.Extensions["source"] = se.Source
+		}
+		if loc := s.field.Location; loc != nil {
+			e.Locations = []gqlerror.Location{{Line: loc.Line, Column: loc.Column}}
+		}
+		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{e}}
 	}
 	settings := &s.e.sg.Settings
 	w := &writer{schema: s.e.sg.Schema, client: s.ctx, expose: settings.ExposeUpstreamDetails, log: s.e.log,

@@ -75,19 +75,7 @@ type Subscription struct {
 func (s *Subscription) Next(ctx context.Context) (any, error) {
 	data, err := s.stream.Next(ctx)
 	if err != nil {
-		var ee *events.Error
-		if errors.As(err, &ee) {
-			if ee.Code == CodeSubscriptionOverflow {
-				return nil, &StreamError{Code: CodeSubscriptionOverflow, Msg: "the subscription's events came faster than they were read: subscribe again"}
-			}
-			code := sources.Code(ee.Code)
-			var se *sources.Error
-			if errors.As(ee.Err, &se) {
-				return nil, se
-			}
-			return nil, &sources.Error{Source: s.source, Code: code, Status: ee.Status, Err: ee.Err}
-		}
-		return nil, err
+		return nil, s.failure(err)
 	}
 	if m := s.metrics; m != nil {
 		m.events.WithLabelValues(s.binding).Inc()
@@ -99,16 +87,51 @@ func (s *Subscription) Next(ctx context.Context) (any, error) {
 	return v, nil
 }
 
+// failure is the error a stream's failure err is to the engine: a *sources.Error with the source's code (the
+// source's own error when a request failed), a *StreamError, or err itself (io.EOF, a context's error).
+func (s *Subscription) failure(err error) error {
+	var ee *events.Error
+	if !errors.As(err, &ee) {
+		var se *sources.Error
+		if errors.As(err, &se) {
+			return se
+		}
+		return err
+	}
+	switch ee.Code {
+	case CodeSubscriptionOverflow:
+		return &StreamError{Code: CodeSubscriptionOverflow, Msg: "the subscription's events came faster than they were read: subscribe again"}
+	case codeUpstreamGraphQL:
+		// The upstream ended the subscription with GraphQL errors: their messages are its answer, as a forwarded
+		// query's errors are.
+		return &StreamError{Code: codeUpstreamGraphQL, Source: s.source, Msg: s.source + ": " + ee.Err.Error()}
+	}
+	var se *sources.Error
+	if errors.As(ee.Err, &se) {
+		if se.Source == "" {
+			se.Source = s.source
+		}
+		return se
+	}
+	return &sources.Error{Source: s.source, Code: sources.Code(ee.Code), Status: ee.Status, Err: ee.Err}
+}
+
 // Close ends the stream and waits for its goroutines; idempotent.
 func (s *Subscription) Close() { s.stream.Close() }
 
 // CodeSubscriptionOverflow is the code of a subscription closed by its overflow action `close` (STREAMS.md).
 const CodeSubscriptionOverflow = "SUBSCRIPTION_OVERFLOW"
 
-// StreamError ends a subscription for a reason that is not an upstream failure (its overflow).
+// codeUpstreamGraphQL is the code of upstream GraphQL errors (rebase) and of an upstream subscription that
+// ended with an `error` message.
+const codeUpstreamGraphQL = "UPSTREAM_GRAPHQL_ERROR"
+
+// StreamError ends a subscription for a reason that is not a failed request: its overflow, or the upstream's
+// GraphQL errors (Source names the source then).
 type StreamError struct {
-	Code string
-	Msg  string
+	Code   string
+	Source string
+	Msg    string
 }
 
 func (e *StreamError) Error() string { return e.Msg }
@@ -160,15 +183,7 @@ func (r *Resolver) Subscribe(ctx context.Context, vs Vars, fw *Forward, clientVa
 		return nil, fmt.Errorf("binding %s cannot subscribe: it has no subscribe.mode", b.Name())
 	}
 	if err != nil {
-		var ee *events.Error
-		if errors.As(err, &ee) {
-			var se *sources.Error
-			if errors.As(ee.Err, &se) {
-				return nil, se
-			}
-			return nil, &sources.Error{Source: b.Source, Code: sources.Code(ee.Code), Status: ee.Status, Err: ee.Err}
-		}
-		return nil, sources.AsError(b.Source, err)
+		return nil, sub.failure(err)
 	}
 	var onDrop func(string)
 	if m := r.subMetrics; m != nil {
@@ -194,10 +209,8 @@ func (r *Resolver) subscribeGraphQL(ctx context.Context, vs Vars, fw *Forward, c
 		return nil, err
 	}
 	call := b.call()
-	cfg := events.GraphQLConfig{Protocol: schema.ProtocolWS, Reconnect: rc, KeepAlive: o.KeepAlive, Header: http.Header{}}
-	if st, ok := r.Source.(sources.Streamer); ok {
-		cfg.Client = st.StreamClient()
-	}
+	cfg := events.GraphQLConfig{Protocol: schema.ProtocolWS, Reconnect: rc, KeepAlive: o.KeepAlive, Header: http.Header{},
+		OnReconnect: r.reconnected}
 	if r.httpCfg != nil {
 		for k, v := range r.httpCfg.Headers {
 			cfg.Header[k] = v
@@ -218,7 +231,11 @@ func (r *Resolver) subscribeGraphQL(ctx context.Context, vs Vars, fw *Forward, c
 		}
 	}
 	if cfg.Protocol == schema.ProtocolWS {
+		// The WebSocket handshake goes through a client of its own (events' default): the source's transport may
+		// negotiate HTTP/2 over TLS, where an upgrade cannot happen.
 		cfg.URL = wsURL(cfg.URL)
+	} else if st, ok := r.Source.(sources.Streamer); ok {
+		cfg.Client = st.StreamClient()
 	}
 	return events.SubscribeGraphQL(ctx, cfg, events.GraphQLRequest{Query: call.query, Variables: call.vars})
 }
@@ -262,6 +279,18 @@ func (r *Resolver) graphqlEvent(data []byte) (any, error) {
 	return res, nil
 }
 
+// streamError is a source's failure as the events package reads it, to decide whether to retry: an HTTP status
+// or an unusable answer as what it is, anything else (a timeout, the source's limits, an open circuit) as a
+// connection failure, worth another attempt. The source's error stays inside, for the client.
+func streamError(err error) error {
+	se := sources.AsError("", err)
+	switch se.Code {
+	case sources.CodeHTTPError, sources.CodeBadResponse:
+		return &events.Error{Code: string(se.Code), Status: se.Status, Err: se}
+	}
+	return &events.Error{Code: string(sources.CodeUnavailable), Err: se}
+}
+
 // subscribeSSE reads the binding's request as Server-Sent Events, through the source's endpoint and headers,
 // unbounded by the source's timeout (sources.Streamer).
 func (r *Resolver) subscribeSSE(ctx context.Context, vs Vars, rc events.Reconnect) (events.Stream, error) {
@@ -277,12 +306,8 @@ func (r *Resolver) subscribeSSE(ctx context.Context, vs Vars, rc events.Reconnec
 	if r.httpCfg != nil {
 		cfg.MaxEventBytes = r.httpCfg.MaxResponseBytes
 	}
-	opened := false
-	cfg.Open = func(ctx context.Context, lastEventID string) (_ io.ReadCloser, err error) {
-		if opened {
-			r.reconnected()
-		}
-		opened = true
+	cfg.OnReconnect = r.reconnected
+	cfg.Open = func(ctx context.Context, lastEventID string) (io.ReadCloser, error) {
 		req := *req
 		req.Header = req.Header.Clone()
 		if lastEventID != "" {
@@ -291,7 +316,11 @@ func (r *Resolver) subscribeSSE(ctx context.Context, vs Vars, rc events.Reconnec
 			}
 			req.Header.Set("Last-Event-ID", lastEventID)
 		}
-		return st.Open(ctx, &req)
+		body, err := st.Open(ctx, &req)
+		if err != nil {
+			return nil, streamError(err)
+		}
+		return body, nil
 	}
 	return events.SubscribeSSE(ctx, cfg)
 }
@@ -307,12 +336,12 @@ func (r *Resolver) subscribePoll(ctx context.Context, vs Vars, rc events.Reconne
 	failed := false
 	fetch := func(ctx context.Context) ([]byte, error) {
 		if failed {
-			r.reconnected()
+			r.reconnected() // a poll after a failed one: the stream is being made again
 		}
 		v, err := r.send(ctx, req, decodeJSON)
 		failed = err != nil
 		if err != nil {
-			return nil, err
+			return nil, streamError(err)
 		}
 		return json.Marshal(Dig(v, r.Binding.Select))
 	}
