@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -169,6 +170,22 @@ func (s *subscription) open(hctx context.Context) (resp *graphql.Response) {
 	}
 	s.stream = sub
 	return nil
+}
+
+// streamOf describes how the root fetch f of a subscription reads its events, for Explain.
+func streamOf(f *Fetch) string {
+	s := f.Binding.Subscribe
+	switch {
+	case f.Forward != nil:
+		return "graphql subscription"
+	case s == nil:
+		return ""
+	case s.Mode == schema.SubscribePoll:
+		return "poll every " + s.Interval.String()
+	case s.Event != "":
+		return s.Mode + " event " + s.Event
+	}
+	return s.Mode
 }
 
 // subscriptionField returns the root field whose binding streams, when the plan has exactly one such field.

@@ -18,13 +18,14 @@ import (
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2"
 	"go.uber.org/goleak"
 )
 
 const subSDL = `
 type Query { order(id: ID!): Order }
-type Subscription { orderEvents(customerId: ID): [Order!]! orderStatus(id: ID!): Order }
+type Subscription { orderEvents(customerId: ID): [Order!]! orderStatus(id: ID!): Order orderFeed: [Order!]! }
 type Order { id: ID! status: String customerId: ID customer: Customer }
 type Customer { id: ID! name: String }
 `
@@ -42,6 +43,11 @@ bindings:
     query: {customerId: "{{args.customerId}}"}
     select: orders
     subscribe: {mode: sse, event: orders}
+  Subscription.orderFeed:
+    source: orders
+    path: /orders/events
+    select: orders
+    subscribe: {mode: sse, buffer: 1, overflow: close}
   Subscription.orderStatus:
     source: orders
     path: "/orders/{{args.id}}"
@@ -94,6 +100,7 @@ func (b *orderBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type subEnv struct {
 	engine    *graph.Engine
+	registry  *prometheus.Registry
 	backend   *orderBackend
 	customers *fakeSource
 }
@@ -122,7 +129,12 @@ func newSubEnv(t *testing.T) *subEnv {
 		}
 		return out, nil
 	}}
-	set, err := resolvers.New(sg, map[string]sources.Source{"orders": orders, "customers": customers})
+	reg := prometheus.NewRegistry()
+	metrics, err := resolvers.NewSubscriptionMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := resolvers.New(sg, map[string]sources.Source{"orders": orders, "customers": customers}, resolvers.WithSubscriptionMetrics(metrics))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +147,7 @@ func newSubEnv(t *testing.T) *subEnv {
 		srv.Close()
 		orders.Close()
 	})
-	return &subEnv{engine: e, backend: b, customers: customers}
+	return &subEnv{engine: e, registry: reg, backend: b, customers: customers}
 }
 
 // subscribe starts a subscription as a transport would: the handler Exec returns, with the operation context
@@ -244,6 +256,55 @@ func TestSubscribe_Poll(t *testing.T) {
 	if got := response(t, ctx, h); got != "nil" {
 		t.Errorf("after cancel: %s, want nil", got)
 	}
+	if n := counter(t, env.registry, "conflux_subscription_events_total", "Subscription.orderStatus"); n != 2 {
+		t.Errorf("conflux_subscription_events_total = %v, want 2", n)
+	}
+}
+
+// counter reads the value of a counter of reg whose binding label is binding.
+func counter(t *testing.T, reg *prometheus.Registry, name, binding string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "binding" && l.GetValue() == binding {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestPlan_ExplainSubscription: explain shows a subscription's stream and the fetches each event runs.
+func TestPlan_ExplainSubscription(t *testing.T) {
+	env := newSubEnv(t)
+	for _, tc := range []struct{ query, stream string }{
+		{`subscription { orderEvents { id customer { name } } }`, "sse event orders"},
+		{`subscription { orderStatus(id: 1) { id customer { name } } }`, "poll every 100ms"},
+	} {
+		p, err := env.engine.Plan(tc.query, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex := p.Explain()
+		if len(ex.Fetches) != 2 {
+			t.Fatalf("%s: fetches %+v", tc.query, ex.Fetches)
+		}
+		if f := ex.Fetches[0]; f.Mode != "stream" || f.Stream != tc.stream || f.Method != "GET" {
+			t.Errorf("%s: root fetch %+v, want mode stream, stream %q", tc.query, f, tc.stream)
+		}
+		if f := ex.Fetches[1]; f.Mode != "batched" || len(f.DependsOn) != 1 || f.DependsOn[0] != 1 {
+			t.Errorf("%s: per-event fetch %+v", tc.query, f)
+		}
+	}
 }
 
 // TestSubscribe_OpenFails: an upstream that refuses the stream gives one response with data null and the
@@ -260,6 +321,41 @@ func TestSubscribe_OpenFails(t *testing.T) {
 	}
 	if got := response(t, ctx, h); got != "nil" {
 		t.Errorf("then %s, want nil", got)
+	}
+}
+
+// TestSubscribe_Overflow: a client slower than its events, with overflow close, gets the events buffered, then
+// one SUBSCRIPTION_OVERFLOW error, then nil; the dropped event is counted.
+func TestSubscribe_Overflow(t *testing.T) {
+	env := newSubEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := subscribe(t, ctx, env.engine, `subscription { orderFeed { id } }`, nil)
+	first := make(chan string, 1)
+	go func() { first <- response(t, ctx, h) }()
+	<-env.backend.opened
+	env.backend.events <- "data: {\"orders\":[{\"id\":\"A\"}]}\n\n"
+	if got := <-first; got != `{"data":{"orderFeed":[{"id":"A"}]}}` {
+		t.Fatalf("first event: %s", got)
+	}
+	// The client reads nothing while two more events come: the second finds the buffer (1) full.
+	env.backend.events <- "data: {\"orders\":[{\"id\":\"B\"}]}\n\n"
+	env.backend.events <- "data: {\"orders\":[{\"id\":\"C\"}]}\n\n"
+	deadline := time.Now().Add(5 * time.Second)
+	for counter(t, env.registry, "conflux_subscription_events_dropped_total", "Subscription.orderFeed") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no event was dropped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, want := range []string{
+		`{"data":{"orderFeed":[{"id":"B"}]}}`,
+		`{"errors":[{"message":"the subscription's events came faster than they were read: subscribe again","path":["orderFeed"],"locations":[{"line":1,"column":16}],"extensions":{"code":"SUBSCRIPTION_OVERFLOW"}}],"data":null}`,
+		"nil",
+	} {
+		if got := response(t, ctx, h); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
 	}
 }
 
