@@ -107,14 +107,18 @@ type subEnv struct {
 
 // newSubEnv starts the REST backend and the engine; everything is closed when the test ends, and goleak checks
 // that nothing the test started outlives it.
-func newSubEnv(t *testing.T) *subEnv {
+func newSubEnv(t *testing.T, server ...string) *subEnv {
 	t.Helper()
 	// Cleanups run last first: this one after the servers are closed.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	b := &orderBackend{events: make(chan string), opened: make(chan string, 1), statuses: []string{"new", "new", "new", "shipped"}}
 	srv := httptest.NewServer(b)
-	sg, err := schema.Parse("conflux.yaml", []byte(fmt.Sprintf(subConfig, srv.URL)), fstest.MapFS{"s.graphqls": {Data: []byte(subSDL)}})
+	config := fmt.Sprintf(subConfig, srv.URL)
+	if len(server) > 0 {
+		config += "server: " + server[0] + "\n"
+	}
+	sg, err := schema.Parse("conflux.yaml", []byte(config), fstest.MapFS{"s.graphqls": {Data: []byte(subSDL)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +158,17 @@ func newSubEnv(t *testing.T) *subEnv {
 // ctx. The test cancels ctx to unsubscribe.
 func subscribe(t *testing.T, ctx context.Context, e *graph.Engine, query string, vars map[string]any) graphql.ResponseHandler {
 	t.Helper()
+	return subscribeWith(t, ctx, e, query, vars, http.Header{})
+}
+
+// subscribeWith is subscribe with the client's request headers.
+func subscribeWith(t *testing.T, ctx context.Context, e *graph.Engine, query string, vars map[string]any, headers http.Header) graphql.ResponseHandler {
+	t.Helper()
 	doc, errs := gqlparser.LoadQuery(e.Schema(), query)
 	if errs != nil {
 		t.Fatalf("invalid query: %v", errs)
 	}
-	oc := &graphql.OperationContext{RawQuery: query, Doc: doc, Operation: doc.Operations[0], Variables: vars, Headers: http.Header{}}
+	oc := &graphql.OperationContext{RawQuery: query, Doc: doc, Operation: doc.Operations[0], Variables: vars, Headers: headers}
 	ctx = graphql.WithOperationContext(ctx, oc)
 	return e.Exec(ctx)
 }
@@ -355,6 +365,32 @@ func TestSubscribe_Overflow(t *testing.T) {
 	} {
 		if got := response(t, ctx, h); got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestSubscribe_LimitsPerEvent: the server's limits apply to each event's execution alone: events under
+// server.maxItems pass however many came before; an event over it answers ITEM_LIMIT_EXCEEDED, and the
+// subscription goes on.
+func TestSubscribe_LimitsPerEvent(t *testing.T) {
+	env := newSubEnv(t, "{maxItems: 3}")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := subscribe(t, ctx, env.engine, `subscription { orderFeed { id } }`, nil)
+	for i, tc := range []struct{ event, want string }{
+		{`{"orders":[{"id":"1"},{"id":"2"}]}`, `{"data":{"orderFeed":[{"id":"1"},{"id":"2"}]}}`},
+		{`{"orders":[{"id":"3"},{"id":"4"},{"id":"5"}]}`, `{"data":{"orderFeed":[{"id":"3"},{"id":"4"},{"id":"5"}]}}`},
+		{`{"orders":[{"id":"6"},{"id":"7"},{"id":"8"},{"id":"9"}]}`, `{"errors":[{"message":"the operation returns more than 3 list items (server.maxItems)","path":["orderFeed"],"locations":[{"line":1,"column":16}],"extensions":{"code":"ITEM_LIMIT_EXCEEDED"}}],"data":null}`},
+		{`{"orders":[{"id":"10"}]}`, `{"data":{"orderFeed":[{"id":"10"}]}}`},
+	} {
+		got := make(chan string, 1)
+		go func() { got <- response(t, ctx, h) }()
+		if i == 0 {
+			<-env.backend.opened
+		}
+		env.backend.events <- "data: " + tc.event + "\n\n"
+		if g := <-got; g != tc.want {
+			t.Errorf("event %d:\n got %s\nwant %s", i, g, tc.want)
 		}
 	}
 }

@@ -42,7 +42,8 @@ func (u *wsUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(data, &m)
 		return m
 	}
-	if m := read(); m == nil || m["type"] != "connection_init" {
+	init := read()
+	if init == nil || init["type"] != "connection_init" {
 		return
 	}
 	_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_ack"}`))
@@ -50,7 +51,7 @@ func (u *wsUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sub == nil || sub["type"] != "subscribe" {
 		return
 	}
-	sub["init"] = r.Header.Get("Authorization")
+	sub["auth"], sub["tenant"], sub["init"] = r.Header.Get("Authorization"), r.Header.Get("X-Tenant"), init["payload"]
 	select {
 	case u.subscribed <- sub:
 	case <-ctx.Done():
@@ -95,6 +96,8 @@ sources:
       endpoints: [%s]
       sdl: up.graphqls
       headers: {Authorization: Bearer upstream}
+      forwardHeaders: [x-tenant]
+      subscriptions: {initPayload: {token: "{{headers.x-token}}", client: conflux}}
   customers: {http: {endpoints: [http://127.0.0.1:1]}}
 bindings:
   Query.ticket: {source: support, field: ticket, args: {id: "{{args.id}}"}}
@@ -142,7 +145,8 @@ func TestSubscribe_GraphQLUpstream(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := subscribe(t, ctx, e, "subscription Watch($c: ID!) {\n  ticketUpdates(customerId: $c) { id title: subject customer { name } }\n}", map[string]any{"c": "c7"})
+	h := subscribeWith(t, ctx, e, "subscription Watch($c: ID!) {\n  ticketUpdates(customerId: $c) { id title: subject customer { name } }\n}", map[string]any{"c": "c7"},
+		http.Header{"X-Token": {"t0k"}, "X-Tenant": {"acme"}, "X-Other": {"no"}})
 
 	first := make(chan string, 1)
 	go func() { first <- response(t, ctx, h) }()
@@ -154,8 +158,11 @@ func TestSubscribe_GraphQLUpstream(t *testing.T) {
 	if v := fmt.Sprint(payload["variables"]); v != "map[_r_customerId:c7]" {
 		t.Errorf("upstream variables = %s", v)
 	}
-	if sub["init"] != "Bearer upstream" {
-		t.Errorf("upgrade Authorization = %v, want the source's header", sub["init"])
+	if sub["auth"] != "Bearer upstream" || sub["tenant"] != "acme" {
+		t.Errorf("upgrade headers Authorization %v, X-Tenant %v: want the source's and the forwarded one", sub["auth"], sub["tenant"])
+	}
+	if p := fmt.Sprint(sub["init"]); p != "map[client:conflux token:t0k]" {
+		t.Errorf("connection_init payload = %s", p)
 	}
 	up.next <- `{"data":{"r":{"id":"1","title":"Broken","customerId":"c7"}}}`
 	if got, want := <-first, `{"data":{"ticketUpdates":{"id":"1","title":"Broken","customer":{"name":"Customer c7"}}}}`; got != want {
