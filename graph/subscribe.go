@@ -81,8 +81,10 @@ type subscription struct {
 	// bounds the upstream stream's life.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	plan   *Plan
-	field  *Field
+	plan  *Plan
+	field *Field
+	// mu guards stream, which the handler sets and the release after the context ends (release) reads.
+	mu     sync.Mutex
 	stream *resolvers.Subscription
 	// started: the first handler call has run; done: the handler answers nil from now on.
 	started, done bool
@@ -95,6 +97,9 @@ type subscription struct {
 func (e *Engine) subscribe(ctx context.Context, oc *graphql.OperationContext) graphql.ResponseHandler {
 	s := &subscription{e: e, oc: oc}
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
+	// A transport unsubscribes by cancelling the operation's context, and may never call the handler again:
+	// the stream and its goroutines are released then, not at the next call.
+	context.AfterFunc(s.ctx, s.release)
 	return func(hctx context.Context) *graphql.Response {
 		if s.done {
 			return nil
@@ -113,8 +118,17 @@ func (e *Engine) subscribe(ctx context.Context, oc *graphql.OperationContext) gr
 func (s *subscription) finish() {
 	s.done = true
 	s.cancel(nil)
-	if s.stream != nil {
-		s.stream.Close()
+	s.release()
+}
+
+// release closes the stream (waiting for its goroutines) and forgets the subscription; idempotent, safe from
+// any goroutine.
+func (s *subscription) release() {
+	s.mu.Lock()
+	st := s.stream
+	s.mu.Unlock()
+	if st != nil {
+		st.Close()
 	}
 	s.e.subs.remove(s)
 }
@@ -168,7 +182,13 @@ func (s *subscription) open(hctx context.Context) (resp *graphql.Response) {
 		}
 		return s.failed(err)
 	}
+	s.mu.Lock()
 	s.stream = sub
+	s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		// Ended while it opened: release has run already, without the stream.
+		sub.Close()
+	}
 	return nil
 }
 

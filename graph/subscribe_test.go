@@ -317,6 +317,22 @@ func TestPlan_ExplainSubscription(t *testing.T) {
 	}
 }
 
+// TestSubscribe_CancelReleases: a transport that cancels the operation's context and never calls the handler
+// again leaves nothing behind (goleak, at the test's end): the engine releases the stream itself.
+func TestSubscribe_CancelReleases(t *testing.T) {
+	env := newSubEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := subscribe(t, ctx, env.engine, `subscription { orderFeed { id } }`, nil)
+	first := make(chan string, 1)
+	go func() { first <- response(t, ctx, h) }()
+	<-env.backend.opened
+	env.backend.events <- "data: {\"orders\":[]}\n\n"
+	if got := <-first; got != `{"data":{"orderFeed":[]}}` {
+		t.Fatalf("first event: %s", got)
+	}
+	cancel()
+}
+
 // TestSubscribe_OpenFails: an upstream that refuses the stream gives one response with data null and the
 // error located at the subscription field, with the codes of a failed fetch; then nil.
 func TestSubscribe_OpenFails(t *testing.T) {
