@@ -81,8 +81,8 @@ type subscription struct {
 	// bounds the upstream stream's life.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	plan  *Plan
-	field *Field
+	plan   *Plan
+	field  *Field
 	// mu guards stream, which the handler sets and the release after the context ends (release) reads.
 	mu     sync.Mutex
 	stream *resolvers.Subscription
