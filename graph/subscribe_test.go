@@ -47,7 +47,7 @@ bindings:
     source: orders
     path: /orders/events
     select: orders
-    subscribe: {mode: sse, buffer: 1, overflow: close}
+    subscribe: {mode: sse, buffer: 1, overflow: close, reconnect: {attempts: 2, backoff: 10ms, maxBackoff: 20ms}}
   Subscription.orderStatus:
     source: orders
     path: "/orders/{{args.id}}"
@@ -86,6 +86,9 @@ func (b *orderBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for {
 			select {
 			case ev := <-b.events:
+				if ev == "" {
+					return // drops the stream
+				}
 				fmt.Fprint(w, ev)
 				w.(http.Flusher).Flush()
 			case <-r.Context().Done():
@@ -331,6 +334,57 @@ func TestSubscribe_CancelReleases(t *testing.T) {
 		t.Fatalf("first event: %s", got)
 	}
 	cancel()
+}
+
+// TestSubscribe_Reconnect: a stream the upstream drops is made again (counted by source), the subscription goes
+// on; when reconnecting gives up, the last response is the upstream's failure.
+func TestSubscribe_Reconnect(t *testing.T) {
+	env := newSubEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := subscribe(t, ctx, env.engine, `subscription { orderFeed { id } }`, nil)
+	got := make(chan string, 1)
+	go func() { got <- response(t, ctx, h) }()
+	<-env.backend.opened
+	env.backend.events <- "" // dropped before any event
+	<-env.backend.opened
+	env.backend.events <- "data: {\"orders\":[{\"id\":\"after\"}]}\n\n"
+	if g := <-got; g != `{"data":{"orderFeed":[{"id":"after"}]}}` {
+		t.Errorf("after the reconnect: %s", g)
+	}
+	if n := sourceCounter(t, env.registry, "conflux_subscription_upstream_reconnects_total", "orders"); n != 1 {
+		t.Errorf("reconnects = %v, want 1", n)
+	}
+	// The upstream now refuses: two attempts in a row fail, and the subscription ends with the failure.
+	env.backend.status.Store(503)
+	go func() { got <- response(t, ctx, h) }()
+	env.backend.events <- ""
+	want := `{"errors":[{"message":"orders: upstream answered HTTP 503","path":["orderFeed"],"locations":[{"line":1,"column":16}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"orders","status":503}}],"data":null}`
+	if g := <-got; g != want {
+		t.Errorf("giving up:\n got %s\nwant %s", g, want)
+	}
+	if g := response(t, ctx, h); g != "nil" {
+		t.Errorf("then %s, want nil", g)
+	}
+}
+
+// sourceCounter reads the value of a counter of reg whose source label is source.
+func sourceCounter(t *testing.T, reg *prometheus.Registry, name, source string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if mf.GetName() == name && l.GetName() == "source" && l.GetValue() == source {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // TestSubscribe_OpenFails: an upstream that refuses the stream gives one response with data null and the
