@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/conflux-gql/conflux/fleet"
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,6 +29,9 @@ type telemetry struct {
 	errors    *prometheus.CounterVec
 	mu        sync.Mutex
 	operation map[string]bool
+
+	// subscriptions are the engines' subscription metrics (issue 17).
+	subscriptions *resolvers.SubscriptionMetrics
 }
 
 func newTelemetry() (*telemetry, error) {
@@ -36,7 +40,11 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{registry: reg, sources: m, operation: map[string]bool{},
+	subs, err := resolvers.NewSubscriptionMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	t := &telemetry{registry: reg, sources: m, subscriptions: subs, operation: map[string]bool{},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "conflux", Name: "operation_duration_seconds",
 			Help: "Time to answer a GraphQL operation, by operation name and type.", Buckets: prometheus.DefBuckets},
 			[]string{"operation", "type"}),
