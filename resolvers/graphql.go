@@ -452,13 +452,12 @@ func (r *Resolver) sendGraphQL(ctx context.Context, call upstreamCall, incoming 
 }
 
 // postGraphQL posts call to src with req's settings and decodes the GraphQL answer. A request-level failure
-// (data null and an error without a path: the upstream refused the document) fails the call.
+// (data null and an error without a path: the upstream refused the document) fails the call. Variables holding
+// Uploads make it a GraphQL multipart request (graphql_upload.go).
 func postGraphQL(ctx context.Context, src sources.Source, name string, req *sources.Request, call upstreamCall, header http.Header) (*graphqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": call.query, "variables": call.vars})
-	if err != nil {
-		return nil, fmt.Errorf("encode upstream request: %w", err)
+	if err := graphqlBody(req, call, header); err != nil { // JSON, or multipart with Uploads (graphql_upload.go)
+		return nil, err
 	}
-	req.Method, req.Body, req.Header = http.MethodPost, body, header
 	respcache.FromContext(ctx).Uncached() // GraphQL answers are not cached: the response's Cache-Control is no-store
 	resp, err := src.Do(ctx, req)
 	if err != nil {
