@@ -444,3 +444,31 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// The plan shows the fetches that may forward files: method graphql+uploads.
+func TestUploadGraphQL_Explain(t *testing.T) {
+	e, _ := gqlUploadEnv(t, "uploads: true, planExtension: true", 0, "", "", nil)
+	methods := func(out map[string]any) map[string]string {
+		got := map[string]string{}
+		fetches, _ := uploadDig(out, "extensions", "plan", "fetches").([]any)
+		for _, f := range fetches {
+			m, _ := f.(map[string]any)
+			got[fmt.Sprint(m["binding"])] = fmt.Sprint(m["method"])
+		}
+		return got
+	}
+	status, out := sendUpload(t, e, `{"query":"mutation($f: Upload!) { upload(file: $f) { fields } account { setAvatars(files: [$f]) { fields } } }","variables":{"f":null}}`,
+		`{"0":["variables.f"]}`, uploadPart{name: "0", filename: "a.bin", body: &pattern{n: 10}})
+	if status != http.StatusOK || out["errors"] != nil {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	want := map[string]string{"Mutation.upload": "graphql+uploads", "Mutation.account": "graphql+uploads"}
+	if got := methods(out); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("methods %v, want %v", got, want)
+	}
+	_, out = e.post(`query($t: String) { echo(text: $t) users { id } }`, map[string]any{"t": "x"})
+	want = map[string]string{"Query.echo": "graphql", "Query.users": "graphql"}
+	if got := methods(out); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("methods %v, want %v", got, want)
+	}
+}

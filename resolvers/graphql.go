@@ -27,6 +27,10 @@ type Forward struct {
 	// Literals are the argument values the client wrote inline in the selection: the selection refers to each
 	// by its variable, so that no client value is printed into an upstream document (issue 13).
 	Literals []ForwardLiteral
+	// Uploads says a client variable whose type holds the Upload scalar reaches the fetch (through the selection
+	// or the field's arguments): its document may go as a GraphQL multipart request (graphql_upload.go). It is
+	// for explain; the request is multipart exactly when its variables hold Upload values.
+	Uploads bool
 }
 
 // ForwardVar is a client variable passed on as an upstream variable (never inlined).
