@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/prometheus/client_golang/prometheus"
@@ -425,7 +429,26 @@ func TestUpload_Metrics(t *testing.T) {
 	if s := send(`{"0":["variables.nope"]}`, 1); s != http.StatusBadRequest {
 		t.Fatalf("status %d", s)
 	}
-	for outcome, want := range map[string]float64{"ok": 1, "too_large": 1, "refused": 1, "failed": 0} {
+	// A body that breaks off: the client goes away mid-file.
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("operations", uploadOne)
+	mw.WriteField("map", `{"0":["variables.f"]}`)
+	pw, _ := mw.CreateFormFile("0", "cut.bin")
+	io.Copy(pw, &pattern{n: 1000})
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		mw.FormDataContentType(), 50_000)
+	conn.Write(body.Bytes())
+	conn.Close()
+	failed := tel.uploads.requests.WithLabelValues("failed")
+	for deadline := time.Now().Add(5 * time.Second); counterValue(t, failed) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	for outcome, want := range map[string]float64{"ok": 1, "too_large": 1, "refused": 1, "failed": 1} {
 		if got := counterValue(t, tel.uploads.requests.WithLabelValues(outcome)); got != want {
 			t.Errorf("conflux_uploads_total{outcome=%q} = %v, want %v", outcome, got, want)
 		}
