@@ -189,6 +189,9 @@ func answerUpload(c upstreamUpload) map[string]any {
 func gqlUploadEnv(t *testing.T, server string, failFirst int64, sourceKeys, uploadKeys string, tel *telemetry) (*testEnv, *gqlUploadBackend) {
 	t.Helper()
 	backend := newGQLUploadBackend(t, failFirst)
+	// Spool to a directory of the test's own: other test processes on the machine spool to the shared one, and
+	// assertNoSpool must see only this test's files.
+	t.Setenv("TMPDIR", t.TempDir())
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`schema: [s.graphqls]
 server: {%s}
