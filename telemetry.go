@@ -27,6 +27,7 @@ type telemetry struct {
 	sources   *sources.Metrics
 	duration  *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
+	uploads   uploadMetrics
 	mu        sync.Mutex
 	operation map[string]bool
 
@@ -50,13 +51,28 @@ func newTelemetry() (*telemetry, error) {
 			[]string{"operation", "type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "operation_errors_total",
 			Help: "GraphQL errors in answers, by operation name and error code."}, []string{"operation", "code"}),
+		uploads: uploadMetrics{
+			requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "uploads_total",
+				Help: "GraphQL multipart requests (file uploads) on /graphql, by outcome: ok, too_large (413), refused (400), failed (the body broke off or could not be read)."},
+				[]string{"outcome"}),
+			bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "conflux", Name: "upload_bytes_total",
+				Help: "Bytes of uploaded files streamed to backends (again for a retry that sends a file again)."}),
+		},
 	}
-	for _, c := range []prometheus.Collector{t.duration, t.errors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	for _, c := range []prometheus.Collector{t.duration, t.errors, t.uploads.requests, t.uploads.bytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
+}
+
+// uploadMetrics returns the upload transport's counters; none for a nil t.
+func (t *telemetry) uploadMetrics() uploadMetrics {
+	if t == nil {
+		return uploadMetrics{}
+	}
+	return t.uploads
 }
 
 // Handler serves /metrics.
