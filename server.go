@@ -241,7 +241,7 @@ func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema
 		gql.AddTransport(getTransport{})
 		gql.AddTransport(postTransport{})
 		if sg.Settings.Uploads.Enabled {
-			gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes})
+			gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes, metrics: tel.uploadMetrics()})
 		}
 		gql.AddTransport(unsupportedTransport{})
 		// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
@@ -264,7 +264,7 @@ func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema
 		if tel != nil {
 			gql.Use(tel)
 		}
-		return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings), nil
+		return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings, tel.uploadMetrics()), nil
 	}
 }
 

@@ -36,6 +36,8 @@ type Engine struct {
 	resolvers *resolvers.Set
 	plans     *cache.LRU[string, *cachedPlan]
 	planning  singleflight.Group
+	// subs are the open subscriptions, which Close ends (subscribe.go).
+	subs subscriptions
 }
 
 var _ graphql.ExecutableSchema = (*Engine)(nil)
@@ -99,6 +101,9 @@ func (e *Engine) Complexity(_ context.Context, _, _ string, childComplexity int,
 // for a request marked WithIncremental whose operation defers or streams, once per payload (incremental.go).
 func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		return e.subscribe(ctx, oc)
+	}
 	var done atomic.Bool
 	var more *incrementalRun
 	return func(ctx context.Context) *graphql.Response {

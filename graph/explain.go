@@ -73,6 +73,10 @@ type ExplainFetch struct {
 	Fills []string `json:"fills"`
 	// Upstream is the selection a graphql fetch forwards.
 	Upstream string `json:"upstream,omitempty"`
+	// Stream says how a subscription's root fetch reads its events (issue 17): "graphql subscription",
+	// "sse", "sse event <type>", "poll every <interval>"; its mode is "stream" and the fetches below it run once
+	// per event.
+	Stream string `json:"stream,omitempty"`
 	// Deferred is the ID of the @defer fragment whose payload waits for this fetch; 0 for the initial payload.
 	Deferred int `json:"deferred,omitempty"`
 }
@@ -84,6 +88,8 @@ func (p *Plan) Explain() *Explanation {
 		bd := f.Binding
 		ef := ExplainFetch{ID: f.ID, Binding: bd.Name(), Source: bd.Source, At: f.Path, DependsOn: []int{}, Mode: "per parent"}
 		switch {
+		case f.Parent == nil && p.Operation == ast.Subscription:
+			ef.Mode, ef.Stream = "stream", streamOf(f)
 		case f.Parent == nil:
 			ef.Mode = "root"
 		case f.Batched:

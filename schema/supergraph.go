@@ -176,6 +176,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		v.federatedBindings()
 	}
 	v.authRules()
+	v.subscriptionFields()
 	v.lint()
 	if err := d.result(); err != nil {
 		return nil, err
