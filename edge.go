@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,7 +209,10 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
 		}
-		if unshed(r.URL.Path) {
+		if unshed(r.URL.Path) || r.Method == http.MethodGet && headerHasToken(r.Header, "Upgrade", "websocket") {
+			// A WebSocket (issue 17) lives as long as its client wants: holding a slot for its whole life would
+			// let a few hundred subscribers shed every query. The connection caps and server.subscriptions bound
+			// them instead; the upgrade itself has no body.
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -229,10 +233,55 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			return
 		}
 		e.inFlightGauge.Inc()
+		if strings.Contains(r.Header.Get("Accept"), mediaEventStream) {
+			// Maybe a subscription over SSE, which gives its slot back once it streams (releaseInFlight).
+			slot := &inFlightSlot{ResponseWriter: w, e: e}
+			defer slot.releaseInFlight()
+			h.ServeHTTP(slot, r)
+			return
+		}
 		defer e.inFlightGauge.Dec()
 		defer e.inFlight.Add(-1)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// inFlightSlot is the writer of a request holding an in-flight slot that it may give back before it ends.
+type inFlightSlot struct {
+	http.ResponseWriter
+	e    *edge
+	once sync.Once
+}
+
+// releaseInFlight gives the slot back (once).
+func (s *inFlightSlot) releaseInFlight() {
+	s.once.Do(func() {
+		s.e.inFlight.Add(-1)
+		s.e.inFlightGauge.Dec()
+	})
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *inFlightSlot) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (s *inFlightSlot) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
+
+// releaseInFlight gives back the in-flight slot of the request w answers, when it holds one it may give back:
+// a subscription over SSE (issue 17) lasts as long as its client wants, so it is bounded by
+// server.subscriptions.max rather than server.maxInFlight, which it would otherwise starve queries of.
+func releaseInFlight(w http.ResponseWriter) {
+	for {
+		switch t := w.(type) {
+		case interface{ releaseInFlight() }:
+			t.releaseInFlight()
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 // receive reads r's body into memory (a receivedBody) before the request takes an in-flight slot. It reads no

@@ -24,6 +24,7 @@ const maxOperationLabels = 500
 type telemetry struct {
 	registry  *prometheus.Registry
 	sources   *sources.Metrics
+	streams   *streamMetrics // streams.go (issue 17)
 	duration  *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
 	mu        sync.Mutex
@@ -36,7 +37,11 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{registry: reg, sources: m, operation: map[string]bool{},
+	sm, err := newStreamMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	t := &telemetry{registry: reg, sources: m, streams: sm, operation: map[string]bool{},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "conflux", Name: "operation_duration_seconds",
 			Help: "Time to answer a GraphQL operation, by operation name and type.", Buckets: prometheus.DefBuckets},
 			[]string{"operation", "type"}),
