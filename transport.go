@@ -236,11 +236,15 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		ctx = subCtx
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
+	if op == ast.Subscription {
+		// The handler's first call waits for the first event: the stream starts at once. A subscription lasts:
+		// server.subscriptions.max bounds them, not server.maxInFlight (edge.go).
+		releaseInFlight(w)
+		serveSSE(ctx, w, nil, responses, cfg, reg)
+		return
+	}
 	resp := responses(ctx)
 	if format == formatSSE && !refusedBeforeExecution(resp) {
-		if op == ast.Subscription {
-			releaseInFlight(w) // a subscription lasts: server.subscriptions.max bounds them, not server.maxInFlight (edge.go)
-		}
 		serveSSE(ctx, w, resp, responses, cfg, reg)
 		return
 	}

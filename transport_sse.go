@@ -22,10 +22,12 @@ const mediaEventStream = "text/event-stream"
 //   - at the end: `event: complete` with an empty data;
 //   - while no payload is due, a `:` comment line every server.subscriptions.keepAlive, so that proxies and the
 //     client see a live connection;
-//   - a request error (the request cannot be parsed or validated, the engine refuses its plan, a subscription is
-//     over server.subscriptions.max) is not an event stream but the JSON answer any other POST or GET gets, with
-//     GraphQL over HTTP's status (transport.go): graphql-sse allows it, and clients then show the errors of a
-//     non-stream answer.
+//   - a request error (the request cannot be parsed or validated, a subscription is over
+//     server.subscriptions.max, the engine refuses the plan of a query or mutation) is not an event stream but
+//     the JSON answer any other POST or GET gets, with GraphQL over HTTP's status (transport.go): graphql-sse
+//     allows it, and clients then show the errors of a non-stream answer. A subscription's stream starts at once
+//     (its first event may be long in coming), so the engine's refusal of its plan is a next event with the
+//     errors (no data), then complete.
 //
 // The client going away (its connection closes) cancels the operation; the engine then releases everything.
 
@@ -47,10 +49,12 @@ func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Respons
 		reg.sent(transportSSE)
 		return nil
 	}
-	if first != nil {
-		if next(first) != nil {
+	if first == nil {
+		if sw.write() != nil { // the head, at once
 			return
 		}
+	} else if next(first) != nil {
+		return
 	}
 	var tick <-chan time.Time
 	if cfg.keepAlive > 0 {

@@ -116,8 +116,9 @@ type wsConn struct {
 	mu       sync.Mutex
 	initSeen bool
 	acked    bool
-	opBase   context.Context // the operations' parent: ctx, with the claims of connection_init's token; read loop only
-	ops      map[string]*wsOp
+	opBase   context.Context  // the operations' parent: ctx, with the claims of connection_init's token; read loop only
+	ops      map[string]*wsOp // by id, until the operation's last message or the client's complete
+	running  int              // operations whose goroutine has not ended
 	// opsChanged is closed and replaced when an operation ends.
 	opsChanged chan struct{}
 	wg         sync.WaitGroup // the operations' and the keep-alive's goroutines
@@ -303,6 +304,7 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	op := &wsOp{cancel: cancel}
 	c.mu.Lock()
 	c.ops[msg.ID] = op
+	c.running++
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.operate(ctx, op, msg.ID, &params)
@@ -389,6 +391,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		if c.ops[id] == op {
 			delete(c.ops, id)
 		}
+		c.running--
 		close(c.opsChanged)
 		c.opsChanged = make(chan struct{})
 		c.mu.Unlock()
@@ -399,17 +402,33 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		defer c.mu.Unlock()
 		return c.ops[id] == op
 	}
+	// last frees the id before the operation's last message (error or complete), after which the client may
+	// use it again; false when the client completed the operation (nothing more is sent).
+	last := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ops[id] != op {
+			return false
+		}
+		delete(c.ops, id)
+		return true
+	}
+	sendErrors := func(errs gqlerror.List) {
+		if last() {
+			_ = c.sendErrors(id, errs)
+		}
+	}
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		refineCodes(errs)
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		_ = c.sendErrors(id, resp.Errors)
+		sendErrors(resp.Errors)
 		return
 	}
 	if rc.Operation.Operation == ast.Subscription {
 		release, refusal := c.reg.admit(transportWS, c.sub.Max, op.cancel)
 		if refusal != nil {
-			_ = c.sendErrors(id, gqlerror.List{refusal})
+			sendErrors(gqlerror.List{refusal})
 			return
 		}
 		defer release()
@@ -424,7 +443,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			return
 		}
 		if first && refusedBeforeExecution(resp) {
-			_ = c.sendErrors(id, resp.Errors)
+			sendErrors(resp.Errors)
 			return
 		}
 		if c.send(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}) != nil {
@@ -432,7 +451,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		}
 		c.reg.sent(transportWS)
 	}
-	if current() {
+	if last() {
 		_ = c.send(wsMessage{Type: wsComplete, ID: id})
 	}
 }
@@ -492,8 +511,10 @@ func (c *wsConn) keepAlive(interval time.Duration) {
 // close closes the connection with code and reason (once) and ends its operations.
 func (c *wsConn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
-		c.cancel()
+		// Close before cancelling: the read loop's Read, cut by its context, would drop the connection without
+		// the close frame.
 		_ = c.c.Close(code, reason)
+		c.cancel()
 	})
 }
 
@@ -503,7 +524,7 @@ func (c *wsConn) close(code websocket.StatusCode, reason string) {
 func (c *wsConn) goAway() {
 	for {
 		c.mu.Lock()
-		n, changed := len(c.ops), c.opsChanged
+		n, changed := c.running, c.opsChanged
 		c.mu.Unlock()
 		if n == 0 {
 			break
