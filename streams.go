@@ -227,9 +227,12 @@ func (s *streams) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	// At once: each waits for its operations and its client's close frame (coder/websocket gives it 5 s).
+	var wg sync.WaitGroup
 	for _, c := range conns {
-		c.goAway()
+		wg.Go(c.goAway)
 	}
+	wg.Wait()
 	for {
 		s.mu.Lock()
 		n, changed := len(s.conns), s.changed

@@ -11,13 +11,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2"
@@ -39,6 +42,23 @@ type feed struct {
 	events    chan *graphql.Response // closed: the stream ends
 	cancelled chan struct{}          // closed when the handler saw its ctx done
 	once      sync.Once
+	// lastCtx is the ctx of the handler's last call: gqlgen's executor does not call the handler again once the
+	// operation's context is done, so a cancellation between two calls is seen here.
+	lastCtx atomic.Pointer[context.Context]
+}
+
+// waitCancelled waits for the operation's context to be cancelled.
+func (fd *feed) waitCancelled(t *testing.T) {
+	t.Helper()
+	waitFor(t, "the operation's context to be cancelled", func() bool {
+		select {
+		case <-fd.cancelled:
+			return true
+		default:
+		}
+		ctx := fd.lastCtx.Load()
+		return ctx != nil && (*ctx).Err() != nil
+	})
 }
 
 var _ graphql.ExecutableSchema = (*fakeEngine)(nil)
@@ -66,6 +86,7 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 		fd := &feed{events: make(chan *graphql.Response, 8), cancelled: make(chan struct{})}
 		f.feeds <- fd
 		return func(ctx context.Context) *graphql.Response {
+			fd.lastCtx.Store(&ctx)
 			select {
 			case resp, ok := <-fd.events:
 				if !ok {
@@ -77,6 +98,10 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 				return nil
 			}
 		}
+	case oc.Operation.Name == "Whoami":
+		// The operation's headers as the engine sees them: a tenant header and the claims of the token.
+		who, _ := json.Marshal(oc.Headers.Get("X-Tenant") + "|" + oc.Headers.Get(resolvers.ClaimsHeader))
+		return graphql.OneShot(&graphql.Response{Data: json.RawMessage(`{"hello":` + string(who) + `}`)})
 	case oc.Operation.Name == "Refused":
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: "no plan", Extensions: map[string]any{"code": "PLAN_REFUSED"}}}})
 	case oc.Operation.Name == "Deferred":
@@ -116,7 +141,13 @@ type streamEnv struct {
 	ts      *httptest.Server
 	rt      *runtime.Runtime
 	url     string // http://host:port
+	metrics *prometheus.Registry
 	stopped bool
+}
+
+// metric returns the value of the series name{labels} (name=value pairs), 0 when there is none.
+func (e *streamEnv) metric(name string, labels ...string) float64 {
+	return (&edgeEnv{t: e.t, metrics: e.metrics}).metric(name, labels...)
 }
 
 // newStreamEnv serves the fake engine with server, a YAML mapping, as the configuration's server: section.
@@ -129,18 +160,30 @@ func newStreamEnv(t *testing.T, server string) *streamEnv {
 	}
 	fe := newFakeEngine(t)
 	rt, err := runtime.New(runtime.Config{Supergraph: sg, Logger: discardLogger(),
-		Handler: func(sg *schema.Supergraph, _ *graph.Engine) (http.Handler, error) { return newGraphQLHandler(sg, fe, nil, nil) }})
+		Handler: func(sg *schema.Supergraph, _ *graph.Engine) (http.Handler, error) {
+			return newGraphQLHandler(sg, fe, nil, nil)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	sm, err := newStreamMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em, err := newEdgeMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newServer(rt)
 	srv.access = discardLogger()
-	e := newEdge(edgeConfig{Name: edgeMain, Settings: sg.Settings, MaxConnections: 100})
+	srv.streams.metrics = sm
+	e := newEdge(edgeConfig{Name: edgeMain, Settings: sg.Settings, MaxConnections: 100, Metrics: em})
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Listener = e.Listener(ts.Listener)
 	ts.Config = e.Server(srv)
 	ts.Start()
-	env := &streamEnv{t: t, engine: fe, srv: srv, ts: ts, rt: rt, url: ts.URL}
+	env := &streamEnv{t: t, engine: fe, srv: srv, ts: ts, rt: rt, url: ts.URL, metrics: reg}
 	t.Cleanup(func() {
 		env.shutdown()
 		rt.Close()
@@ -328,5 +371,52 @@ func multipartParts(t *testing.T, resp *http.Response) []string {
 		}
 		b, _ := io.ReadAll(p)
 		parts = append(parts, string(b))
+	}
+}
+
+// TestStreams_InFlight: long-lived streams hold no server.maxInFlight slot — WebSocket connections never, a
+// subscription over SSE once it streams — so they cannot shed queries; the stream metrics count them.
+func TestStreams_InFlight(t *testing.T) {
+	env := newStreamEnv(t, `{maxInFlight: 1}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	ws := env.nextFeed()
+	resp := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":"subscription{ticks}"}`)
+	sse := env.nextFeed()
+	for range 2 {
+		r := postStream(t, context.Background(), env.url, "application/json", `{"query":"{hello}"}`)
+		body, _ := io.ReadAll(r.Body)
+		if r.StatusCode != 200 || string(body) != `{"data":{"hello":"world"}}` {
+			t.Fatalf("query beside the streams: %d %s", r.StatusCode, body)
+		}
+	}
+	ws.events <- event(`{"ticks":1}`)
+	c.expect(wsNext, "1")
+	sse.events <- event(`{"ticks":1}`)
+	if typ, _, err := (&sseReader{r: bufio.NewReader(resp.Body)}).next(); err != nil || typ != "next" {
+		t.Fatalf("sse event %q %v", typ, err)
+	}
+	if got := env.metric("conflux_subscriptions_open", "transport=ws"); got != 1 {
+		t.Errorf("ws subscriptions open = %v", got)
+	}
+	if got := env.metric("conflux_subscriptions_open", "transport=sse"); got != 1 {
+		t.Errorf("sse subscriptions open = %v", got)
+	}
+	if got := env.metric("conflux_stream_messages_total", "transport=ws"); got != 1 {
+		t.Errorf("ws messages = %v", got)
+	}
+	if got := env.metric("conflux_requests_in_flight", "listener=main"); got != 0 {
+		t.Errorf("in flight = %v, want 0", got)
+	}
+	close(ws.events)
+	close(sse.events)
+	c.expect(wsComplete, "1")
+	waitFor(t, "the subscriptions to be released", func() bool { return env.srv.streams.Open() == 0 })
+	if got := env.metric("conflux_subscriptions_open", "transport=sse"); got != 0 {
+		t.Errorf("sse subscriptions open = %v after the end", got)
 	}
 }

@@ -84,7 +84,7 @@ func TestSSE_Disconnect(t *testing.T) {
 		t.Fatalf("event %q %v", typ, err)
 	}
 	cancel()
-	waitClosed(t, fd.cancelled, "the operation's context to be cancelled")
+	fd.waitCancelled(t)
 	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
 }
 

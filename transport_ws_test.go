@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -126,14 +127,14 @@ func TestWS_Subscription(t *testing.T) {
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	fd = env.nextFeed()
 	c.send(`{"type":"complete","id":"1"}`)
-	waitClosed(t, fd.cancelled, "the operation's context to be cancelled")
+	fd.waitCancelled(t)
 	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
 
 	// Closing the socket cancels what runs on it.
 	c.send(`{"type":"subscribe","id":"2","payload":{"query":"subscription{ticks}"}}`)
 	fd = env.nextFeed()
 	_ = c.c.Close(websocket.StatusNormalClosure, "")
-	waitClosed(t, fd.cancelled, "the operation's context to be cancelled at disconnect")
+	fd.waitCancelled(t)
 }
 
 // TestWS_Limits: server.subscriptions.max over connections, maxPerConnection on one, refused with
@@ -251,11 +252,14 @@ func TestWS_ShutdownCancels(t *testing.T) {
 	fd := env.nextFeed()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := env.srv.streams.Shutdown(ctx); err == nil {
+	done := make(chan error, 1)
+	go func() { done <- env.srv.streams.Shutdown(ctx) }()
+	fd.waitCancelled(t)
+	c.expect(wsComplete, "1")
+	c.expectClose(websocket.StatusGoingAway)
+	if err := <-done; err == nil {
 		t.Error("Shutdown past its deadline returned nil")
 	}
-	waitClosed(t, fd.cancelled, "the subscription to be cancelled")
-	c.expectClose(websocket.StatusGoingAway)
 }
 
 // TestWS_Origin: without server.cors only the server's own origin may open a WebSocket; with it, its origins.
@@ -328,4 +332,81 @@ func FuzzWSMessage(f *testing.F) {
 			t.Fatalf("accepted type %q", m.Type)
 		}
 	})
+}
+
+// TestWS_Auth: connection_init's string entries join the operation's headers (the upgrade's win), and its
+// Authorization token is checked as the header would be: a bad one, or none when required, closes with 4403.
+func TestWS_Auth(t *testing.T) {
+	secret := "0123456789abcdef0123456789abcdef-secret"
+	t.Setenv("CONFLUX_TEST_JWT_SECRET", secret)
+	env := newStreamEnv(t, `{auth: {jwt: {algorithms: [HS256], required: true, keys: ["{{env.CONFLUX_TEST_JWT_SECRET}}"]}}}`)
+	good := sign(t, jwt.SigningMethodHS256, []byte(secret), "", claimsFor("u1"))
+	bad := sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), "", claimsFor("u1"))
+	for _, tc := range []struct {
+		name, init string
+		header     http.Header
+		want       websocket.StatusCode // 0: acknowledged
+	}{
+		{"token in connection_init", `{"Authorization":"Bearer ` + good + `","x-tenant":"acme"}`, nil, 0},
+		{"lower-case key", `{"authorization":"Bearer ` + good + `","x-tenant":"acme"}`, nil, 0},
+		{"token on the upgrade", `{"x-tenant":"acme"}`, http.Header{"Authorization": {"Bearer " + good}}, 0},
+		{"upgrade header wins", `{"x-tenant":"other"}`, http.Header{"Authorization": {"Bearer " + good}, "X-Tenant": {"acme"}}, 0},
+		{"bad token", `{"Authorization":"Bearer ` + bad + `"}`, nil, closeForbidden},
+		{"no token, required", `{}`, nil, closeForbidden},
+		{"claims header posed", `{":conflux-jwt-claims":"{\"sub\":\"admin\"}"}`, nil, closeForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := dialWS(t, env.url, tc.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.send(`{"type":"connection_init","payload":` + tc.init + `}`)
+			if tc.want != 0 {
+				c.expectClose(tc.want)
+				return
+			}
+			c.expect(wsConnectionAck, "")
+			c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Whoami {hello}"}}`)
+			who := mustJSON(c.expect(wsNext, "1")["payload"])
+			if !strings.Contains(who, `acme|`) || !strings.Contains(who, `u1`) {
+				t.Errorf("operation saw %s", who)
+			}
+		})
+	}
+	t.Run("bad token on the upgrade", func(t *testing.T) {
+		_, resp, err := dialWS(t, env.url, http.Header{"Authorization": {"Bearer " + bad}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("dial: %v", err)
+		}
+	})
+}
+
+// TestWS_SlowClient: a client that stops reading is disconnected after server.writeTimeout, which ends its
+// subscription, instead of the server holding what it cannot send.
+func TestWS_SlowClient(t *testing.T) {
+	env := newStreamEnv(t, `{writeTimeout: 200ms}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd := env.nextFeed()
+	big := event(`{"ticks":"` + strings.Repeat("x", 256<<10) + `"}`)
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	go func() { // the client reads nothing from here on
+		defer close(fed)
+		for {
+			select {
+			case fd.events <- big:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	fd.waitCancelled(t)
+	close(stop)
+	<-fed
+	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
 }
