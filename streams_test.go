@@ -18,11 +18,11 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/runtime"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
