@@ -127,6 +127,7 @@ func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, l
 	}
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
+		cfg.SubscriptionMetrics = tel.subscriptions
 		m, err := respcache.NewMetrics(tel.registry)
 		if err != nil {
 			return nil, err

@@ -68,8 +68,8 @@ func TestIntrospection_GraphQLJSRoundTrip(t *testing.T) {
 			for _, d := range body["data"].(map[string]any)["__schema"].(map[string]any)["directives"].([]any) {
 				got = append(got, d.(map[string]any)["name"].(string))
 			}
-			// Only what Conflux implements: no @defer (gqlparser's prelude declares it, Conflux ignores it).
-			want := []string{"deprecated", "include", "oneOf", "skip", "specifiedBy"}
+			// What Conflux implements: @defer and @stream are delivered incrementally (issue 17).
+			want := []string{"defer", "deprecated", "include", "oneOf", "skip", "specifiedBy", "stream"}
 			if tt.name == "every case" {
 				want = append(want, "tag") // the SDL's own directive
 			}

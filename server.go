@@ -259,7 +259,7 @@ func newGraphQLHandler(sg *schema.Supergraph, es graphql.ExecutableSchema, tel *
 	gql.AddTransport(getTransport{stream: stream})
 	gql.AddTransport(postTransport{stream: stream})
 	if sg.Settings.Uploads.Enabled {
-		gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes})
+		gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes, metrics: tel.uploadMetrics()})
 	}
 	gql.AddTransport(unsupportedTransport{})
 	// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
@@ -282,7 +282,7 @@ func newGraphQLHandler(sg *schema.Supergraph, es graphql.ExecutableSchema, tel *
 	if tel != nil {
 		gql.Use(tel)
 	}
-	return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings), nil
+	return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings, tel.uploadMetrics()), nil
 }
 
 // server routes /graphql to the running version and serves the playground and health endpoints.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/conflux-gql/conflux/fleet"
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,8 +28,12 @@ type telemetry struct {
 	streams   *streamMetrics // streams.go (issue 17)
 	duration  *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
+	uploads   uploadMetrics
 	mu        sync.Mutex
 	operation map[string]bool
+
+	// subscriptions are the engines' subscription metrics (issue 17).
+	subscriptions *resolvers.SubscriptionMetrics
 }
 
 func newTelemetry() (*telemetry, error) {
@@ -41,19 +46,38 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{registry: reg, sources: m, streams: sm, operation: map[string]bool{},
+	subs, err := resolvers.NewSubscriptionMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	t := &telemetry{registry: reg, sources: m, streams: sm, subscriptions: subs, operation: map[string]bool{},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "conflux", Name: "operation_duration_seconds",
 			Help: "Time to answer a GraphQL operation, by operation name and type.", Buckets: prometheus.DefBuckets},
 			[]string{"operation", "type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "operation_errors_total",
 			Help: "GraphQL errors in answers, by operation name and error code."}, []string{"operation", "code"}),
+		uploads: uploadMetrics{
+			requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "uploads_total",
+				Help: "GraphQL multipart requests (file uploads) on /graphql, by outcome: ok, too_large (413), refused (400), failed (the body broke off or could not be read)."},
+				[]string{"outcome"}),
+			bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "conflux", Name: "upload_bytes_total",
+				Help: "Bytes of uploaded files streamed to backends (again for a retry that sends a file again)."}),
+		},
 	}
-	for _, c := range []prometheus.Collector{t.duration, t.errors, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	for _, c := range []prometheus.Collector{t.duration, t.errors, t.uploads.requests, t.uploads.bytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
+}
+
+// uploadMetrics returns the upload transport's counters; none for a nil t.
+func (t *telemetry) uploadMetrics() uploadMetrics {
+	if t == nil {
+		return uploadMetrics{}
+	}
+	return t.uploads
 }
 
 // Handler serves /metrics.

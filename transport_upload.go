@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Uploads (issue 17): the GraphQL multipart request spec
@@ -32,6 +33,35 @@ import (
 type uploadTransport struct {
 	limits  schema.Uploads
 	maxJSON int64 // server.maxBodyBytes: the bound of the operations and map parts
+	metrics uploadMetrics
+}
+
+// The outcomes of conflux_uploads_total: one per multipart request on /graphql.
+const (
+	uploadOutcomeOK       = "ok"        // every file received; the operation ran
+	uploadOutcomeTooLarge = "too_large" // refused with 413: maxFileBytes, maxTotalBytes, maxFiles or the body's bound
+	uploadOutcomeRefused  = "refused"   // refused with 400: a malformed operations or map, a part the map does not match
+	uploadOutcomeFailed   = "failed"    // the body broke off or could not be parsed as multipart, or a file could not be spooled
+)
+
+// uploadMetrics are conflux_uploads_total{outcome} and conflux_upload_bytes_total (the bytes of files streamed to
+// backends, counted again for a retry that sends a file again). The zero value counts nothing (no telemetry).
+type uploadMetrics struct {
+	requests *prometheus.CounterVec
+	bytes    prometheus.Counter
+}
+
+func (m uploadMetrics) outcome(o string) {
+	if m.requests != nil {
+		m.requests.WithLabelValues(o).Inc()
+	}
+}
+
+// streamed is an Upload's Streamed hook.
+func (m uploadMetrics) streamed(n int64) {
+	if m.bytes != nil {
+		m.bytes.Add(float64(n))
+	}
 }
 
 var _ graphql.Transport = uploadTransport{}
@@ -78,18 +108,22 @@ func (t uploadTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql
 	if err != nil {
 		var ue *uploadError
 		var mbe *http.MaxBytesError
+		outcome := uploadOutcomeRefused
 		if errors.As(err, &mbe) {
 			ue = &uploadError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the upload is larger than %d bytes", mbe.Limit)}
 		} else if !errors.As(err, &ue) {
 			ue = &uploadError{status: http.StatusBadRequest, msg: "could not read the multipart request: " + err.Error()}
+			outcome = uploadOutcomeFailed
 		}
 		code := codeBadRequest
 		if ue.status == http.StatusRequestEntityTooLarge {
-			code = codeRequestTooLarge
+			code, outcome = codeRequestTooLarge, uploadOutcomeTooLarge
 		}
+		t.metrics.outcome(outcome)
 		writeRequestError(w, ue.status, code, ue.msg)
 		return
 	}
+	t.metrics.outcome(uploadOutcomeOK)
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	execute(w, r, exec, params, contentType, false)
@@ -157,8 +191,9 @@ func (t uploadTransport) read(r *http.Request, files *[]string) (*graphql.RawPar
 		if err != nil {
 			return nil, err
 		}
+		up.Streamed = t.metrics.streamed
 		total += up.Size
-		up.Filename = p.FileName()
+		up.Filename, up.Part = p.FileName(), name
 		if up.ContentType = p.Header.Get("Content-Type"); up.ContentType == "" {
 			up.ContentType = "application/octet-stream"
 		}
@@ -297,7 +332,7 @@ func isUpload(v any) bool { _, ok := v.(*resolvers.Upload); return ok }
 // uploadBody sends multipart requests, when uploads are on, to next unbuffered: limitBody (around buffered)
 // would read them into memory and refuse any over server.maxBodyBytes. Their own bound is the files' total plus
 // the operations and map parts and the parts' headers.
-func uploadBody(buffered, next http.Handler, s schema.Settings) http.Handler {
+func uploadBody(buffered, next http.Handler, s schema.Settings, m uploadMetrics) http.Handler {
 	if !s.Uploads.Enabled {
 		return buffered
 	}
@@ -308,6 +343,7 @@ func uploadBody(buffered, next http.Handler, s schema.Settings) http.Handler {
 			return
 		}
 		if r.ContentLength > max {
+			m.outcome(uploadOutcomeTooLarge)
 			w.Header().Set("Content-Type", responseType(r.Header.Get("Accept")))
 			writeRequestError(w, http.StatusRequestEntityTooLarge, codeRequestTooLarge,
 				fmt.Sprintf("the upload is larger than %d bytes", max))

@@ -92,6 +92,9 @@ func uploadEnv(t *testing.T, server string) (*testEnv, *atomic.Int64) {
 func uploadEnvWith(t *testing.T, server string, failFirst int64, sourceKeys, bindingKeys string) (*testEnv, *atomic.Int64) {
 	t.Helper()
 	backend, calls := fileBackend(t, failFirst)
+	// Spool to a directory of the test's own: other test processes on the machine spool to the shared one, and
+	// assertNoSpool must see only this test's files.
+	t.Setenv("TMPDIR", t.TempDir())
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`schema: [s.graphqls]
 server: {%s}

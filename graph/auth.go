@@ -117,5 +117,6 @@ func (x *execution) refusal(f *Field) error {
 
 func (x *execution) isRootType(name string) bool {
 	s := x.engine.sg.Schema
-	return s.Query != nil && s.Query.Name == name || s.Mutation != nil && s.Mutation.Name == name
+	return s.Query != nil && s.Query.Name == name || s.Mutation != nil && s.Mutation.Name == name ||
+		s.Subscription != nil && s.Subscription.Name == name
 }

@@ -36,6 +36,8 @@ type Engine struct {
 	resolvers *resolvers.Set
 	plans     *cache.LRU[string, *cachedPlan]
 	planning  singleflight.Group
+	// subs are the open subscriptions, which Close ends (subscribe.go).
+	subs subscriptions
 }
 
 var _ graphql.ExecutableSchema = (*Engine)(nil)
@@ -95,16 +97,25 @@ func (e *Engine) Complexity(_ context.Context, _, _ string, childComplexity int,
 	return childComplexity + 1, true
 }
 
-// Exec implements graphql.ExecutableSchema. The work happens in the returned handler, which answers once.
+// Exec implements graphql.ExecutableSchema. The work happens in the returned handler, which answers once, or,
+// for a request marked WithIncremental whose operation defers or streams, once per payload (incremental.go).
 func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+		return e.subscribe(ctx, oc)
+	}
 	var done atomic.Bool
+	var more *incrementalRun
 	return func(ctx context.Context) *graphql.Response {
+		if more != nil {
+			return more.next(ctx)
+		}
 		if done.Swap(true) {
 			return nil
 		}
 		nameOperation(ctx, oc.Operation)
-		resp := e.Execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers)
+		var resp *graphql.Response
+		resp, more = e.execute(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables, oc.Headers, incremental(ctx))
 		if e.sg.Settings.PlanExtension && oc.Operation != nil {
 			// Off by default: the plan shows the backends' paths, which a public API may not want to reveal.
 			if cp := e.plan(ctx, oc.RawQuery, oc.Doc, oc.Operation, oc.Variables); cp.plan != nil {
@@ -127,7 +138,15 @@ func (e *Engine) Exec(ctx context.Context) graphql.ResponseHandler {
 // RESPONSE_TOO_LARGE error.
 // No goroutine it started outlives it.
 func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition,
-	vars map[string]any, headers map[string][]string) (resp *graphql.Response) {
+	vars map[string]any, headers map[string][]string) *graphql.Response {
+	resp, _ := e.execute(ctx, query, doc, op, vars, headers, false)
+	return resp
+}
+
+// execute is Execute; with inc, a query that defers or streams answers its initial payload, and more gives the
+// others (incremental.go).
+func (e *Engine) execute(ctx context.Context, query string, doc *ast.QueryDocument, op *ast.OperationDefinition,
+	vars map[string]any, headers map[string][]string, inc bool) (resp *graphql.Response, more *incrementalRun) {
 	executing := false
 	defer func() {
 		if p := recover(); p != nil {
@@ -137,36 +156,41 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 			if executing {
 				resp.Data = json.RawMessage("null")
 			}
+			more = nil
 		}
 	}()
 	if op == nil {
-		return errorResponse(&PlanError{Message: "no operation to execute"})
+		return errorResponse(&PlanError{Message: "no operation to execute"}), nil
 	}
 	cp := e.plan(ctx, query, doc, op, vars)
 	if cp.err != nil {
-		return errorResponse(cp.err)
+		return errorResponse(cp.err), nil
 	}
 	if err := cp.plan.CheckCost(vars, e.sg.Settings.DefaultListSize, e.sg.Settings.MaxCost, op.Position); err != nil {
-		return errorResponse(err)
+		return errorResponse(err), nil
 	}
 	if r := cp.static.Load(); r != nil {
 		// gqlgen appends to the response it gets: hand out a copy that shares nothing writable.
 		c := *r
 		c.Errors = slices.Clip(r.Errors)
-		return &c
+		return &c, nil
 	}
 	executing = true
 	client := ctx
 	settings := &e.sg.Settings
+	cancelTimeout := context.CancelFunc(func() {})
 	if d := settings.OperationTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, errTimeout(d))
-		defer cancel()
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, d, errTimeout(d))
 	}
 	x := &execution{engine: e, plan: cp.plan, vars: vars, headers: headers,
 		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
 	x.ctx, x.cancel = context.WithCancelCause(ctx)
 	x.loaders.MaxCalls = int64(settings.MaxFetches)
+	if inc && cp.plan.Operation == ast.Query && len(cp.plan.Deferred)+len(cp.plan.Streamed) > 0 {
+		resp, more = e.startIncremental(client, x, cp, cancelTimeout)
+		return resp, more
+	}
+	defer cancelTimeout()
 	root := x.run()
 	stopped := x.stopped() != nil
 	// Every fetch has settled; a batch call whose waiters gave up when the operation stopped ends with x.ctx.
@@ -174,19 +198,9 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 	x.loaders.Wait()
 	if client.Err() != nil {
 		// Nobody reads the answer: do not write it.
-		return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: errCancelled.msg,
-			Extensions: map[string]any{"code": string(errCancelled.code)}}}}
+		return cancelledResponse(), nil
 	}
-	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails, log: e.log}
-	if hint := cp.size.Load(); hint > 0 {
-		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
-		// more than the cap allows.
-		hint += hint / 8
-		if w.maxBytes > 0 {
-			hint = min(hint, w.maxBytes+1)
-		}
-		w.buf = make([]byte, 0, hint)
-	}
+	w := e.newWriter(client, cp)
 	data := w.write(root)
 	if w.abort == nil {
 		cp.size.Store(int64(len(data)))
@@ -200,7 +214,28 @@ func (e *Engine) Execute(ctx context.Context, query string, doc *ast.QueryDocume
 			e.plans.Resize(cp.key, cp.bytes+staticBytes(&c))
 		}
 	}
-	return resp
+	return resp, nil
+}
+
+func cancelledResponse() *graphql.Response {
+	return &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: errCancelled.msg,
+		Extensions: map[string]any{"code": string(errCancelled.code)}}}}
+}
+
+// newWriter returns the writer of a response of cp's plan to client.
+func (e *Engine) newWriter(client context.Context, cp *cachedPlan) *writer {
+	settings := &e.sg.Settings
+	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails, log: e.log}
+	if hint := cp.size.Load(); hint > 0 {
+		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
+		// more than the cap allows.
+		hint += hint / 8
+		if w.maxBytes > 0 {
+			hint = min(hint, w.maxBytes+1)
+		}
+		w.buf = make([]byte, 0, hint)
+	}
+	return w
 }
 
 func errorResponse(err error) *graphql.Response {

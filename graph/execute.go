@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -21,6 +22,9 @@ type object struct {
 	sel    *Selection
 	raw    any
 	values []any
+	// group is the deferred fragment (or the items of a stream past initialCount) the object is written in, for
+	// an operation delivered incrementally (issue 17); nil for the initial payload's.
+	group *Defer
 }
 
 // fieldError marks a field whose value could not be produced; the writer reports it at each path it lands on.
@@ -47,6 +51,9 @@ type execution struct {
 	args   map[*Field]map[string]any
 	// items counts the list items built, against server.maxItems.
 	items atomic.Int64
+	// track, for an operation delivered incrementally (issue 17), counts the running fetches per deferred
+	// fragment; nil otherwise.
+	track *tracker
 }
 
 // pending maps each fetch to the parent objects it must fill.
@@ -54,8 +61,8 @@ type pending map[*Fetch][]*object
 
 // run executes the plan and returns the root object once every fetch has finished (or failed).
 func (x *execution) run() *object {
-	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 	if x.plan.Operation == ast.Mutation {
+		root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 		// Root mutation fields run one after the other, each with everything below it (GraphQL spec, 6.2.2). A
 		// federated group (consecutive fields of one subgraph) runs as one request, which the subgraph runs in
 		// order.
@@ -87,6 +94,14 @@ func (x *execution) run() *object {
 		}
 		return root
 	}
+	root := x.start()
+	x.wg.Wait()
+	return root
+}
+
+// start builds the root object of a query and starts its root fetches.
+func (x *execution) start() *object {
+	root := &object{sel: x.plan.Root, values: make([]any, len(x.plan.Root.Fields))}
 	todo := pending{}
 	for _, f := range x.plan.Root.Fields {
 		x.fill(root, f, todo)
@@ -95,7 +110,6 @@ func (x *execution) run() *object {
 		todo[f] = []*object{root}
 	}
 	x.dispatch(todo)
-	x.wg.Wait()
 	return root
 }
 
@@ -129,9 +143,16 @@ func (x *execution) dispatch(todo pending) {
 		for i, f := range fetches {
 			parents[i] = todo[f]
 		}
+		var groups []*Defer
+		if x.track != nil {
+			groups = x.track.start(fetches, parents)
+		}
 		x.wg.Add(1)
 		go func() {
 			defer x.wg.Done()
+			if groups != nil {
+				defer x.track.finish(groups)
+			}
 			x.runFetches(fetches, parents)
 		}()
 	}
@@ -198,14 +219,14 @@ func (x *execution) settle(o *object, f *Field, v any, err error, todo pending) 
 		v = fb
 	}
 	if fr, ok := v.(*resolvers.ForwardResult); ok {
-		built := x.build(f, f.Def.Type, fr.Value, todo)
+		built := x.build(o, f, fr.Value, todo)
 		if len(fr.Errors) > 0 {
 			built = &forwardedValue{value: built, errs: fr.Errors}
 		}
 		o.values[f.Index] = built
 		return
 	}
-	o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+	o.values[f.Index] = x.build(o, f, v, todo)
 }
 
 // forwardedValue is a field's value with the upstream GraphQL errors located under it.
@@ -240,18 +261,18 @@ func (x *execution) fill(o *object, f *Field, todo pending) {
 			o.values[f.Index] = &fieldError{err: errIntrospectionOff}
 			return
 		}
-		o.values[f.Index] = x.build(f, f.Def.Type, introspectSchema(x.engine), todo)
+		o.values[f.Index] = x.build(o, f, introspectSchema(x.engine), todo)
 	case FieldType:
 		if !x.engine.sg.Settings.Introspection {
 			o.values[f.Index] = &fieldError{err: errIntrospectionOff}
 			return
 		}
 		name, _ := x.fieldArgs(f)["name"].(string)
-		o.values[f.Index] = x.build(f, f.Def.Type, introspectType(x.engine, name), todo)
+		o.values[f.Index] = x.build(o, f, introspectType(x.engine, name), todo)
 	case FieldValue:
 		r := res(x, f)
 		v := r.Value(r.Vars(x.fieldArgs(f), o.raw, x.headers))
-		o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+		o.values[f.Index] = x.build(o, f, v, todo)
 	default:
 		var v any
 		if isIntrospection(o.raw) {
@@ -265,15 +286,15 @@ func (x *execution) fill(o *object, f *Field, todo pending) {
 				v = m[f.Name]
 			}
 		}
-		o.values[f.Index] = x.build(f, f.Def.Type, v, todo)
+		o.values[f.Index] = x.build(o, f, v, todo)
 	}
 }
 
-// build turns a raw value for field f of type t into response values: lists element by element, objects into
+// build turns a raw value for field f of parent into response values: lists element by element, objects into
 // *object with their fields filled and their fetches collected into todo, leaves unchanged (the writer coerces
 // them). A value of the wrong shape becomes a field error.
-func (x *execution) build(f *Field, t *ast.Type, v any, todo pending) any {
-	return x.buildIn(f, t, v, todo, nil)
+func (x *execution) build(parent *object, f *Field, v any, todo pending) any {
+	return x.buildIn(f, f.Def.Type, v, todo, nil, cmp.Or(f.in, parent.group))
 }
 
 // stopCheck is how many list items are built (or written) between two checks of the operation's context.
@@ -288,7 +309,8 @@ type slab struct {
 	keys []parentKey
 }
 
-func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab) any {
+// buildIn builds v as type t; objects are written in group g (object.group).
+func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab, g *Defer) any {
 	if v == nil {
 		return nil
 	}
@@ -327,6 +349,12 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 				items.keys = make([]parentKey, 0, n*batched)
 			}
 		}
+		// With incremental delivery, the items of a streamed list from streamFrom on are built with their own
+		// pending fetches, dispatched at once; late keeps the caller's.
+		streamFrom, late := -1, pending(nil)
+		if x.track != nil && f.Stream != nil && t == f.Def.Type {
+			streamFrom = f.Stream.initial(x.vars)
+		}
 		// Items whose object nothing keeps once they are built are all decoded into one map.
 		var scratch map[string]any
 		if isLazy && items != nil && reusable(f.Object) {
@@ -350,7 +378,14 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 			} else {
 				e = list[i]
 			}
-			out[i] = x.buildIn(f, t.Elem, e, todo, items)
+			if i == streamFrom {
+				// @stream: the fetches below the items past initialCount run apart (issue 17).
+				todo, g, late = pending{}, f.Stream.group, todo
+			}
+			out[i] = x.buildIn(f, t.Elem, e, todo, items, g)
+		}
+		if late != nil {
+			x.dispatch(todo)
 		}
 		return out
 	}
@@ -370,11 +405,11 @@ func (x *execution) buildIn(f *Field, t *ast.Type, v any, todo pending, s *slab)
 	}
 	var o *object
 	if n := len(sel.Fields); s != nil && len(s.objs) < cap(s.objs) && len(s.vals)+n <= cap(s.vals) {
-		s.objs = append(s.objs, object{sel: sel, raw: v, values: s.vals[len(s.vals) : len(s.vals)+n : len(s.vals)+n]})
+		s.objs = append(s.objs, object{sel: sel, raw: v, values: s.vals[len(s.vals) : len(s.vals)+n : len(s.vals)+n], group: g})
 		s.vals = s.vals[:len(s.vals)+n]
 		o = &s.objs[len(s.objs)-1]
 	} else {
-		o = &object{sel: sel, raw: v, values: make([]any, n)}
+		o = &object{sel: sel, raw: v, values: make([]any, n), group: g}
 	}
 	fetches := 0
 	keysNow := true

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,6 +19,26 @@ type Explanation struct {
 	Fetches   []ExplainFetch `json:"fetches"`
 	// Subgraphs lists the subgraph requests of the federated root fields (issue 14), absent without any.
 	Subgraphs []ExplainCall `json:"subgraphs,omitempty"`
+	// Deferred lists the operation's @defer fragments and Streamed its @stream fields (issue 17), absent without.
+	Deferred []ExplainDefer  `json:"deferred,omitempty"`
+	Streamed []ExplainStream `json:"streamed,omitempty"`
+}
+
+// ExplainDefer is one @defer fragment: delivered after the initial payload (or after the fragment it is nested
+// in, Parent), once the fetches marked with its ID have finished.
+type ExplainDefer struct {
+	ID     int    `json:"id"`
+	Label  string `json:"label,omitempty"`
+	Parent int    `json:"parent,omitempty"`
+	// At is the response path of the objects the fragment applies to, with @ for list levels.
+	At     string   `json:"at"`
+	Fields []string `json:"fields"`
+}
+
+// ExplainStream is one @stream list field.
+type ExplainStream struct {
+	Label string `json:"label,omitempty"`
+	At    string `json:"at"`
 }
 
 // ExplainCall is one subgraph request of a federated plan.
@@ -51,6 +73,12 @@ type ExplainFetch struct {
 	Fills []string `json:"fills"`
 	// Upstream is the selection a graphql fetch forwards.
 	Upstream string `json:"upstream,omitempty"`
+	// Stream says how a subscription's root fetch reads its events (issue 17): "graphql subscription",
+	// "sse", "sse event <type>", "poll every <interval>"; its mode is "stream" and the fetches below it run once
+	// per event.
+	Stream string `json:"stream,omitempty"`
+	// Deferred is the ID of the @defer fragment whose payload waits for this fetch; 0 for the initial payload.
+	Deferred int `json:"deferred,omitempty"`
 }
 
 // Explain renders the plan without executing it.
@@ -60,6 +88,8 @@ func (p *Plan) Explain() *Explanation {
 		bd := f.Binding
 		ef := ExplainFetch{ID: f.ID, Binding: bd.Name(), Source: bd.Source, At: f.Path, DependsOn: []int{}, Mode: "per parent"}
 		switch {
+		case f.Parent == nil && p.Operation == ast.Subscription:
+			ef.Mode, ef.Stream = "stream", streamOf(f)
 		case f.Parent == nil:
 			ef.Mode = "root"
 		case f.Batched:
@@ -80,12 +110,58 @@ func (p *Plan) Explain() *Explanation {
 			ef.Upstream = f.Forward.Selection
 		}
 		ef.Fills = fills(f.Field, "")
+		if f.Defer != nil {
+			ef.Deferred = f.Defer.ID
+		}
 		ex.Fetches = append(ex.Fetches, ef)
 		if f.Fed != nil && f.Fed.fields[0] == f.Field {
 			ex.Subgraphs = append(ex.Subgraphs, f.Fed.explain()...)
 		}
 	}
+	ex.Deferred, ex.Streamed = p.explainIncremental()
 	return ex
+}
+
+// explainIncremental lists the plan's @defer fragments with the fields they deliver, and its @stream fields.
+func (p *Plan) explainIncremental() ([]ExplainDefer, []ExplainStream) {
+	if len(p.Deferred) == 0 && len(p.Streamed) == 0 {
+		return nil, nil
+	}
+	defers := make([]ExplainDefer, len(p.Deferred))
+	for i, d := range p.Deferred {
+		defers[i] = ExplainDefer{ID: d.ID, Label: d.Label, At: d.Path, Fields: []string{}}
+		if d.Parent != nil {
+			defers[i].Parent = d.Parent.ID
+		}
+	}
+	var walk func(s *Selection, path string)
+	walk = func(s *Selection, path string) {
+		for _, f := range s.Fields {
+			at := f.Alias
+			if path != "" {
+				at = path + "." + f.Alias
+			}
+			if f.Defer != nil && !slices.Contains(defers[f.Defer.ID-1].Fields, f.Alias) {
+				defers[f.Defer.ID-1].Fields = append(defers[f.Defer.ID-1].Fields, f.Alias)
+			}
+			if f.Def == nil {
+				continue
+			}
+			sub := at + strings.Repeat(".@", listDepth(f.Def.Type))
+			if f.Object != nil {
+				walk(f.Object, sub)
+			}
+			for _, n := range slices.Sorted(maps.Keys(f.ByType)) {
+				walk(f.ByType[n], sub)
+			}
+		}
+	}
+	walk(p.Root, "")
+	var streams []ExplainStream
+	for _, f := range p.Streamed {
+		streams = append(streams, ExplainStream{Label: f.Stream.Label, At: f.Parent + "." + f.Alias})
+	}
+	return defers, streams
 }
 
 // fills lists the fields under f that are read from the same answer (stopping at fields with their own fetch).

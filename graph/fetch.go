@@ -260,7 +260,7 @@ func (bt *batched) run(x *execution, fetches []*Fetch, parents [][]*object) {
 			// Parents with the same key share the value built for the first when nothing below it is fetched
 			// (it is immutable then; the writer writes it at each path).
 			below := pending{}
-			b := x.build(f, f.Def.Type, v, below)
+			b := x.build(o, f, v, below)
 			o.values[f.Index] = b
 			if len(below) == 0 {
 				p.Keep(f, b)

@@ -45,6 +45,9 @@ func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 	if p.op.Operation == ast.Mutation && f.Fetch.Parent == nil {
 		on = up.Mutation
 	}
+	if p.op.Operation == ast.Subscription && f.Fetch.Parent == nil {
+		on = up.Subscription
+	}
 	var onName string
 	switch {
 	case f.Binding.Batch != nil && f.Binding.Batch.Entities != "":

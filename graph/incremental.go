@@ -3,8 +3,12 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // Incremental delivery (issue 17): the contract between the engine and the transports.
@@ -45,4 +49,317 @@ func Subsequent(resp *graphql.Response) (entries json.RawMessage, ok bool) {
 		return nil, false
 	}
 	return resp.Data, true
+}
+
+// part is what a payload left for a later one: a deferred fragment of an object, or the items of a streamed
+// list past its initialCount.
+type part struct {
+	// group and obj: the deferred fragment group of object obj.
+	group *Defer
+	// wait is what the part waits for: group, or the stream's (Stream.group).
+	wait *Defer
+	obj  *object
+	// field, items, from and t: the items of streamed list field from index from on, each of type t.
+	field *Field
+	items []any
+	from  int
+	t     *ast.Type
+	// path is the response path of obj, or of the list; in is the deferred fragment the part was recorded in.
+	path ast.Path
+	in   *Defer
+}
+
+// label is the part's @defer or @stream label.
+func (p *part) label() string {
+	if p.group != nil {
+		return p.group.Label
+	}
+	return p.field.Stream.Label
+}
+
+// record notes a part at the current path, once per fragment and object: parts recorded since index since
+// are checked for the same one.
+func (w *writer) record(p part, since int) {
+	if p.group != nil {
+		for _, q := range w.parts[since:] {
+			if q.group == p.group && q.obj == p.obj {
+				return
+			}
+		}
+	}
+	p.path = slices.Clone(w.path)
+	p.in = w.group
+	w.parts = append(w.parts, p)
+}
+
+// entry writes p as one entry of a subsequent payload's incremental list, recording the parts it leaves for
+// later in w.parts. It returns false when writing was aborted (w.abort).
+func (w *writer) entry(p *part) bool {
+	w.group = p.in
+	w.path = append(w.path[:0], p.path...)
+	errs := len(w.errs)
+	w.buf = append(w.buf, '{')
+	if p.group != nil {
+		w.group = p.group
+		w.buf = append(w.buf, `"data":`...)
+		if !w.fields(p.obj, p.group) {
+			// A non-null field of the fragment is null: the fragment's data is null, its parent is not touched
+			// (incremental delivery: an error in a deferred fragment nulls within that fragment only).
+			w.buf = append(w.buf, "null"...)
+		}
+	} else {
+		w.buf = append(w.buf, `"items":`...)
+		start := len(w.buf)
+		w.buf = append(w.buf, '[')
+		failed := false
+		parts := len(w.parts)
+		for i, item := range p.items {
+			if i > 0 {
+				w.buf = append(w.buf, ',')
+			}
+			w.path = append(w.path, ast.PathIndex(p.from+i))
+			failed = !w.value(p.field, p.t, item) || failed
+			w.path = w.path[:len(w.path)-1]
+		}
+		if failed {
+			w.buf = append(w.buf[:start], "null"...)
+			w.parts = w.parts[:parts]
+		} else {
+			w.buf = append(w.buf, ']')
+		}
+	}
+	if w.abort != nil || w.aborted() {
+		return false
+	}
+	path := p.path
+	if p.group == nil {
+		path = append(slices.Clip(path), ast.PathIndex(p.from))
+	}
+	pb, _ := json.Marshal(path)
+	w.buf = append(append(w.buf, `,"path":`...), pb...)
+	if l := p.label(); l != "" {
+		w.buf = appendString(append(w.buf, `,"label":`...), l)
+	}
+	if len(w.errs) > errs {
+		eb, _ := json.Marshal(w.errs[errs:])
+		w.buf = append(append(w.buf, `,"errors":`...), eb...)
+	}
+	w.buf = append(w.buf, '}')
+	return true
+}
+
+// tracker counts, per deferred fragment, the goroutines running fetches of it, so that a payload is written once
+// the fetches it needs have finished while the others go on (issue 17). A fetch of a fragment starts only from a
+// fetch of the fragment or of an enclosing one, and a goroutine starts the fetches its results unblock before
+// it ends; so a fragment's fetches are all done when no goroutine runs one and its enclosing fragments' are done.
+type tracker struct {
+	mu      sync.Mutex
+	running map[*Defer]int
+	// changed gets a value (when it has none) each time a count drops to zero.
+	changed chan struct{}
+}
+
+func newTracker() *tracker {
+	return &tracker{running: map[*Defer]int{}, changed: make(chan struct{}, 1)}
+}
+
+// start counts a goroutine running fetches for parents; it returns their fragments, for finish. A fetch's
+// fragment is its own (Fetch.Defer), else its parent object's (the items of a stream past initialCount).
+func (t *tracker) start(fetches []*Fetch, parents [][]*object) []*Defer {
+	groups := make([]*Defer, 0, 1)
+	for i, f := range fetches {
+		if f.Defer != nil {
+			if !slices.Contains(groups, f.Defer) {
+				groups = append(groups, f.Defer)
+			}
+			continue
+		}
+		for _, o := range parents[i] {
+			if !slices.Contains(groups, o.group) {
+				groups = append(groups, o.group)
+			}
+		}
+	}
+	t.mu.Lock()
+	for _, g := range groups {
+		t.running[g]++
+	}
+	t.mu.Unlock()
+	return groups
+}
+
+// finish uncounts a goroutine that start counted.
+func (t *tracker) finish(groups []*Defer) {
+	t.mu.Lock()
+	zero := false
+	for _, g := range groups {
+		if t.running[g]--; t.running[g] == 0 {
+			zero = true
+		}
+	}
+	t.mu.Unlock()
+	if zero {
+		select {
+		case t.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// done reports whether every fetch of fragment g (nil: of the initial payload) has finished.
+func (t *tracker) done(g *Defer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ; g != nil; g = g.Parent {
+		if t.running[g] > 0 {
+			return false
+		}
+	}
+	return t.running[nil] == 0
+}
+
+// incrementalRun delivers the payloads after the initial one of an execution (issue 17). Not safe for concurrent
+// use: the transport calls next from one goroutine.
+type incrementalRun struct {
+	x *execution
+	w *writer
+	// parts are the parts not delivered yet, in the order they were recorded (a fragment before those nested in it).
+	parts []part
+	// budget is what is left of server.maxResponseBytes for the payloads still to come (0: no cap).
+	budget int64
+	// release cancels the execution and waits for its goroutines; it runs once, when the last payload is written
+	// or the client leaves.
+	release func()
+}
+
+// next blocks until at least one part is ready and returns a subsequent payload with every part ready by then,
+// or nil when everything was delivered or ctx ended first.
+func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
+	if r.parts == nil {
+		return nil
+	}
+	for {
+		ready := false
+		for i := range r.parts {
+			if r.x.track.done(r.parts[i].wait) {
+				ready = true
+				break
+			}
+		}
+		if ready {
+			break
+		}
+		select {
+		case <-r.x.track.changed:
+		case <-ctx.Done():
+			r.parts = nil
+			r.release()
+			return nil
+		}
+	}
+	// Which fragments are done is decided once per payload, so that the objects of one fragment come together.
+	done := map[*Defer]bool{}
+	isDone := func(g *Defer) bool {
+		d, ok := done[g]
+		if !ok {
+			d = r.x.track.done(g)
+			done[g] = d
+		}
+		return d
+	}
+	w := r.w
+	w.buf, w.errs, w.errBytes, w.parts = make([]byte, 0, 512), nil, 0, nil
+	w.maxBytes = r.budget
+	w.buf = append(w.buf, '[')
+	entries := 0
+	var later []part
+	for len(r.parts) > 0 {
+		p := r.parts[0]
+		r.parts = r.parts[1:]
+		if !isDone(p.wait) {
+			later = append(later, p)
+			continue
+		}
+		if entries > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		entries++
+		if !w.entry(&p) {
+			// Past server.maxResponseBytes, or the client left: one last entry says why, and nothing follows.
+			w.buf = append(w.buf[:0], '[')
+			eb, _ := json.Marshal(gqlerror.List{{Message: w.abort.msg, Extensions: map[string]any{"code": string(w.abort.code)}}})
+			pb, _ := json.Marshal(p.path)
+			w.buf = append(append(append(append(w.buf, `{"data":null,"path":`...), pb...), `,"errors":`...), eb...)
+			w.buf = append(w.buf, '}')
+			later, r.parts, w.parts = nil, nil, nil
+			break
+		}
+		// What the entry left for later is nested in it: ready ones go in this payload too, after it.
+		r.parts = append(w.parts, r.parts...)
+		w.parts = nil
+	}
+	w.buf = append(w.buf, ']')
+	r.parts = later
+	if r.budget > 0 {
+		r.budget = max(r.budget-int64(len(w.buf)), 1)
+	}
+	hasNext := len(r.parts) > 0
+	if !hasNext {
+		r.parts = nil
+		r.release()
+	}
+	return &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(w.buf), HasNext: &hasNext}
+}
+
+// startIncremental runs x, a query that defers or streams, for a client that accepts incremental delivery: it
+// returns the initial payload once the fetches it needs have finished, and the run that delivers the rest. The
+// execution's goroutines end when the last payload is written or the client leaves (client), whichever is
+// first; cancelTimeout releases the operation timeout then.
+func (e *Engine) startIncremental(client context.Context, x *execution, cp *cachedPlan, cancelTimeout context.CancelFunc) (*graphql.Response, *incrementalRun) {
+	x.track = newTracker()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			x.cancel(nil)
+			x.wg.Wait()
+			x.loaders.Wait()
+			cancelTimeout()
+		})
+	}
+	// A client that leaves between payloads calls next no more: its context's end releases the execution.
+	context.AfterFunc(client, release)
+	ok := false
+	defer func() {
+		if !ok {
+			release() // a panic below: Execute's recover answers
+		}
+	}()
+	root := x.start()
+	for !x.track.done(nil) {
+		select {
+		case <-x.track.changed:
+		case <-client.Done():
+		}
+		if client.Err() != nil {
+			ok = true
+			release()
+			return cancelledResponse(), nil
+		}
+	}
+	w := e.newWriter(client, cp)
+	w.incremental, w.vars = true, x.vars
+	resp := &graphql.Response{Data: w.write(root), Errors: w.errs}
+	ok = true
+	if w.abort != nil || len(w.parts) == 0 {
+		release()
+		return resp, nil
+	}
+	hasNext := true
+	resp.HasNext = &hasNext
+	r := &incrementalRun{x: x, w: w, parts: w.parts, release: release}
+	if w.maxBytes > 0 {
+		r.budget = max(w.maxBytes-int64(len(resp.Data))-w.errBytes, 1)
+	}
+	w.parts, w.errs, w.errBytes, w.buf = nil, nil, 0, nil
+	return resp, r
 }

@@ -31,17 +31,18 @@ import (
 // errIntrospectionOff answers __schema and __type when server.introspection is false.
 var errIntrospectionOff = &codedError{code: "INTROSPECTION_DISABLED", err: errors.New("introspection is disabled on this server")}
 
-// builtinDirectives lists the directives of gqlparser's prelude and whether Conflux implements them; a prelude
-// directive missing here is not advertised either. @defer is accepted by validation (the prelude declares it) but
-// Conflux answers the deferred fragment in the one response, so advertising it would promise incremental delivery
-// that never comes. A directive the SDL itself declares is part of the user's schema and is advertised as written.
+// builtinDirectives lists the directives of gqlparser's prelude (and @stream, which the schema adds) and whether
+// Conflux implements them; a prelude directive missing here is not advertised either. A directive the SDL itself
+// declares is part of the user's schema and is advertised as written. @defer and @stream are delivered
+// incrementally to clients that accept it (issue 17).
 var builtinDirectives = map[string]bool{
 	"include":     true,
 	"skip":        true,
 	"deprecated":  true,
 	"specifiedBy": true,
 	"oneOf":       true,
-	"defer":       false,
+	"defer":       true,
+	"stream":      true,
 }
 
 // scalarDescriptions are graphql-js 16's descriptions of the built-in scalars. buildClientSchema replaces the

@@ -176,7 +176,7 @@ func contains(list []string, s string) bool {
 
 // TestEngine_IntrospectionOrder pins the orders graphql-js keeps when it rebuilds a schema from introspection:
 // types by name, an interface's possible types (objects only) in that same order, a union's members as declared,
-// and only the directives Conflux implements (no @defer), with the SDL's own.
+// and the directives Conflux implements (@defer and @stream included, issue 17), with the SDL's own.
 func TestEngine_IntrospectionOrder(t *testing.T) {
 	e := newEngine(t, introSDL, introConfig, nil)
 	data := decode(t, execute(t, e, `{
@@ -210,7 +210,7 @@ func TestEngine_IntrospectionOrder(t *testing.T) {
 		{"Named.interfaces", data["named"].(map[string]any)["interfaces"], []string{"Node"}},
 		{"Zebra.interfaces", data["zebra"].(map[string]any)["interfaces"], []string{"Named", "Node"}},
 		{"Thing.possibleTypes", data["thing"].(map[string]any)["possibleTypes"], []string{"Zebra", "Apple", "Mango"}},
-		{"directives", schema["directives"], []string{"deprecated", "include", "oneOf", "skip", "specifiedBy", "tag"}},
+		{"directives", schema["directives"], []string{"defer", "deprecated", "include", "oneOf", "skip", "specifiedBy", "stream", "tag"}},
 	} {
 		if got := names(tt.got); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.what, got, tt.want)

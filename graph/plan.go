@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,10 @@ type Plan struct {
 	// Static reports that the response depends on nothing but the schema (no fetch, no variable), so it can be
 	// cached as bytes.
 	Static bool
+	// Deferred lists the operation's active @defer fragments and Streamed its active @stream fields (issue 17);
+	// a client that accepts incremental delivery gets them after the initial payload.
+	Deferred []*Defer
+	Streamed []*Field
 	// Fields is the number of fields planned: each merged response key of each selection once, so an abstract
 	// field's sub-selection counts once per possible type, and __typename counts.
 	Fields int
@@ -83,6 +88,14 @@ type Field struct {
 	// __typename is the abstract type's own name (what an @interfaceObject subgraph answers) is written with
 	// any of them (issue 14).
 	AnyType bool
+	// Defer is the deferred fragment the field is selected in, relative to its parent object (nil: the field
+	// belongs with its parent). A field selected both in and out of deferred fragments is not deferred.
+	Defer *Defer
+	// Stream is the field's active @stream, nil when none.
+	Stream *Stream
+	// in is the deferred fragment the field is written in: its own Defer, or its parent object's (nil: the
+	// initial payload's).
+	in *Defer
 	// Index is the field's position in its Selection.
 	Index int
 	// pathName is Alias as a path element, made once here so that writing a response does not box the alias
@@ -110,9 +123,57 @@ type Fetch struct {
 	// Fed is the federated group a root field of the supergraph belongs to (issue 14): its fetches run
 	// together, as the group's subgraph calls.
 	Fed *fedGroup
+	// Defer is the deferred fragment the fetch's field is in, or below (nil: the initial payload needs it).
+	Defer *Defer
 	// fetcher runs the fetch (fetch.go): chosen by the binding's source when the fetch is planned, or the
 	// federated group.
 	fetcher fetcher
+}
+
+// Defer is one active @defer fragment (issue 17). Its fields are marked with it (Field.Defer) in every
+// selection the fragment applies to; the fetches below them with it or a Defer nested in it (Fetch.Defer).
+type Defer struct {
+	// ID numbers the operation's deferred fragments from 1 in planning order.
+	ID    int
+	Label string
+	// Parent is the deferred fragment this one is nested in; nil for one of the initial payload.
+	Parent *Defer
+	// Path is the response path of the objects the fragment applies to, with "@" per list level.
+	Path     string
+	Location *ast.Position
+}
+
+// Stream is a list field's active @stream (issue 17).
+type Stream struct {
+	Label string
+	// group stands for the items past initialCount: the fetches below them run apart, counted for it, so that
+	// the initial payload does not wait for them (execute.go, buildIn).
+	group *Defer
+	// InitialCount is the @stream(initialCount:) argument: a literal or a variable, read per request.
+	InitialCount *ast.Value
+}
+
+// initial returns the number of items of the initial payload for the request's variables.
+func (s *Stream) initial(vars map[string]any) int {
+	if s.InitialCount == nil {
+		return 0
+	}
+	v, err := s.InitialCount.Value(vars)
+	if err != nil {
+		return 0
+	}
+	switch n := v.(type) {
+	case int64:
+		return int(max(n, 0))
+	case int:
+		return max(n, 0)
+	case json.Number:
+		i, _ := n.Int64()
+		return int(max(i, 0))
+	case float64:
+		return int(max(n, 0))
+	}
+	return 0
 }
 
 // PlanError is an operation the planner refuses (for example over a configured limit). Code is its
@@ -161,14 +222,14 @@ func NewPlan(sg *schema.Supergraph, doc *ast.QueryDocument, op *ast.OperationDef
 	case ast.Mutation:
 		root = sg.Schema.Mutation
 	case ast.Subscription:
-		return nil, &PlanError{Message: "subscriptions are not supported", Location: op.Position}
+		root = sg.Schema.Subscription // each event runs like a query (subscribe.go)
 	default:
 		root = sg.Schema.Query
 	}
 	if root == nil {
 		return nil, &PlanError{Message: fmt.Sprintf("the schema has no %s type", op.Operation), Location: op.Position}
 	}
-	sel, err := p.selection(root, []ast.SelectionSet{op.SelectionSet}, nil, "", 1, false)
+	sel, err := p.selection(root, []ast.SelectionSet{op.SelectionSet}, nil, "", 1, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +344,10 @@ func hasValueFields(s *Selection) bool {
 
 // selection collects the fields of sets that apply to the object type typ (CollectFields in the spec), merges
 // occurrences of each response key, and plans each field.
-func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int, fwd bool) (*Selection, error) {
+//
+// group is the deferred fragment the selection's object is written in (nil: the initial payload): the fetches of
+// its fields belong to it, unless a field is itself deferred.
+func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent *Fetch, path string, depth int, fwd bool, group *Defer) (*Selection, error) {
 	if p.maxDepth > 0 && depth > p.maxDepth {
 		return nil, &PlanError{Message: fmt.Sprintf("the operation is nested deeper than the limit of %d", p.maxDepth), Location: p.op.Position,
 			Code: CodeDepthLimit, Extensions: map[string]any{"maxDepth": p.maxDepth}}
@@ -292,11 +356,12 @@ func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent
 	var order []string
 	groups := map[string][]*ast.Field{}
 	visited := map[string]bool{}
+	c := &collected{groups: groups, order: &order, visited: visited, parent: group, path: path}
 	for _, set := range sets {
-		p.collect(typ, set, groups, &order, visited)
+		p.collect(typ, set, c, nil)
 	}
 	for _, key := range order {
-		f, err := p.field(typ, groups[key], parent, path, depth, fwd)
+		f, err := p.field(typ, groups[key], parent, path, depth, fwd, c.defers[key], group)
 		if err != nil {
 			return nil, err
 		}
@@ -306,7 +371,22 @@ func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent
 	return sel, nil
 }
 
-func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, groups map[string][]*ast.Field, order *[]string, visited map[string]bool) {
+// collected is what collect gathers for one selection: the occurrences of each response key in order, and the
+// deferred fragment of each key's occurrences.
+type collected struct {
+	groups  map[string][]*ast.Field
+	order   *[]string
+	visited map[string]bool
+	// defers holds each key's deferred fragment: the first seen, or nil once an occurrence is not deferred.
+	defers map[string]*Defer
+	// parent is the deferred fragment of the selection's object; path its response path.
+	parent *Defer
+	path   string
+}
+
+// collect gathers set's fields that apply to typ into c; dfr is the @defer fragment set is in (nil: none at
+// this level).
+func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collected, dfr *Defer) {
 	for _, s := range set {
 		switch s := s.(type) {
 		case *ast.Field:
@@ -317,27 +397,70 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, groups map[
 			if key == "" {
 				key = s.Name
 			}
-			if _, ok := groups[key]; !ok {
-				*order = append(*order, key)
+			if _, ok := c.groups[key]; !ok {
+				*c.order = append(*c.order, key)
+				if dfr != nil {
+					if c.defers == nil {
+						c.defers = map[string]*Defer{}
+					}
+					c.defers[key] = dfr
+				}
+			} else if dfr == nil && c.defers[key] != nil {
+				delete(c.defers, key) // also selected without @defer: it comes with its parent
 			}
-			groups[key] = append(groups[key], s)
+			c.groups[key] = append(c.groups[key], s)
 		case *ast.InlineFragment:
 			if !p.included(s.Directives) || !p.applies(s.TypeCondition, typ) {
 				continue
 			}
-			p.collect(typ, s.SelectionSet, groups, order, visited)
+			p.collect(typ, s.SelectionSet, c, p.deferred(s.Directives, c, dfr))
 		case *ast.FragmentSpread:
-			if !p.included(s.Directives) || visited[s.Name] {
+			if !p.included(s.Directives) || c.visited[s.Name] {
 				continue
 			}
 			def := p.doc.Fragments.ForName(s.Name)
 			if def == nil || !p.applies(def.TypeCondition, typ) {
 				continue
 			}
-			visited[s.Name] = true
-			p.collect(typ, def.SelectionSet, groups, order, visited)
+			c.visited[s.Name] = true
+			p.collect(typ, def.SelectionSet, c, p.deferred(s.Directives, c, dfr))
 		}
 	}
+}
+
+// deferred returns the deferred fragment of a fragment with directives dirs inside one of dfr: a new one when it
+// has an active @defer in an operation that delivers incrementally (a query), else dfr.
+func (p *planner) deferred(dirs ast.DirectiveList, c *collected, dfr *Defer) *Defer {
+	d := dirs.ForName("defer")
+	if d == nil || p.op.Operation != ast.Query || !p.active(d) {
+		return dfr
+	}
+	parent := c.parent
+	if dfr != nil {
+		parent = dfr
+	}
+	nd := &Defer{ID: len(p.plan.Deferred) + 1, Label: p.label(d), Parent: parent, Path: c.path, Location: d.Position}
+	p.plan.Deferred = append(p.plan.Deferred, nd)
+	return nd
+}
+
+// active evaluates the `if` argument of @defer or @stream: true when absent.
+func (p *planner) active(d *ast.Directive) bool {
+	if d.Arguments.ForName("if") == nil {
+		return true
+	}
+	return p.condition(d)
+}
+
+// label returns the label argument of @defer or @stream.
+func (p *planner) label(d *ast.Directive) string {
+	if a := d.Arguments.ForName("label"); a != nil {
+		if v, err := a.Value.Value(p.vars); err == nil {
+			s, _ := v.(string)
+			return s
+		}
+	}
+	return ""
 }
 
 // applies reports whether a fragment with type condition cond applies to the object type typ.
@@ -381,14 +504,17 @@ func (p *planner) condition(d *ast.Directive) bool {
 	return b
 }
 
-func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int, fwd bool) (*Field, error) {
+func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *Fetch, path string, depth int, fwd bool, dfr, in *Defer) (*Field, error) {
 	first := occurrences[0]
 	if p.plan.Fields++; p.plan.Fields > p.maxFields {
 		return nil, &PlanError{Message: fmt.Sprintf("the operation selects more than %d fields, over the cost limit: ask for fewer fields", p.maxFields),
 			Location: first.Position, Code: CodeCostLimit, Extensions: map[string]any{"maxCost": p.maxFields}}
 	}
 	f := &Field{Alias: first.Alias, Name: first.Name, Parent: typ.Name, Arguments: first.Arguments, Location: first.Position, Forwarded: fwd,
-		pathName: ast.PathName(first.Alias)}
+		pathName: ast.PathName(first.Alias), Defer: dfr}
+	if dfr != nil {
+		in = dfr // the field, and everything below it, is written in its own deferred fragment
+	}
 	if f.Alias == "" {
 		f.Alias = f.Name
 	}
@@ -398,6 +524,14 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	fpath := f.Alias
 	if path != "" {
 		fpath = path + "." + f.Alias
+	}
+	f.in = in
+	if d := first.Directives.ForName("stream"); d != nil && p.op.Operation == ast.Query && p.active(d) {
+		f.Stream = &Stream{Label: p.label(d), group: &Defer{Label: p.label(d), Parent: in, Path: fpath, Location: d.Position}}
+		if a := d.Arguments.ForName("initialCount"); a != nil {
+			f.Stream.InitialCount = a.Value
+		}
+		p.plan.Streamed = append(p.plan.Streamed, f)
 	}
 	switch f.Name {
 	case "__typename":
@@ -433,7 +567,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 		case f.Binding.Fetches():
 			f.Kind = FieldFetch
 			f.Fetch = &Fetch{ID: len(p.plan.Fetches) + 1, Field: f, Binding: f.Binding, Parent: parent, Path: fpath,
-				Batched: f.Binding.Batch != nil && parent != nil}
+				Batched: f.Binding.Batch != nil && parent != nil, Defer: in}
 			p.plan.Fetches = append(p.plan.Fetches, f.Fetch)
 			if parent == nil {
 				p.plan.Roots = append(p.plan.Roots, f.Fetch)
@@ -460,7 +594,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 		sets = append(sets, o.SelectionSet)
 	}
 	if named.Kind == ast.Object {
-		sub, err := p.selection(named, sets, parent, subPath, depth+1, fwd)
+		sub, err := p.selection(named, sets, parent, subPath, depth+1, fwd, in)
 		if err != nil {
 			return nil, err
 		}
@@ -469,7 +603,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	}
 	f.ByType = map[string]*Selection{}
 	for _, t := range p.sg.Schema.GetPossibleTypes(named) {
-		sub, err := p.selection(t, sets, parent, subPath, depth+1, fwd)
+		sub, err := p.selection(t, sets, parent, subPath, depth+1, fwd, in)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +24,19 @@ func (p *Plan) String() string {
 		if f.Fed != nil && (len(groups) == 0 || groups[len(groups)-1] != f.Fed) {
 			groups = append(groups, f.Fed)
 		}
+	}
+	for _, d := range p.Deferred {
+		fmt.Fprintf(&b, "deferred #%d", d.ID)
+		if d.Label != "" {
+			fmt.Fprintf(&b, " %q", d.Label)
+		}
+		if d.Parent != nil {
+			fmt.Fprintf(&b, " in #%d", d.Parent.ID)
+		}
+		fmt.Fprintf(&b, " at %s\n", cmp.Or(d.Path, "(root)"))
+	}
+	for _, f := range p.Streamed {
+		fmt.Fprintf(&b, "streamed %s.%s\n", f.Parent, f.Alias)
 	}
 	for _, g := range groups {
 		b.WriteString("subgraph calls of " + g.names() + ":\n")
@@ -58,6 +73,12 @@ func printFetch(b *strings.Builder, f *Fetch, depth int) {
 	method, path := f.fetcher.describe(f)
 	if bd.Federated {
 		method, path = "federated", "(subgraph calls below)"
+	}
+	if f.Defer != nil {
+		mode += fmt.Sprintf(", deferred #%d", f.Defer.ID)
+		if f.Defer.Label != "" {
+			mode += " " + strconv.Quote(f.Defer.Label)
+		}
 	}
 	fmt.Fprintf(b, "%s#%d %s <- %s %s %s (%s) at %s\n", strings.Repeat("  ", depth), f.ID, bd.Name(), bd.Source, method, path, mode, f.Path)
 	for _, c := range f.Children {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,14 @@ type writer struct {
 	expose bool
 	logged bool
 	log    *slog.Logger
+
+	// incremental writes a payload of incremental delivery (issue 17): deferred fields and the items of streamed
+	// lists past their initialCount are left out and recorded in parts, for later payloads. group is the
+	// deferred fragment the payload delivers (nil: the initial payload) and vars the request's variables.
+	incremental bool
+	group       *Defer
+	vars        map[string]any
+	parts       []part
 }
 
 // upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
@@ -199,13 +208,28 @@ func (w *writer) tooLarge() bool {
 
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.
 func (w *writer) object(o *object) bool {
-	start := len(w.buf)
+	return w.fields(o, nil)
+}
+
+// fields writes o with the fields of deferred fragment only (nil: the fields not deferred relative to o), and
+// records the fragments nested in it for later payloads; it returns false (having written nothing) when a
+// non-null field of it is null.
+func (w *writer) fields(o *object, only *Defer) bool {
+	start, parts := len(w.buf), len(w.parts)
 	failed := false
 	w.buf = append(w.buf, '{')
+	first := true
 	for i, f := range o.sel.Fields {
-		if i > 0 {
+		if w.incremental && f.Defer != only {
+			if f.Defer != nil && f.Defer.Parent == cmp.Or(only, w.group) {
+				w.record(part{group: f.Defer, wait: f.Defer, obj: o}, parts)
+			}
+			continue
+		}
+		if !first {
 			w.buf = append(w.buf, ',')
 		}
+		first = false
 		w.buf = appendString(w.buf, f.Alias)
 		w.buf = append(w.buf, ':')
 		if f.Kind == FieldTypename {
@@ -228,6 +252,7 @@ func (w *writer) object(o *object) bool {
 	}
 	if failed {
 		w.buf = w.buf[:start]
+		w.parts = w.parts[:parts] // o is null: nothing of it comes later
 		return false
 	}
 	w.buf = append(w.buf, '}')
@@ -280,6 +305,14 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 		if w.aborted() {
 			return true, true
 		}
+		parts := len(w.parts)
+		if w.incremental && f.Stream != nil && t == f.Def.Type {
+			// @stream: the first initialCount items now, the rest in a later payload.
+			if n := f.Stream.initial(w.vars); n < len(list) {
+				w.record(part{field: f, wait: f.Stream.group, items: list[n:], from: n, t: t.Elem}, parts)
+				list = list[:n]
+			}
+		}
 		w.buf = append(w.buf, '[')
 		for i, e := range list {
 			if i%stopCheck == stopCheck-1 && w.aborted() {
@@ -295,6 +328,7 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 		}
 		if failed {
 			w.buf = append(w.buf[:start], "null"...)
+			w.parts = w.parts[:parts]
 			return true, true
 		}
 		w.buf = append(w.buf, ']')

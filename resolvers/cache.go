@@ -18,6 +18,8 @@ type Option func(*options)
 type options struct {
 	cache respcache.Config
 	log   *slog.Logger
+	// subMetrics receives subscriptions' metrics (subscribe.go).
+	subMetrics *SubscriptionMetrics
 }
 
 // WithLogger sets where the resolvers log what clients are not told (a panic in a batch); the default discards

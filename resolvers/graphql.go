@@ -27,6 +27,10 @@ type Forward struct {
 	// Literals are the argument values the client wrote inline in the selection: the selection refers to each
 	// by its variable, so that no client value is printed into an upstream document (issue 13).
 	Literals []ForwardLiteral
+	// Uploads says a client variable whose type holds the Upload scalar reaches the fetch (through the selection
+	// or the field's arguments): its document may go as a GraphQL multipart request (graphql_upload.go). It is
+	// for explain; the request is multipart exactly when its variables hold Upload values.
+	Uploads bool
 }
 
 // ForwardVar is a client variable passed on as an upstream variable (never inlined).
@@ -452,13 +456,12 @@ func (r *Resolver) sendGraphQL(ctx context.Context, call upstreamCall, incoming 
 }
 
 // postGraphQL posts call to src with req's settings and decodes the GraphQL answer. A request-level failure
-// (data null and an error without a path: the upstream refused the document) fails the call.
+// (data null and an error without a path: the upstream refused the document) fails the call. Variables holding
+// Uploads make it a GraphQL multipart request (graphql_upload.go).
 func postGraphQL(ctx context.Context, src sources.Source, name string, req *sources.Request, call upstreamCall, header http.Header) (*graphqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": call.query, "variables": call.vars})
-	if err != nil {
-		return nil, fmt.Errorf("encode upstream request: %w", err)
+	if err := graphqlBody(req, call, header); err != nil { // JSON, or multipart with Uploads (graphql_upload.go)
+		return nil, err
 	}
-	req.Method, req.Body, req.Header = http.MethodPost, body, header
 	respcache.FromContext(ctx).Uncached() // GraphQL answers are not cached: the response's Cache-Control is no-store
 	resp, err := src.Do(ctx, req)
 	if err != nil {

@@ -147,6 +147,10 @@ func (b *docBuilder) value(n *argNode, name string, v any) error {
 		b.body.WriteByte(']')
 		return nil
 	}
+	if hasUpload(v) {
+		// A file goes in a variable of the upstream's type, which is not known here (issue 17).
+		return &InputError{Binding: b.r.Binding.Name(), Msg: "an Upload argument can be forwarded only where its upstream type is known: give the source an sdl or introspect it"}
+	}
 	if err := writeLiteral(&b.body, v); err != nil {
 		return &InputError{Binding: b.r.Binding.Name(), Msg: err.Error()}
 	}

@@ -34,6 +34,10 @@ type Resolver struct {
 	policy respcache.Policy
 	// jwt says a template of the binding reads {{jwt.*}}, so Vars decodes the request's claims.
 	jwt bool
+	// httpCfg, gqlSubs and subMetrics serve a Subscription binding's stream (subscribe.go).
+	httpCfg    *sources.HTTPConfig
+	gqlSubs    *schema.GraphQLSubscriptions
+	subMetrics *SubscriptionMetrics
 }
 
 // Set holds the resolvers of one configuration version.
@@ -76,7 +80,7 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 		}
 	}
 	for _, b := range sg.Bindings() {
-		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b), log: o.log}
+		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b), log: o.log, subMetrics: o.subMetrics}
 		if def := sg.Schema.Types[b.Type]; def != nil {
 			if f := def.Fields.ForName(b.Field); f != nil {
 				r.List = isList(f.Type)
@@ -94,10 +98,14 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 				if cfg.HTTP != nil {
 					r.forward = cfg.HTTP.ForwardHeaders
 				}
+				r.httpCfg, r.gqlSubs = cfg.HTTP, cfg.Subscriptions
 			}
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
 			if r.GraphQL && !b.Federated {
 				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
+				if sg.Schema.Subscription != nil && sg.Schema.Subscription.Name == b.Type {
+					r.gql = newSubscriptionArgs(sg, b, r.upstream)
+				}
 			}
 			if b.Cache != nil && !r.GraphQL {
 				// Answers of graphql sources are not cached: they are POSTs whose answers carry errors.

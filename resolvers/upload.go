@@ -24,10 +24,16 @@ type Upload struct {
 	Filename string
 	// ContentType is the part's Content-Type; application/octet-stream when the client sent none.
 	ContentType string
+	// Part is the name of the client's file part it came from, unique in its request. It tells two files apart:
+	// variables coercion may copy an Upload, so that one file's copies are different pointers.
+	Part string
 	// Size is the file's length in bytes.
 	Size int64
 	// Open returns a reader of the file's content.
 	Open func() (io.ReadCloser, error)
+	// Streamed, when set, is told how many bytes of the file each backend request carried (the upload
+	// metrics): a retry that sends the file again is told again. It may be called from several goroutines.
+	Streamed func(n int64)
 }
 
 // MarshalJSON writes the file's description, never its content: an Upload rendered into a JSON body (instead
@@ -105,6 +111,14 @@ func renderMultipart(out *sources.Request, fields *schema.Value, vs *Vars) error
 			return err
 		}
 	}
+	streamParts(out, parts)
+	return nil
+}
+
+// streamParts makes parts the request's body: a multipart/form-data Content-Type and a Stream that writes the
+// parts through a pipe as the transport reads them, opening each file anew for each attempt, so that a retry
+// sends the whole body again and no file is ever held in memory.
+func streamParts(out *sources.Request, parts []formPart) {
 	boundary := multipart.NewWriter(io.Discard).Boundary()
 	if out.Header == nil {
 		out.Header = http.Header{}
@@ -119,7 +133,6 @@ func renderMultipart(out *sources.Request, fields *schema.Value, vs *Vars) error
 		}()
 		return pr, nil
 	}
-	return nil
 }
 
 // formQuote escapes a Content-Disposition parameter; control characters (a header injection) become spaces.
@@ -155,8 +168,12 @@ func writeMultipart(w io.Writer, boundary string, parts []formPart) error {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(pw, rc)
+		// A pipe's Write returns once the reader took the bytes: n is what the transport read of this file.
+		n, err := io.Copy(pw, rc)
 		rc.Close()
+		if p.file.Streamed != nil && n > 0 {
+			p.file.Streamed(n)
+		}
 		if err != nil {
 			return err
 		}

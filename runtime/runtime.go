@@ -18,6 +18,7 @@ import (
 
 	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -45,6 +46,8 @@ type Config struct {
 	Env func(string) (string, bool)
 	// SourceMetrics receives the metrics of every source built; nil reports none.
 	SourceMetrics *sources.Metrics
+	// SubscriptionMetrics receives the metrics of every version's subscriptions (issue 17); nil reports none.
+	SubscriptionMetrics *resolvers.SubscriptionMetrics
 	// RateLimiter, when set, returns the limiter that enforces a source's limits.rate in place of the source's
 	// own token bucket (issue 15: one budget across replicas); a nil RateLimiter or result keeps the bucket.
 	RateLimiter func(source string, limits sources.LimitsConfig) sources.RateLimiter

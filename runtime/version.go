@@ -66,7 +66,8 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 			v.owned[name] = c.Close
 		}
 	}
-	set, err := resolvers.New(sg, v.srcs, resolvers.WithResponseCache(cfg.ResponseCache), resolvers.WithLogger(cfg.Logger))
+	set, err := resolvers.New(sg, v.srcs, resolvers.WithResponseCache(cfg.ResponseCache), resolvers.WithLogger(cfg.Logger),
+		resolvers.WithSubscriptionMetrics(cfg.SubscriptionMetrics))
 	if err != nil {
 		v.Close()
 		return nil, err
@@ -111,10 +112,14 @@ func sourceConfig(sg *schema.Supergraph, name string) string {
 	return key
 }
 
-// Close releases the sources the version owns (idle connections, probes); those carried over to a newer
-// version are that version's to close. Requests still running on the version are not interrupted. Close may be
-// called more than once.
+// Close ends the version's subscriptions (each told SUBSCRIPTION_CLOSED: subscribe again, on the new version)
+// and releases the sources the version owns (idle connections, probes); those carried over to a newer version
+// are that version's to close. Requests still running on the version are not interrupted. Close may be called
+// more than once.
 func (v *Version) Close() {
+	if v.engine != nil {
+		v.engine.Close()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for name, c := range v.owned {

@@ -45,6 +45,9 @@ type Binding struct {
 	// ListSize tells the cost estimate how long the field's list is; nil means the server's defaultListSize
 	// (or the value of a first/last/limit argument).
 	ListSize *ListSize
+	// Subscribe says how a Subscription field's events are read and buffered (issue 17); nil elsewhere, and for
+	// a graphql binding that keeps the defaults.
+	Subscribe *Subscribe
 	// Federated marks a binding derived from the supergraph (issue 14): a root field that subgraph Source
 	// resolves. The planner plans the whole federated selection below it (graph/federation*.go).
 	Federated bool
@@ -130,7 +133,7 @@ type ListSize struct {
 
 var (
 	bindingKeys = []string{"source", "method", "path", "query", "headers", "body", "select", "batch", "from", "field", "args", "value", "discriminator",
-		"timeout", "retrySafe", "fallback", "required", "listSize", "cache", "public"}
+		"timeout", "retrySafe", "fallback", "required", "listSize", "cache", "public", "subscribe"}
 	listSizeKeys = []string{"assumedSize", "slicingArguments"}
 	cacheKeys    = []string{"ttl", "honorCacheControl"}
 	batchKeys    = []string{"key", "match", "maxSize", "method", "path", "query", "headers", "body", "select", "args", "entities", "field"}
@@ -194,6 +197,8 @@ func (d *decoder) binding(e entry) *Binding {
 			b.Public, _ = d.boolean(f.value, p)
 		case "batch":
 			batchN = f.value
+		case "subscribe":
+			b.Subscribe = d.subscribe(f.value, p)
 		default:
 			d.requestKey(f, p, &b.Request)
 		}

@@ -33,7 +33,10 @@ type Source struct {
 	Upstream *ast.Schema
 	// Static is the JSON-shaped value a static source answers every request with.
 	Static any
-	Pos    Position
+	// Subscriptions says how subscriptions reach a graphql source (issue 17); nil: graphql-transport-ws at the
+	// first endpoint.
+	Subscriptions *GraphQLSubscriptions
+	Pos           Position
 	// sdlPos is where a graphql source's `sdl` is set, for the errors of reading it.
 	sdlPos Position
 	// sawEndpoints says the configuration listed endpoints; a source named after a subgraph of the supergraph
@@ -48,7 +51,7 @@ var (
 	redisKeys   = []string{"url", "prefix"}
 	sourceKinds = []string{string(KindHTTP), string(KindGraphQL), string(KindStatic)}
 	httpKeys    = []string{"endpoints", "weights", "strategy", "timeout", "retry", "breaker", "limits", "health", "dedup", "headers", "maxResponseBytes", "forwardHeaders", "redirects"}
-	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl")
+	graphqlKeys = append(append([]string(nil), httpKeys...), "sdl", "subscriptions")
 	serverKeys  = []string{"introspection", "playground", "playgroundQuery", "maxBodyBytes", "maxDepth", "maxAliases", "queryCacheSize", "planCacheSize", "planExtension",
 		"maxTokens", "maxCost", "defaultListSize", "maxResponseBytes", "maxFetches", "maxItems", "operationTimeout",
 		"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxConnections", "maxConnectionsPerClient", "maxInFlight",
@@ -498,6 +501,8 @@ func (d *decoder) httpSource(src *Source, n *yaml.Node, path string, keys []stri
 			}
 		case "redirects":
 			d.redirects(e.value, p, &h)
+		case "subscriptions":
+			src.Subscriptions = d.graphqlSubscriptions(e.value, p)
 		case "sdl":
 			h.SDL, _ = d.str(e.value, p)
 			src.sdlPos = d.pos(e.value)

@@ -81,7 +81,7 @@ type introTypeRef struct {
 // builtinScalars and builtinDirectives are declared by every GraphQL schema; an SDL does not repeat them.
 var (
 	builtinScalars    = map[string]bool{"String": true, "Int": true, "Float": true, "Boolean": true, "ID": true}
-	builtinDirectives = map[string]bool{"skip": true, "include": true, "deprecated": true, "specifiedBy": true, "oneOf": true, "defer": true}
+	builtinDirectives = map[string]bool{"skip": true, "include": true, "deprecated": true, "specifiedBy": true, "oneOf": true, "defer": true, "stream": true}
 )
 
 // IntrospectionSDL prints the schema an introspection answer describes as SDL, types in name order.

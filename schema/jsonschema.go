@@ -222,6 +222,7 @@ func (g *jsGen) document() *jsNode {
 	httpNode := g.httpObject("http", httpKeys, nil)
 	defs.add("http", httpNode)
 	defs.add("graphql", g.httpObject("graphql", graphqlKeys, httpNode.Properties))
+	defs.add("subscribe", g.subscribe())
 	defs.add("binding", g.binding())
 	defs.add("batch", g.batch())
 	root.Defs = defs
@@ -241,6 +242,9 @@ func (g *jsGen) httpObject(path string, keys []string, shared *jsProps) *jsNode 
 		"redirects": {Default: sources.RedirectsSameHost, AnyOf: []*jsNode{
 			{Type: "string", Enum: []any{sources.RedirectsSameHost, sources.RedirectsNone}},
 			{Type: "array", Items: host}}},
+	}
+	if slices.Contains(keys, "subscriptions") {
+		special["subscriptions"] = g.graphqlSubscriptions()
 	}
 	if shared != nil {
 		for _, k := range keys {
@@ -287,8 +291,9 @@ func (g *jsGen) binding() *jsNode {
 		"listSize": func() *jsNode {
 			return &jsNode{AnyOf: []*jsNode{g.integer("binding.listSize", nil), listSize}}
 		},
-		"cache":  func() *jsNode { return cache },
-		"public": func() *jsNode { return &jsNode{Type: "boolean", Default: false} },
+		"cache":     func() *jsNode { return cache },
+		"public":    func() *jsNode { return &jsNode{Type: "boolean", Default: false} },
+		"subscribe": func() *jsNode { return ref("subscribe") },
 	}
 	for k, f := range req {
 		fields[k] = f
@@ -319,6 +324,37 @@ func (g *jsGen) batch() *jsNode {
 	n.Required = []string{"key"}
 	n.Description = "fetch the field for all parents with one call; keys left out are inherited from the binding"
 	return n
+}
+
+// subscribe describes a Subscription binding's `subscribe` (subscribe.go).
+func (g *jsGen) subscribe() *jsNode {
+	r := DefaultReconnect()
+	reconnect := closed(g.explicit("subscribe.reconnect", reconnectKeys, map[string]func() *jsNode{
+		"attempts":   func() *jsNode { return g.integer("subscribe.reconnect.attempts", int64(r.Attempts)) },
+		"backoff":    func() *jsNode { return &jsNode{Ref: "#/$defs/duration", Default: r.Backoff.String()} },
+		"maxBackoff": func() *jsNode { return &jsNode{Ref: "#/$defs/duration", Default: r.MaxBackoff.String()} },
+	}))
+	n := closed(g.explicit("subscribe", subscribeKeys, map[string]func() *jsNode{
+		"mode":      func() *jsNode { return &jsNode{Type: "string", Enum: anys(SubscribeModes)} },
+		"event":     func() *jsNode { return &jsNode{Type: "string"} },
+		"interval":  func() *jsNode { return &jsNode{Ref: "#/$defs/duration", Default: DefaultPollInterval.String()} },
+		"buffer":    func() *jsNode { return g.integer("subscribe.buffer", nil) },
+		"overflow":  func() *jsNode { return &jsNode{Type: "string", Enum: anys(OverflowActions)} },
+		"reconnect": func() *jsNode { return reconnect },
+	}))
+	n.Description = "how a Subscription field's events are read (http sources: mode sse or poll) and buffered"
+	return n
+}
+
+// graphqlSubscriptions describes a graphql source's `subscriptions` (subscribe.go).
+func (g *jsGen) graphqlSubscriptions() *jsNode {
+	return closed(g.explicit("graphql.subscriptions", gqlSubscribeKeys, map[string]func() *jsNode{
+		"protocol": func() *jsNode {
+			return &jsNode{Type: "string", Enum: anys(SubscriptionProtocols), Default: ProtocolWS}
+		},
+		"url":         func() *jsNode { return &jsNode{Type: "string", Pattern: `^(wss?|https?)://`} },
+		"initPayload": func() *jsNode { return &jsNode{Type: "object", AdditionalProperties: ref("value")} },
+	}))
 }
 
 // uploads describes server.uploads: true/false, or a mapping of limits from the Uploads struct's defaults.
@@ -565,6 +601,7 @@ var jsMinimum = map[string]float64{
 	"binding.listSize":                      1,
 	"binding.listSize.assumedSize":          1,
 	"batch.maxSize":                         1,
+	"subscribe.buffer":                      1,
 }
 
 // jsMaximum bounds the shares (the decoder's fraction).
@@ -596,20 +633,24 @@ var jsDescriptions = map[string]string{
 	"telemetry.tracing.ratio":       "the share of new traces kept, 0 to 1; a client's traceparent decides for its trace (OTEL_TRACES_SAMPLER wins)",
 	"telemetry.tracing.serviceName": "the service.name of the spans (OTEL_SERVICE_NAME wins)",
 
-	"http.endpoints":        "one or more base URLs (http or https, may include a path prefix)",
-	"http.weights":          "one integer per endpoint, for the weighted strategy",
-	"http.strategy":         "endpoint selection per attempt: round_robin, least_latency, weighted or failover",
-	"http.timeout":          "per request, retries included",
-	"http.retry":            "retries of idempotent requests on connection errors, 429, 502, 503 and 504",
-	"http.breaker":          "a circuit breaker per endpoint",
-	"http.limits":           "in-flight cap and rate limit of the source",
-	"http.health":           "active probe of every endpoint (GET, 2xx = healthy)",
-	"http.dedup":            "send identical GET/HEAD requests in flight at once only once",
-	"http.headers":          "sent on every request; values may use {{env.NAME}} (rendered at load)",
-	"http.maxResponseBytes": "larger responses fail with BAD_UPSTREAM_RESPONSE",
-	"http.forwardHeaders":   "incoming request headers sent on to the backend, e.g. [authorization]",
-	"http.redirects":        "which backend redirects are followed: same_host, none, or a list of other host names followed besides the endpoint's own",
-	"graphql.sdl":           "the upstream schema file, so bindings and forwarded selections are checked at load, offline; without it the upstream is introspected at every load",
+	"http.endpoints":                    "one or more base URLs (http or https, may include a path prefix)",
+	"http.weights":                      "one integer per endpoint, for the weighted strategy",
+	"http.strategy":                     "endpoint selection per attempt: round_robin, least_latency, weighted or failover",
+	"http.timeout":                      "per request, retries included",
+	"http.retry":                        "retries of idempotent requests on connection errors, 429, 502, 503 and 504",
+	"http.breaker":                      "a circuit breaker per endpoint",
+	"http.limits":                       "in-flight cap and rate limit of the source",
+	"http.health":                       "active probe of every endpoint (GET, 2xx = healthy)",
+	"http.dedup":                        "send identical GET/HEAD requests in flight at once only once",
+	"http.headers":                      "sent on every request; values may use {{env.NAME}} (rendered at load)",
+	"http.maxResponseBytes":             "larger responses fail with BAD_UPSTREAM_RESPONSE",
+	"http.forwardHeaders":               "incoming request headers sent on to the backend, e.g. [authorization]",
+	"http.redirects":                    "which backend redirects are followed: same_host, none, or a list of other host names followed besides the endpoint's own",
+	"graphql.subscriptions":             "how subscriptions reach this upstream; omitted: graphql-transport-ws at the first endpoint",
+	"graphql.subscriptions.protocol":    "ws (graphql-transport-ws) or sse (graphql-sse, distinct connections)",
+	"graphql.subscriptions.url":         "where to subscribe; omitted: the first endpoint (http→ws, https→wss for ws)",
+	"graphql.subscriptions.initPayload": "the connection_init payload (ws); templates read {{env.*}} and {{headers.*}}",
+	"graphql.sdl":                       "the upstream schema file, so bindings and forwarded selections are checked at load, offline; without it the upstream is introspected at every load",
 
 	"http.retry.attempts":      "extra attempts, each to another endpoint where possible",
 	"http.retry.backoff":       "base of the jittered exponential backoff (capped at 1s)",
@@ -710,6 +751,17 @@ var jsDescriptions = map[string]string{
 	"binding.listSize.slicingArguments": "the field's Int arguments that bound the list's length, e.g. [first]",
 	"binding.discriminator.field":       "the item field to read",
 	"binding.discriminator.types":       "item field value: GraphQL type",
+
+	"binding.subscribe":              "Subscription fields: how events are read (mode sse or poll for http sources) and buffered",
+	"subscribe.mode":                 "http sources: sse (the request is a Server-Sent Events stream) or poll (the request is sent every interval; an answer that changed is an event)",
+	"subscribe.event":                "sse: only events of this type (omitted: all)",
+	"subscribe.interval":             "poll: time between two requests (at least 100ms)",
+	"subscribe.buffer":               "events held for a slow client (omitted: server.subscriptions.buffer)",
+	"subscribe.overflow":             "drop_oldest, drop_newest or close when the buffer is full (omitted: server.subscriptions.overflow)",
+	"subscribe.reconnect":            "how a dropped upstream stream is re-made",
+	"subscribe.reconnect.attempts":   "attempts in a row without an event before the subscription fails (0: never give up)",
+	"subscribe.reconnect.backoff":    "wait before the first attempt, doubled each time",
+	"subscribe.reconnect.maxBackoff": "longest wait between two attempts",
 
 	"batch.key":      "template (or list of templates for a composite key) that tells parents apart; must read {{parent.*}}",
 	"batch.match":    "the item field (or one per key part) equal to the key; omitted: the i-th item belongs to the i-th distinct key",

@@ -48,11 +48,14 @@ var mappings = []struct {
 	{[]string{"sources", "s", "graphql", "breaker"}, "sources: {s: {graphql: {breaker: {%s}}}}"},
 	{[]string{"sources", "s", "graphql", "limits"}, "sources: {s: {graphql: {limits: {%s}}}}"},
 	{[]string{"sources", "s", "graphql", "health"}, "sources: {s: {graphql: {health: {%s}}}}"},
+	{[]string{"sources", "s", "graphql", "subscriptions"}, "sources: {s: {graphql: {subscriptions: {%s}}}}"},
 	{[]string{"bindings", "T.f"}, "bindings: {T.f: {%s}}"},
 	{[]string{"bindings", "T.f", "batch"}, "bindings: {T.f: {batch: {%s}}}"},
 	{[]string{"bindings", "T.f", "listSize"}, "bindings: {T.f: {listSize: {%s}}}"},
 	{[]string{"bindings", "T.f", "cache"}, "bindings: {T.f: {cache: {%s}}}"},
 	{[]string{"bindings", "T.f", "discriminator"}, "bindings: {T.f: {discriminator: {%s}}}"},
+	{[]string{"bindings", "T.f", "subscribe"}, "bindings: {T.f: {subscribe: {%s}}}"},
+	{[]string{"bindings", "T.f", "subscribe", "reconnect"}, "bindings: {T.f: {subscribe: {reconnect: {%s}}}}"},
 }
 
 // decodeProblems runs the decoder over a configuration and returns its problems (no SDL is read).

@@ -176,6 +176,7 @@ func Parse(file string, data []byte, fsys fs.FS, opts ...Option) (*Supergraph, e
 		v.federatedBindings()
 	}
 	v.authRules()
+	v.subscriptionFields()
 	v.lint()
 	if err := d.result(); err != nil {
 		return nil, err
@@ -247,10 +248,17 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 	if err == nil && sup != nil {
 		sd.Merge(sup.public)
 	}
+	var own *ast.SchemaDocument
 	if err == nil && len(srcs) > 0 {
-		var own *ast.SchemaDocument
 		if own, err = parser.ParseSchemas(srcs...); err == nil {
 			sd.Merge(own)
+		}
+	}
+	if err == nil && (own == nil || own.Directives.ForName("stream") == nil) {
+		// @stream, which gqlparser's prelude does not declare (issue 17); a directive the SDL declares itself wins.
+		var stream *ast.SchemaDocument
+		if stream, err = parser.ParseSchema(streamDirective); err == nil {
+			sd.Merge(stream)
 		}
 	}
 	var s *ast.Schema
@@ -261,19 +269,21 @@ func (d *decoder) loadSDL(doc *document, file string, fsys fs.FS, hash interface
 		d.sdlProblems(gqlerror.WrapIfUnwrapped(err))
 		return nil, files
 	}
-	unimplementedDirectives(s)
 	return s, files
 }
 
-// unimplementedDirectives removes from the public schema the directives gqlparser's prelude declares but Conflux
-// does not implement, so that validation refuses them and introspection does not advertise them: an operation
-// with @defer would otherwise be accepted and answered in one body, which a client asking for incremental
-// delivery cannot tell from a server that supports it (issue 13). A directive the SDL itself declares is kept.
-func unimplementedDirectives(s *ast.Schema) {
-	if d := s.Directives["defer"]; d != nil && d.Position != nil && d.Position.Src != nil && d.Position.Src.BuiltIn {
-		delete(s.Directives, "defer")
-	}
-}
+// streamDirective declares @stream as graphql-js 17 and the incremental delivery RFC do (issue 17). @defer comes
+// from gqlparser's prelude.
+var streamDirective = &ast.Source{Name: "prelude-stream.graphql", BuiltIn: true, Input: `"Directs the executor to deliver the items of this list field after the first initialCount incrementally, when the ` + "`if`" + ` argument is true or undefined."
+directive @stream(
+  "Streamed when true or undefined."
+  if: Boolean! = true,
+  "Unique name"
+  label: String,
+  "Number of items to return immediately"
+  initialCount: Int = 0
+) on FIELD
+`}
 
 func (d *decoder) sdlProblems(err error) {
 	var list gqlerror.List

@@ -97,6 +97,7 @@ func (v *validator) binding(b *Binding) bool {
 		}
 	}
 
+	v.subscription(b, src, path)
 	// Templates: each variable must name something that exists where the binding runs.
 	for _, t := range b.Request.Templates() {
 		v.templateVars(t, path, field, root, false)
@@ -247,10 +248,7 @@ func (v *validator) graphqlBinding(b *Binding, field *ast.FieldDefinition, src *
 		}
 		return
 	}
-	rootType := up.Query
-	if v.sg.Schema.Mutation != nil && b.Type == v.sg.Schema.Mutation.Name {
-		rootType = up.Mutation
-	}
+	rootType := v.upstreamRoot(up, b.Type)
 	if rootType == nil {
 		v.errorf(b.Pos, path+".field", "the upstream schema of %s has no root type for %s", b.Source, b.Type)
 		return

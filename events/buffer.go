@@ -1,0 +1,163 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Overflow actions (schema.OverflowActions): what a full Buffer does with a new event.
+const (
+	// OverflowDropOldest drops the oldest buffered event to make room for the new one.
+	OverflowDropOldest = "drop_oldest"
+	// OverflowDropNewest drops the new event.
+	OverflowDropNewest = "drop_newest"
+	// OverflowClose stops reading src: Next returns the buffered events, then an *Error SUBSCRIPTION_OVERFLOW.
+	OverflowClose = "close"
+)
+
+// NewBuffer reads src in its own goroutine into a buffer of size events (size < 1 is 1), so that a slow consumer
+// never holds up src: the goroutine never waits for the consumer. When the buffer is full, overflow decides:
+// drop_oldest (also "" and any unknown value) drops the oldest buffered event, drop_newest the new one, close stops
+// reading and closes src, and Next then returns the events already buffered followed by an *Error
+// SUBSCRIPTION_OVERFLOW. onDrop (may be nil) is called per dropped event with the action, or once with "close"; it
+// runs in the buffer's goroutine and must not block. The end of src (io.EOF or its error) likewise comes after the
+// buffered events. Next pops in order; Close closes src and waits. The buffer holds at most size events, its ring
+// growing up to size as needed.
+//
+// The returned Stream takes src over: only the buffer calls src.Next and src.Close.
+func NewBuffer(src Stream, size int, overflow string, onDrop func(action string)) Stream {
+	if size < 1 {
+		size = 1
+	}
+	switch overflow {
+	case OverflowDropNewest, OverflowClose:
+	default:
+		overflow = OverflowDropOldest
+	}
+	if onDrop == nil {
+		onDrop = func(string) {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &buffer{src: src, size: size, overflow: overflow, onDrop: onDrop, cancel: cancel,
+		ready: make(chan struct{}, 1), done: make(chan struct{})}
+	go b.read(ctx)
+	return b
+}
+
+type buffer struct {
+	src      Stream
+	size     int
+	overflow string
+	onDrop   func(string)
+	cancel   context.CancelFunc
+	ready    chan struct{} // a token when events or the end arrived since the consumer last looked
+	done     chan struct{} // closed when read has returned
+	closed   atomic.Bool
+
+	mu   sync.Mutex
+	ring [][]byte // grows up to size
+	head int      // index of the oldest event
+	n    int      // events buffered
+	err  error    // why reading stopped; Next returns it once the buffer is empty
+}
+
+// read moves src's events into the buffer until src ends, the buffer overflows with action close, or Close.
+func (b *buffer) read(ctx context.Context) {
+	defer close(b.done)
+	defer b.src.Close()
+	defer b.signal()
+	for {
+		ev, err := b.src.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				err = io.EOF
+			}
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+			return
+		}
+		dropped := ""
+		b.mu.Lock()
+		if b.n == b.size {
+			switch b.overflow {
+			case OverflowDropNewest:
+				b.mu.Unlock()
+				b.onDrop(OverflowDropNewest)
+				continue
+			case OverflowClose:
+				b.err = &Error{Code: CodeOverflow, Err: fmt.Errorf("%d events waited for a slow consumer", b.size)}
+				b.mu.Unlock()
+				b.onDrop(OverflowClose)
+				return
+			}
+			b.ring[b.head] = nil
+			b.head = (b.head + 1) % len(b.ring)
+			b.n--
+			dropped = OverflowDropOldest
+		}
+		b.push(ev)
+		b.mu.Unlock()
+		b.signal()
+		if dropped != "" {
+			b.onDrop(dropped)
+		}
+	}
+}
+
+// push appends ev, growing the ring (up to size) when it is full. b.mu is held.
+func (b *buffer) push(ev []byte) {
+	if b.n == len(b.ring) {
+		grown := make([][]byte, min(max(2*len(b.ring), 4), b.size))
+		for i := range b.n {
+			grown[i] = b.ring[(b.head+i)%len(b.ring)]
+		}
+		b.ring, b.head = grown, 0
+	}
+	b.ring[(b.head+b.n)%len(b.ring)] = ev
+	b.n++
+}
+
+func (b *buffer) signal() {
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (b *buffer) Next(ctx context.Context) ([]byte, error) {
+	for {
+		if b.closed.Load() {
+			return nil, io.EOF
+		}
+		b.mu.Lock()
+		if b.n > 0 {
+			ev := b.ring[b.head]
+			b.ring[b.head] = nil
+			b.head = (b.head + 1) % len(b.ring)
+			b.n--
+			b.mu.Unlock()
+			return ev, nil
+		}
+		err := b.err
+		b.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (b *buffer) Close() {
+	b.closed.Store(true)
+	b.cancel()
+	<-b.done
+	b.signal() // wakes a Next waiting in another goroutine
+}

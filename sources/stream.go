@@ -1,0 +1,79 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Streamer is a source that opens long-lived requests whose body is read as it arrives (Server-Sent Events,
+// issue 17). Such a request is bounded by its context only, never by the source's timeout, and is neither
+// retried nor deduplicated: the caller reconnects.
+type Streamer interface {
+	Source
+	// Open sends req to the source's first healthy endpoint with the source's headers and returns the body of
+	// a 2xx answer, which the caller reads until it closes it or ctx ends. A failure is an *Error.
+	Open(ctx context.Context, req *Request) (io.ReadCloser, error)
+	// StreamClient is an HTTP client for the source's long-lived requests made elsewhere (a WebSocket
+	// handshake, a graphql-sse stream): its transport and redirect policy, without a timeout.
+	StreamClient() *http.Client
+}
+
+var _ Streamer = (*HTTP)(nil)
+
+// Open implements Streamer.
+func (h *HTTP) Open(ctx context.Context, req *Request) (io.ReadCloser, error) {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	fail := func(code Code, status int, err error) (io.ReadCloser, error) {
+		return nil, &Error{Source: h.cfg.Name, Code: code, Status: status, Method: method, Path: req.Path, Err: err}
+	}
+	if reason := checkRequest(method, req); reason != "" {
+		return fail(CodeBadInput, 0, &wireError{msg: reason})
+	}
+	ep := h.pool.pick(nil)
+	if ep == nil {
+		return fail(CodeCircuitOpen, 0, &wireError{msg: errNoEndpoint.Error(), err: errNoEndpoint})
+	}
+	// A stream is no trial of the endpoint's health: it may last hours.
+	ep.breaker.Cancel()
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	r, err := http.NewRequestWithContext(ctx, method, endpointURL(ep, req.Path, req.Query.Encode()).String(), body)
+	if err != nil {
+		return fail(CodeBadInput, 0, &wireError{msg: "the request URL is not valid", err: err})
+	}
+	for k, vs := range h.cfg.Headers {
+		r.Header[k] = vs
+	}
+	for k, vs := range req.Header {
+		r.Header[k] = vs
+	}
+	if r.Header.Get("Accept") == "" {
+		r.Header.Set("Accept", "text/event-stream")
+	}
+	if req.Body != nil && r.Header.Get("Content-Type") == "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.StreamClient().Do(r)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(CodeUnavailable, 0, ctx.Err())
+		}
+		return fail(CodeUnavailable, 0, &wireError{msg: describe(err), err: err})
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		drain(resp.Body)
+		return fail(CodeHTTPError, resp.StatusCode, &wireError{msg: fmt.Sprintf("upstream answered HTTP %d", resp.StatusCode)})
+	}
+	return resp.Body, nil
+}
+
+// StreamClient implements Streamer.
+func (h *HTTP) StreamClient() *http.Client { return h.client.HTTPClient }
