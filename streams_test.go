@@ -166,6 +166,15 @@ func newStreamEnv(t *testing.T, server string) *streamEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := serveStack(t, sg, rt)
+	env.engine = fe
+	return env
+}
+
+// serveStack serves rt, built from sg, through newServer behind an edge, with the access log, until the test
+// ends (streams shut down, then the runtime closed).
+func serveStack(t *testing.T, sg *schema.Supergraph, rt *runtime.Runtime) *streamEnv {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	sm, err := newStreamMetrics(reg)
 	if err != nil {
@@ -183,7 +192,7 @@ func newStreamEnv(t *testing.T, server string) *streamEnv {
 	ts.Listener = e.Listener(ts.Listener)
 	ts.Config = e.Server(srv)
 	ts.Start()
-	env := &streamEnv{t: t, engine: fe, srv: srv, ts: ts, rt: rt, url: ts.URL, metrics: reg}
+	env := &streamEnv{t: t, srv: srv, ts: ts, rt: rt, url: ts.URL, metrics: reg}
 	t.Cleanup(func() {
 		env.shutdown()
 		rt.Close()
