@@ -30,7 +30,10 @@ import (
 //     over either cap the moment it accepts it, so refused clients neither queue in the kernel's backlog nor hold
 //     a descriptor;
 //   - requests being served at once (server.maxInFlight), counted from the moment their body is in: more are
-//     answered at once with 503 and Retry-After.
+//     answered at once with 503 and Retry-After. Streams that last as long as their client wants (issue 17) are
+//     not counted, so that subscribers cannot starve queries: a WebSocket upgrade takes no slot, and a
+//     subscription over SSE gives its slot back once it streams (releaseInFlight); server.subscriptions.max and
+//     the connection caps bound them instead.
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
 
@@ -386,8 +389,10 @@ func (e *edge) serverBusy(w http.ResponseWriter) {
 // The clock starts at the first write rather than when the request arrives (as http.Server.WriteTimeout does)
 // because execution is bounded on its own, by server.operationTimeout: Conflux writes an answer once its
 // execution is over (postTransport writes it in one piece), so the first write is the moment the answer is
-// ready, and writeTimeout means what the configuration says — how long writing the answer may take. A
-// handler that streamed its answer while executing would get writeTimeout from its first byte in all.
+// ready, and writeTimeout means what the configuration says — how long writing the answer may take. A stream
+// (SSE, multipart/mixed: issue 17) extends the deadline before each part it writes (streamWriter), so that
+// writeTimeout bounds each part rather than the stream's whole life; a WebSocket's hijacked connection has its
+// deadlines cleared by net/http, and each of its messages is written within writeTimeout (transport_ws.go).
 //
 // It sets the deadline on the connection (http.ResponseController.SetWriteDeadline), so it covers the bytes
 // net/http still buffers when the handler returns; net/http clears it after each request.
