@@ -253,7 +253,7 @@ func newGraphQLHandler(sg *schema.Supergraph, es graphql.ExecutableSchema, tel *
 	// GraphQL over HTTP to the letter: see the status table in transport.go.
 	gql.AddTransport(transport.Options{})
 	// Streams (issue 17): graphql-transport-ws; SSE and multipart/mixed through the GET and POST transports.
-	gql.AddTransport(wsTransport{settings: sg.Settings})
+	gql.AddTransport(wsTransport{sg: sg})
 	stream := streamConfig{writeTimeout: sg.Settings.WriteTimeout, keepAlive: sg.Settings.Subscriptions.KeepAlive,
 		maxSubscriptions: sg.Settings.Subscriptions.Max}
 	gql.AddTransport(getTransport{stream: stream})
@@ -298,6 +298,7 @@ type server struct {
 
 func newServer(rt *runtime.Runtime) *server {
 	s := &server{rt: rt, mux: http.NewServeMux(), streams: newStreams(nil)}
+	s.streams.current = rt.Current
 	graphqlHTTP := corsHandler(rt, authHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mayStream(r) {
 			r = r.WithContext(withStreams(r.Context(), s.streams))

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
 	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/schema"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -81,6 +83,9 @@ const (
 // to shut down (a handler served without a server, as in some tests).
 type streams struct {
 	metrics *streamMetrics // nil: none
+	// current, when set, is the version served (runtime.Runtime.Current): a WebSocket connection of another
+	// version closes (wsConn.retire). Set before serving.
+	current func() *schema.Supergraph
 
 	mu      sync.Mutex
 	open    int
@@ -230,7 +235,7 @@ func (s *streams) Shutdown(ctx context.Context) error {
 	// At once: each waits for its operations and its client's close frame (coder/websocket gives it 5 s).
 	var wg sync.WaitGroup
 	for _, c := range conns {
-		wg.Go(c.goAway)
+		wg.Go(func() { c.goAway(websocket.StatusGoingAway, "the server is shutting down") })
 	}
 	wg.Wait()
 	for {

@@ -20,6 +20,13 @@ import (
 // newEngineStreamEnv serves the orders and customers backends of subscribe_test.go through the real engine and
 // the full server stack; the order's status turns from new to shipped after two polls.
 func newEngineStreamEnv(t *testing.T) *streamEnv {
+	env, _ := newEngineStreamEnvFile(t)
+	return env
+}
+
+// newEngineStreamEnvFile is newEngineStreamEnv, with a func that rewrites the configuration with another poll
+// interval.
+func newEngineStreamEnvFile(t *testing.T) (*streamEnv, func(interval string)) {
 	t.Helper()
 	var polls atomic.Int32
 	orders := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -39,9 +46,12 @@ func newEngineStreamEnv(t *testing.T) *streamEnv {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "conflux.yaml")
-	if err := os.WriteFile(file, fmt.Appendf(nil, subsE2EConfig, orders.URL, customers.URL, "100ms"), 0o644); err != nil {
-		t.Fatal(err)
+	write := func(interval string) {
+		if err := os.WriteFile(file, fmt.Appendf(nil, subsE2EConfig, orders.URL, customers.URL, interval), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	write("100ms")
 	sg, err := schema.Load(file)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +60,7 @@ func newEngineStreamEnv(t *testing.T) *streamEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveStack(t, sg, rt)
+	return serveStack(t, sg, rt), write
 }
 
 // TestStreamsEngine_WS: a polled subscription through the real engine over graphql-transport-ws, each event
@@ -180,5 +190,50 @@ func checkDeferred(t *testing.T, format string, payloads []string) {
 	}
 	if !strings.Contains(last, `"hasNext":false`) || !strings.Contains(last, `"incremental"`) || !strings.Contains(last, "Ada") {
 		t.Errorf("%s: last payload %s", format, last)
+	}
+}
+
+// TestStreamsEngine_Reload: a reload ends the old version's subscriptions with SUBSCRIPTION_CLOSED and
+// complete, then closes the WebSocket with 1012 (service restart); the client connects again and subscribes on
+// the new version.
+func TestStreamsEngine_Reload(t *testing.T) {
+	env, write := newEngineStreamEnvFile(t)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	const sub = `{"type":"subscribe","id":"1","payload":{"query":"subscription { orderStatus(id: \"7\") { status } }"}}`
+	c.send(sub)
+	c.expect(wsNext, "1")
+	idle, _, err := dialWS(t, env.url, nil) // no operation when the reload comes
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle.init()
+	write("150ms")
+	if _, err := env.rt.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := c.expect(wsNext, "1")
+		if got := mustJSON(m["payload"]); strings.Contains(got, codeSubscriptionClosed) {
+			break
+		}
+	}
+	c.expect(wsComplete, "1")
+	c.expectClose(websocket.StatusServiceRestart)
+	// The idle connection closes at its next subscribe, which its client sends again on a new one.
+	idle.send(sub)
+	idle.expectClose(websocket.StatusServiceRestart)
+
+	c, _, err = dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(sub)
+	if got := mustJSON(c.expect(wsNext, "1")["payload"]); !strings.Contains(got, `"orderStatus"`) {
+		t.Errorf("event on the new version: %s", got)
 	}
 }

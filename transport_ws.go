@@ -43,7 +43,7 @@ const (
 // (the Origin host is the request's Host) — what a page served by Conflux itself, the playground, uses. Clients
 // that send no Origin (not browsers) are always allowed.
 type wsTransport struct {
-	settings schema.Settings
+	sg *schema.Supergraph // the version served
 }
 
 var _ graphql.Transport = wsTransport{}
@@ -68,7 +68,8 @@ func headerHasToken(h http.Header, name, token string) bool {
 // Do implements graphql.Transport.
 func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	opts := &websocket.AcceptOptions{Subprotocols: []string{subprotocolWS}}
-	if cors := t.settings.CORS; cors.Enabled() {
+	settings := t.sg.Settings
+	if cors := settings.CORS; cors.Enabled() {
 		for _, o := range cors.Origins {
 			if o == "*" {
 				opts.InsecureSkipVerify = true
@@ -81,12 +82,12 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	if err != nil {
 		return // Accept answered the handshake's failure
 	}
-	sub := t.settings.Subscriptions
+	sub := settings.Subscriptions
 	ctx, cancel := context.WithCancel(r.Context())
 	// The access log line is the connection's (its record is not for concurrent operations to fill in).
 	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
-	conn := &wsConn{c: c, exec: exec, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: t.settings.WriteTimeout,
-		maxMessage: t.settings.MaxBodyBytes,
+	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
+		maxMessage: settings.MaxBodyBytes,
 		ctx:        ctx, cancel: cancel, opBase: ctx, header: r.Header.Clone(), verifier: upgradeVerifier(r.Context()),
 		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
 	conn.serve()
@@ -96,8 +97,9 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 // each subscribe runs in a goroutine of its own (wsOp) until its handler ends or the client completes it.
 type wsConn struct {
 	c            *websocket.Conn
-	exec         graphql.GraphExecutor
-	reg          *streams // nil: no registry (no total limit)
+	exec         graphql.GraphExecutor // the version's, for every operation of the connection
+	sg           *schema.Supergraph    // that version
+	reg          *streams              // nil: no registry (no total limit)
 	sub          schema.Subscriptions
 	writeTimeout time.Duration
 	maxMessage   int64 // server.maxBodyBytes
@@ -123,7 +125,8 @@ type wsConn struct {
 	opsChanged chan struct{}
 	wg         sync.WaitGroup // the operations' and the keep-alive's goroutines
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	retireOnce sync.Once
 }
 
 // wsOp is one operation in progress; cancel ends it.
@@ -287,6 +290,12 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	case dup:
 		c.close(closeDuplicateID, "Subscriber for "+truncate(msg.ID, 64)+" already exists")
 		return false
+	}
+	if c.stale() {
+		// The configuration changed: this connection's operations would run on the old version, whose
+		// subscriptions are closed. The client resends the subscribe on the connection it makes again.
+		c.retire()
+		return true
 	}
 	var params graphql.RawParams
 	if m := decodeJSON(msg.Payload, &params); m != "" {
@@ -454,6 +463,26 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 	if last() {
 		_ = c.send(wsMessage{Type: wsComplete, ID: id})
 	}
+	if c.stale() {
+		c.retire() // the engine closed the subscription for a reload (SUBSCRIPTION_CLOSED)
+	}
+}
+
+// stale reports whether the version the connection runs on is no longer the one served (a reload).
+func (c *wsConn) stale() bool {
+	return c.reg != nil && c.reg.current != nil && c.reg.current() != c.sg
+}
+
+// retire closes, once, a connection whose version was replaced: 1012 (service restart) once its operations are
+// over, so that the client connects again, to the version served, and subscribes again.
+func (c *wsConn) retire() {
+	c.retireOnce.Do(func() {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.goAway(websocket.StatusServiceRestart, "the configuration changed: connect again")
+		}()
+	})
 }
 
 // sendErrors sends an error message: the operation's GraphQL errors.
@@ -518,10 +547,11 @@ func (c *wsConn) close(code websocket.StatusCode, reason string) {
 	})
 }
 
-// goAway closes the connection for a server that shuts down: 1001 (going away) once its operations are over
+// goAway closes the connection with code (for a server that shuts down: 1001, going away) once its operations
+// are over
 // (streams.Shutdown has ended the subscriptions: they sent their last messages and complete; queries still
 // running finish, bounded by server.operationTimeout).
-func (c *wsConn) goAway() {
+func (c *wsConn) goAway(code websocket.StatusCode, reason string) {
 	for {
 		c.mu.Lock()
 		n, changed := c.running, c.opsChanged
@@ -537,5 +567,5 @@ func (c *wsConn) goAway() {
 			break
 		}
 	}
-	c.close(websocket.StatusGoingAway, "the server is shutting down")
+	c.close(code, reason)
 }
