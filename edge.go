@@ -32,7 +32,7 @@ import (
 //   - requests being served at once (server.maxInFlight), counted from the moment their body is in: more are
 //     answered at once with 503 and Retry-After. Streams that last as long as their client wants (issue 17) are
 //     not counted, so that subscribers cannot starve queries: a WebSocket upgrade takes no slot, and a
-//     subscription over SSE gives its slot back once it streams (releaseInFlight); server.subscriptions.max and
+//     subscription over SSE or multipart/mixed gives its slot back once it streams (releaseInFlight); server.subscriptions.max and
 //     the connection caps bound them instead.
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
@@ -236,8 +236,9 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			return
 		}
 		e.inFlightGauge.Inc()
-		if strings.Contains(r.Header.Get("Accept"), mediaEventStream) {
-			// Maybe a subscription over SSE, which gives its slot back once it streams (releaseInFlight).
+		if accept := r.Header.Get("Accept"); strings.Contains(accept, mediaEventStream) || strings.Contains(accept, "subscriptionSpec") {
+			// Maybe a subscription over SSE or multipart/mixed, which gives its slot back once it streams
+			// (releaseInFlight).
 			slot := &inFlightSlot{ResponseWriter: w, e: e}
 			defer slot.releaseInFlight()
 			h.ServeHTTP(slot, r)
@@ -271,7 +272,7 @@ func (s *inFlightSlot) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func (s *inFlightSlot) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
 
 // releaseInFlight gives back the in-flight slot of the request w answers, when it holds one it may give back:
-// a subscription over SSE (issue 17) lasts as long as its client wants, so it is bounded by
+// a subscription over SSE or multipart/mixed (issue 17) lasts as long as its client wants, so it is bounded by
 // server.subscriptions.max rather than server.maxInFlight, which it would otherwise starve queries of.
 func releaseInFlight(w http.ResponseWriter) {
 	for {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,7 +48,9 @@ func newEngineStreamEnvFile(t *testing.T) (*streamEnv, func(interval string)) {
 	}
 	file := filepath.Join(dir, "conflux.yaml")
 	write := func(interval string) {
-		if err := os.WriteFile(file, fmt.Appendf(nil, subsE2EConfig, orders.URL, customers.URL, interval), 0o644); err != nil {
+		// A short keep-alive: a multipart part is whole for Go's reader when the next one begins.
+		cfg := fmt.Sprintf(subsE2EConfig, orders.URL, customers.URL, interval) + "server:\n  subscriptions: {keepAlive: 50ms}\n"
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -119,6 +122,28 @@ func TestStreamsEngine_SSE(t *testing.T) {
 		if typ, data, err := sr.next(); err != nil || typ != "next" || data != w {
 			t.Fatalf("event %q %q %v, want %s", typ, data, err, w)
 		}
+	}
+	cancel()
+	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
+
+	// Apollo's multipart subscriptions.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	resp = postStream(t, ctx, env.url, `multipart/mixed;subscriptionSpec=1.0,application/json`, `{"query":"subscription { orderStatus(id: \"7\") { status } }"}`)
+	mr := multipart.NewReader(resp.Body, "graphql")
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		if string(b) == `{}` {
+			continue
+		}
+		if !strings.HasPrefix(string(b), `{"payload":{"data":{"orderStatus":{"status":`) {
+			t.Errorf("multipart event %s", b)
+		}
+		break
 	}
 	cancel()
 	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })

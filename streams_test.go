@@ -35,6 +35,8 @@ type fakeEngine struct {
 	schema *ast.Schema
 	// feeds receives each subscription's feed as it starts.
 	feeds chan *feed
+	// gate holds the subsequent payload of query Gated until it is closed.
+	gate chan struct{}
 }
 
 // feed is one subscription of the fake engine.
@@ -70,7 +72,7 @@ type Subscription { ticks: Int }`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeEngine{schema: s, feeds: make(chan *feed, 16)}
+	return &fakeEngine{schema: s, feeds: make(chan *feed, 16), gate: make(chan struct{})}
 }
 
 func (f *fakeEngine) Schema() *ast.Schema { return f.schema }
@@ -104,6 +106,25 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.OneShot(&graphql.Response{Data: json.RawMessage(`{"hello":` + string(who) + `}`)})
 	case oc.Operation.Name == "Refused":
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: "no plan", Extensions: map[string]any{"code": "PLAN_REFUSED"}}}})
+	case oc.Operation.Name == "Gated":
+		// An initial payload at once; the rest when the test closes gate.
+		parts := []*graphql.Response{{Data: json.RawMessage(`{"hello":"world"}`), HasNext: ptr(true)},
+			subsequent(`[{"data":{"slow":"a"},"path":[]}]`, false)}
+		return func(ctx context.Context) *graphql.Response {
+			if len(parts) == 0 {
+				return nil
+			}
+			if len(parts) == 1 {
+				select {
+				case <-f.gate:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			p := parts[0]
+			parts = parts[1:]
+			return p
+		}
 	case oc.Operation.Name == "Deferred":
 		parts := []*graphql.Response{
 			{Data: json.RawMessage(`{"hello":"world"}`), HasNext: ptr(true)},

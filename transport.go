@@ -209,14 +209,17 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	}
 	format := streamFormat(r.Header.Get("Accept"))
 	op := rc.Operation.Operation
-	if onlyQueries && op != ast.Query && (op != ast.Subscription || format != formatSSE) {
+	// Subscriptions: over SSE, or Apollo's multipart subscriptions (Accept multipart/mixed;subscriptionSpec=1.0).
+	subStream := format == formatSSE || format == formatMultipart && multipartSubscriptions(r.Header.Get("Accept"))
+	if onlyQueries && op != ast.Query && (op != ast.Subscription || !subStream) {
 		w.Header().Set("Allow", "POST")
-		writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "GET requests only allow query operations (and subscriptions over Server-Sent Events)")
+		writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "GET requests only allow query operations (and subscriptions over a stream)")
 		return
 	}
-	if op == ast.Subscription && format != formatSSE {
+	if op == ast.Subscription && !subStream {
 		writeRequestError(w, http.StatusBadRequest, codeBadRequest,
-			"a subscription is served over WebSocket (graphql-transport-ws) or Server-Sent Events (Accept: text/event-stream)")
+			"a subscription is served over WebSocket (graphql-transport-ws), Server-Sent Events (Accept: text/event-stream) "+
+				"or multipart/mixed (Accept: multipart/mixed;subscriptionSpec=1.0)")
 		return
 	}
 	if format != "" {
@@ -226,7 +229,11 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	if op == ast.Subscription {
 		subCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		release, refusal := reg.admit(transportSSE, cfg.maxSubscriptions, cancel)
+		transport := transportSSE
+		if format == formatMultipart {
+			transport = transportMultipart
+		}
+		release, refusal := reg.admit(transport, cfg.maxSubscriptions, cancel)
 		if refusal != nil {
 			w.WriteHeader(requestErrorStatus(contentType))
 			writeResponse(w, &graphql.Response{Errors: gqlerror.List{refusal}})
@@ -240,6 +247,10 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		// The handler's first call waits for the first event: the stream starts at once. A subscription lasts:
 		// server.subscriptions.max bounds them, not server.maxInFlight (edge.go).
 		releaseInFlight(w)
+		if format == formatMultipart {
+			serveMultipartSubscription(ctx, w, responses, cfg, reg)
+			return
+		}
 		serveSSE(ctx, w, nil, responses, cfg, reg)
 		return
 	}

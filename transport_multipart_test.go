@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // TestMultipart: a deferred query to a client accepting multipart/mixed is its payloads as parts (POST and
@@ -43,6 +49,20 @@ func TestMultipart(t *testing.T) {
 			t.Errorf("body %q\nwant %q", body, w)
 		}
 	})
+	t.Run("each part as it is ready", func(t *testing.T) {
+		// The initial payload, with the delimiter after it, reaches the client before the rest exists.
+		resp := postStream(t, context.Background(), env.url, apollo, `{"query":"query Gated {hello}"}`)
+		want := "\r\n---\r\nContent-Type: application/json; charset=utf-8\r\n\r\n" + `{"data":{"hello":"world"},"hasNext":true}` + "\r\n---"
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != want {
+			t.Fatalf("first bytes %q, %v", got, err)
+		}
+		close(env.engine.gate)
+		rest, _ := io.ReadAll(resp.Body)
+		if w := "\r\nContent-Type: application/json; charset=utf-8\r\n\r\n" + `{"incremental":[{"data":{"slow":"a"},"path":[]}],"hasNext":false}` + "\r\n-----\r\n"; string(rest) != w {
+			t.Errorf("rest %q", rest)
+		}
+	})
 	for _, tc := range []struct{ name, accept, body, wantType, wantBody string }{
 		{"no defer", apollo, `{"query":"{hello}"}`, mediaJSON, `{"data":{"hello":"world"}}`},
 		{"JSON only", "application/json", `{"query":"query Deferred {hello}"}`, mediaJSON, `{"data":{"hello":"world"},"hasNext":true}`},
@@ -62,4 +82,57 @@ func TestMultipart(t *testing.T) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
+}
+
+// TestMultipart_Subscription: Apollo's multipart subscriptions: a heartbeat at once and while idle, each event
+// as {"payload":…}, the engine's last error, then the end; the subscription counts against the limits.
+func TestMultipart_Subscription(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {keepAlive: 20ms, max: 1}}`)
+	const accept = `multipart/mixed;subscriptionSpec="1.0",application/json`
+	resp := postStream(t, context.Background(), env.url, accept, `{"query":"subscription{ticks}"}`)
+	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" || params["boundary"] != "graphql" || params["subscriptionspec"] != "1.0" {
+		t.Fatalf("Content-Type %q", resp.Header.Get("Content-Type"))
+	}
+	mr := multipart.NewReader(resp.Body, "graphql")
+	part := func() string {
+		t.Helper()
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("next part: %v", err)
+		}
+		if ct := p.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("part Content-Type %q", ct)
+		}
+		b, _ := io.ReadAll(p)
+		return string(b)
+	}
+	if got := part(); got != `{}` {
+		t.Fatalf("first part %s, want a heartbeat", got)
+	}
+	fd := env.nextFeed()
+	refused := postStream(t, context.Background(), env.url, accept, `{"query":"subscription{ticks}"}`)
+	if body, _ := io.ReadAll(refused.Body); !strings.Contains(string(body), codeSubscriptionLimit) {
+		t.Errorf("second subscription: %d %s", refused.StatusCode, body)
+	}
+	if got := part(); got != `{}` {
+		t.Fatalf("idle part %s, want a heartbeat", got)
+	}
+	fd.events <- event(`{"ticks":1}`)
+	for got := part(); got != `{"payload":{"data":{"ticks":1}}}`; got = part() {
+		if got != `{}` {
+			t.Fatalf("part %s", got)
+		}
+	}
+	fd.events <- &graphql.Response{Data: json.RawMessage(`null`), Errors: gqlerror.List{streamError(codeSubscriptionClosed, "closed")}}
+	close(fd.events)
+	for got := part(); !strings.Contains(got, codeSubscriptionClosed); got = part() {
+		if got != `{}` {
+			t.Fatalf("part %s", got)
+		}
+	}
+	if p, err := mr.NextPart(); err != io.EOF {
+		t.Fatalf("after the last event: %v %v", p, err)
+	}
+	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
 }
