@@ -166,6 +166,9 @@ func (x *execution) runFetches(fetches []*Fetch, parents [][]*object) {
 			err := &fieldError{err: x.fetchPanicked(fetches[0], p)}
 			for i, f := range fetches {
 				for _, o := range parents[i] {
+					if f.Field.Index >= len(o.values) {
+						continue // never: recovering must not panic (a panic in a fetch's goroutine ends the process)
+					}
 					switch o.values[f.Field.Index].(type) {
 					case nil, *parentKey:
 						o.values[f.Field.Index] = err

@@ -175,3 +175,21 @@ func TestEngine_Variables(t *testing.T) {
 		})
 	}
 }
+
+// TestEngine_FetchBelowValue: a field bound to a source below a root `value` list is fetched once per item,
+// with each item as its parent (it was planned against the root object, and crashed the process).
+func TestEngine_FetchBelowValue(t *testing.T) {
+	files := &fakeSource{name: "files", do: func(_ context.Context, req *sources.Request) (any, error) { return req.Path, nil }}
+	e := newEngine(t, `type Query { users: [User] } type User { id: ID info: String }`, `
+schema: [s.graphqls]
+sources:
+  files: {http: {endpoints: [http://127.0.0.1:1]}}
+bindings:
+  Query.users: {value: [{id: "1"}, {id: "2"}]}
+  User.info: {source: files, path: "/x/{{parent.id}}"}
+`, map[string]sources.Source{"files": files})
+	got := execute(t, e, `{ users { id info } }`, nil)
+	if want := `{"data":{"users":[{"id":"1","info":"/x/1"},{"id":"2","info":"/x/2"}]}}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

@@ -570,7 +570,11 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 				Batched: f.Binding.Batch != nil && parent != nil, Defer: in}
 			p.plan.Fetches = append(p.plan.Fetches, f.Fetch)
 			if parent == nil {
-				p.plan.Roots = append(p.plan.Roots, f.Fetch)
+				if depth == 1 {
+					// A root field: the root object is its parent. A field below a root field that fetches
+					// nothing (a `value` or parent data) gets its parents when that field is built (buildIn).
+					p.plan.Roots = append(p.plan.Roots, f.Fetch)
+				}
 			} else {
 				parent.Children = append(parent.Children, f.Fetch)
 			}
