@@ -64,6 +64,12 @@ func authHandler(rt *runtime.Runtime, next http.Handler) http.Handler {
 		}
 		token, present := bearer(r.Header)
 		if !present {
+			if headerHasToken(r.Header, "Upgrade", "websocket") {
+				// A browser's WebSocket cannot send headers: its token comes in connection_init, which the
+				// WebSocket transport checks with this verifier (transport_ws.go).
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), upgradeVerifierKey{}, c.v)))
+				return
+			}
 			if c.v.cfg.Required {
 				refuseToken(w, r, "", "this API requires a bearer token: send Authorization: Bearer <JWT>")
 				return
@@ -78,6 +84,15 @@ func authHandler(rt *runtime.Runtime, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(resolvers.WithClaims(r.Context(), r.Header, claims, raw)))
 	})
+}
+
+type upgradeVerifierKey struct{}
+
+// upgradeVerifier returns the verifier a WebSocket upgrade without a token must check connection_init's token
+// with; nil when auth is off or the upgrade had a token (checked already).
+func upgradeVerifier(ctx context.Context) *verifier {
+	v, _ := ctx.Value(upgradeVerifierKey{}).(*verifier)
+	return v
 }
 
 // bearer returns the token of an `Authorization: Bearer <token>` header; present is false without an

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,10 @@ import (
 //     over either cap the moment it accepts it, so refused clients neither queue in the kernel's backlog nor hold
 //     a descriptor;
 //   - requests being served at once (server.maxInFlight), counted from the moment their body is in: more are
-//     answered at once with 503 and Retry-After.
+//     answered at once with 503 and Retry-After. Streams that last as long as their client wants (issue 17) are
+//     not counted, so that subscribers cannot starve queries: a WebSocket upgrade takes no slot, and a
+//     subscription over SSE or multipart/mixed gives its slot back once it streams (releaseInFlight); server.subscriptions.max and
+//     the connection caps bound them instead.
 //
 // The settings are read when the listener opens; a configuration reload does not change them.
 
@@ -208,7 +212,10 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
 		}
-		if unshed(r.URL.Path) {
+		if unshed(r.URL.Path) || r.Method == http.MethodGet && headerHasToken(r.Header, "Upgrade", "websocket") {
+			// A WebSocket (issue 17) lives as long as its client wants: holding a slot for its whole life would
+			// let a few hundred subscribers shed every query. The connection caps and server.subscriptions bound
+			// them instead; the upgrade itself has no body.
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -229,10 +236,56 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			return
 		}
 		e.inFlightGauge.Inc()
+		if accept := r.Header.Get("Accept"); strings.Contains(accept, mediaEventStream) || strings.Contains(accept, "subscriptionSpec") {
+			// Maybe a subscription over SSE or multipart/mixed, which gives its slot back once it streams
+			// (releaseInFlight).
+			slot := &inFlightSlot{ResponseWriter: w, e: e}
+			defer slot.releaseInFlight()
+			h.ServeHTTP(slot, r)
+			return
+		}
 		defer e.inFlightGauge.Dec()
 		defer e.inFlight.Add(-1)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// inFlightSlot is the writer of a request holding an in-flight slot that it may give back before it ends.
+type inFlightSlot struct {
+	http.ResponseWriter
+	e    *edge
+	once sync.Once
+}
+
+// releaseInFlight gives the slot back (once).
+func (s *inFlightSlot) releaseInFlight() {
+	s.once.Do(func() {
+		s.e.inFlight.Add(-1)
+		s.e.inFlightGauge.Dec()
+	})
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *inFlightSlot) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (s *inFlightSlot) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
+
+// releaseInFlight gives back the in-flight slot of the request w answers, when it holds one it may give back:
+// a subscription over SSE or multipart/mixed (issue 17) lasts as long as its client wants, so it is bounded by
+// server.subscriptions.max rather than server.maxInFlight, which it would otherwise starve queries of.
+func releaseInFlight(w http.ResponseWriter) {
+	for {
+		switch t := w.(type) {
+		case interface{ releaseInFlight() }:
+			t.releaseInFlight()
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 // receive reads r's body into memory (a receivedBody) before the request takes an in-flight slot. It reads no
@@ -337,8 +390,10 @@ func (e *edge) serverBusy(w http.ResponseWriter) {
 // The clock starts at the first write rather than when the request arrives (as http.Server.WriteTimeout does)
 // because execution is bounded on its own, by server.operationTimeout: Conflux writes an answer once its
 // execution is over (postTransport writes it in one piece), so the first write is the moment the answer is
-// ready, and writeTimeout means what the configuration says — how long writing the answer may take. A
-// handler that streamed its answer while executing would get writeTimeout from its first byte in all.
+// ready, and writeTimeout means what the configuration says — how long writing the answer may take. A stream
+// (SSE, multipart/mixed: issue 17) extends the deadline before each part it writes (streamWriter), so that
+// writeTimeout bounds each part rather than the stream's whole life; a WebSocket's hijacked connection has its
+// deadlines cleared by net/http, and each of its messages is written within writeTimeout (transport_ws.go).
 //
 // It sets the deadline on the connection (http.ResponseController.SetWriteDeadline), so it covers the bytes
 // net/http still buffers when the handler returns; net/http clears it after each request.

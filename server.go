@@ -138,6 +138,7 @@ func serve(args []string, stdout io.Writer) error {
 		}()
 	}
 	srv := newServer(rt)
+	srv.streams.metrics = tel.streams
 	if *access {
 		srv.access = logger
 	}
@@ -204,6 +205,13 @@ func serve(args []string, stdout io.Writer) error {
 	srv.ready.Store(false)
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Streams first (issue 17): the engine ends each subscription with SUBSCRIPTION_CLOSED, which its client is
+	// sent before complete; then WebSocket connections close with 1001. hs.Shutdown does not wait for hijacked
+	// connections, and would otherwise wait for SSE streams that never end.
+	rt.Close()
+	if err := srv.streams.Shutdown(shutdown); err != nil {
+		logger.Warn("subscriptions cut at the shutdown deadline", "error", err.Error())
+	}
 	if err := hs.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -235,37 +243,46 @@ var (
 // fleetAPQ, when not nil, is the APQ cache's level shared by the replicas (issue 15).
 func graphqlHandler(tel *telemetry, fleetAPQ graphql.Cache[string]) func(*schema.Supergraph, *graph.Engine) (http.Handler, error) {
 	return func(sg *schema.Supergraph, engine *graph.Engine) (http.Handler, error) {
-		gql := handler.New(engine)
-		// GraphQL over HTTP to the letter: see the status table in transport.go.
-		gql.AddTransport(transport.Options{})
-		gql.AddTransport(getTransport{})
-		gql.AddTransport(postTransport{})
-		if sg.Settings.Uploads.Enabled {
-			gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes, metrics: tel.uploadMetrics()})
-		}
-		gql.AddTransport(unsupportedTransport{})
-		// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
-		gql.SetParserTokenLimit(sg.Settings.MaxTokens)
-		gql.SetValidationRulesFn(validationRules)
-		docs, err := newDocumentCache(sg.Settings.QueryCacheSize, sg.Settings.QueryCacheBytes)
-		if err != nil {
-			return nil, err
-		}
-		gql.SetQueryCache(docs)
-		if sg.Settings.Introspection {
-			gql.Use(extension.Introspection{})
-		}
-		apq, err := newAPQCache(sg.Settings.APQCacheBytes)
-		if err != nil {
-			return nil, err
-		}
-		gql.Use(extension.AutomaticPersistedQuery{Cache: sharedAPQ(apq, fleetAPQ)})
-		gql.Use(accessExtension{})
-		if tel != nil {
-			gql.Use(tel)
-		}
-		return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings, tel.uploadMetrics()), nil
+		return newGraphQLHandler(sg, engine, tel, fleetAPQ)
 	}
+}
+
+// newGraphQLHandler is graphqlHandler's handler of sg over es (the version's engine; a fake one in tests).
+func newGraphQLHandler(sg *schema.Supergraph, es graphql.ExecutableSchema, tel *telemetry, fleetAPQ graphql.Cache[string]) (http.Handler, error) {
+	gql := handler.New(es)
+	// GraphQL over HTTP to the letter: see the status table in transport.go.
+	gql.AddTransport(transport.Options{})
+	// Streams (issue 17): graphql-transport-ws; SSE and multipart/mixed through the GET and POST transports.
+	gql.AddTransport(wsTransport{sg: sg})
+	stream := streamConfig{writeTimeout: sg.Settings.WriteTimeout, keepAlive: sg.Settings.Subscriptions.KeepAlive,
+		maxSubscriptions: sg.Settings.Subscriptions.Max}
+	gql.AddTransport(getTransport{stream: stream})
+	gql.AddTransport(postTransport{stream: stream})
+	if sg.Settings.Uploads.Enabled {
+		gql.AddTransport(uploadTransport{limits: sg.Settings.Uploads, maxJSON: sg.Settings.MaxBodyBytes, metrics: tel.uploadMetrics()})
+	}
+	gql.AddTransport(unsupportedTransport{})
+	// Bounded parse and validation (issue 13): a token cap, and the overlapping-fields rule of validate.go.
+	gql.SetParserTokenLimit(sg.Settings.MaxTokens)
+	gql.SetValidationRulesFn(validationRules)
+	docs, err := newDocumentCache(sg.Settings.QueryCacheSize, sg.Settings.QueryCacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	gql.SetQueryCache(docs)
+	if sg.Settings.Introspection {
+		gql.Use(extension.Introspection{})
+	}
+	apq, err := newAPQCache(sg.Settings.APQCacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	gql.Use(extension.AutomaticPersistedQuery{Cache: sharedAPQ(apq, fleetAPQ)})
+	gql.Use(accessExtension{})
+	if tel != nil {
+		gql.Use(tel)
+	}
+	return uploadBody(limitBody(gql, sg.Settings.MaxBodyBytes), gql, sg.Settings, tel.uploadMetrics()), nil
 }
 
 // server routes /graphql to the running version and serves the playground and health endpoints.
@@ -275,11 +292,17 @@ type server struct {
 	mux   *http.ServeMux
 	// access, when set, logs one line per /graphql request (--access-log).
 	access *slog.Logger
+	// streams counts and shuts down the subscriptions and WebSocket connections of every version (issue 17).
+	streams *streams
 }
 
 func newServer(rt *runtime.Runtime) *server {
-	s := &server{rt: rt, mux: http.NewServeMux()}
+	s := &server{rt: rt, mux: http.NewServeMux(), streams: newStreams(nil)}
+	s.streams.current = rt.Current
 	graphqlHTTP := corsHandler(rt, authHandler(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mayStream(r) {
+			r = r.WithContext(withStreams(r.Context(), s.streams))
+		}
 		s.rt.Load().ServeHTTP(w, r)
 	})))
 	s.mux.Handle("/graphql", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ const maxOperationLabels = 500
 type telemetry struct {
 	registry  *prometheus.Registry
 	sources   *sources.Metrics
+	streams   *streamMetrics // streams.go (issue 17)
 	duration  *prometheus.HistogramVec
 	errors    *prometheus.CounterVec
 	uploads   uploadMetrics
@@ -41,11 +42,15 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
+	sm, err := newStreamMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	subs, err := resolvers.NewSubscriptionMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{registry: reg, sources: m, subscriptions: subs, operation: map[string]bool{},
+	t := &telemetry{registry: reg, sources: m, streams: sm, subscriptions: subs, operation: map[string]bool{},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "conflux", Name: "operation_duration_seconds",
 			Help: "Time to answer a GraphQL operation, by operation name and type.", Buckets: prometheus.DefBuckets},
 			[]string{"operation", "type"}),

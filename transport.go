@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -53,7 +55,9 @@ const (
 // postTransport serves POST /graphql with a JSON body. It writes a successful response's data as the engine
 // wrote it: gqlgen's transport.POST re-encodes it with encoding/json, which scans and copies the whole
 // already-compact document again (about a tenth of the CPU of a posts request).
-type postTransport struct{}
+type postTransport struct {
+	stream streamConfig // answers as a stream (transport_sse.go, transport_multipart.go)
+}
 
 var _ graphql.Transport = postTransport{}
 
@@ -67,7 +71,7 @@ func (postTransport) Supports(r *http.Request) bool {
 }
 
 // Do implements graphql.Transport.
-func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	contentType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store") // execute relaxes it for a query whose parts allow it
@@ -84,12 +88,14 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	execute(w, r, exec, &params, contentType, false)
+	executeStream(w, r, exec, &params, contentType, false, t.stream)
 }
 
 // getTransport serves GET /graphql?query=&operationName=&variables=&extensions= (queries only). It replaces
 // gqlgen's transport.GET for the status codes and the absent "data" entry of GraphQL over HTTP.
-type getTransport struct{}
+type getTransport struct {
+	stream streamConfig // answers as a stream (transport_sse.go, transport_multipart.go)
+}
 
 var _ graphql.Transport = getTransport{}
 
@@ -99,7 +105,7 @@ func (getTransport) Supports(r *http.Request) bool {
 }
 
 // Do implements graphql.Transport.
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	contentType := responseType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store") // execute relaxes it for a query whose parts allow it
@@ -123,7 +129,7 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		}
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	execute(w, r, exec, &params, contentType, true)
+	executeStream(w, r, exec, &params, contentType, true, t.stream)
 }
 
 // unsupportedTransport answers, last, every request the other transports did not take: 415 for a POST whose
@@ -181,6 +187,14 @@ func decodeJSON(data []byte, v any) string {
 // The response's Cache-Control (issue 15) is no-store for request errors, mutations and responses with errors;
 // else what the fetches it was made of allow (respcache.Collector.CacheControl), private when the client sent credentials.
 func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, contentType string, onlyQueries bool) {
+	executeStream(w, r, exec, params, contentType, onlyQueries, streamConfig{})
+}
+
+// executeStream is execute, answering as a stream when the client accepts one (issue 17): Server-Sent Events
+// for Accept text/event-stream (transport_sse.go; subscriptions too, over GET as well), multipart/mixed
+// incremental delivery for Accept multipart/mixed (transport_multipart.go); cfg bounds the stream.
+func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, contentType string,
+	onlyQueries bool, cfg streamConfig) {
 	ctx, col := respcache.WithCollector(r.Context())
 	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
 		badRequest(w, "the request has no query")
@@ -193,13 +207,62 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
-	if onlyQueries && rc.Operation.Operation != ast.Query {
+	format := streamFormat(r.Header.Get("Accept"))
+	op := rc.Operation.Operation
+	// Subscriptions: over SSE, or Apollo's multipart subscriptions (Accept multipart/mixed;subscriptionSpec=1.0).
+	subStream := format == formatSSE || format == formatMultipart && multipartSubscriptions(r.Header.Get("Accept"))
+	if onlyQueries && op != ast.Query && (op != ast.Subscription || !subStream) {
 		w.Header().Set("Allow", "POST")
-		writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "GET requests only allow query operations")
+		writeRequestError(w, http.StatusMethodNotAllowed, codeBadRequest, "GET requests only allow query operations (and subscriptions over a stream)")
 		return
 	}
+	if op == ast.Subscription && !subStream {
+		writeRequestError(w, http.StatusBadRequest, codeBadRequest,
+			"a subscription is served over WebSocket (graphql-transport-ws), Server-Sent Events (Accept: text/event-stream) "+
+				"or multipart/mixed (Accept: multipart/mixed;subscriptionSpec=1.0)")
+		return
+	}
+	if format != "" {
+		ctx = graph.WithIncremental(ctx)
+	}
+	reg := streamsFrom(ctx)
+	if op == ast.Subscription {
+		subCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		transport := transportSSE
+		if format == formatMultipart {
+			transport = transportMultipart
+		}
+		release, refusal := reg.admit(transport, cfg.maxSubscriptions, cancel)
+		if refusal != nil {
+			w.WriteHeader(requestErrorStatus(contentType))
+			writeResponse(w, &graphql.Response{Errors: gqlerror.List{refusal}})
+			return
+		}
+		defer release()
+		ctx = subCtx
+	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
+	if op == ast.Subscription {
+		// The handler's first call waits for the first event: the stream starts at once. A subscription lasts:
+		// server.subscriptions.max bounds them, not server.maxInFlight (edge.go).
+		releaseInFlight(w)
+		if format == formatMultipart {
+			serveMultipartSubscription(ctx, w, responses, cfg, reg)
+			return
+		}
+		serveSSE(ctx, w, nil, responses, cfg, reg)
+		return
+	}
 	resp := responses(ctx)
+	if format == formatSSE && !refusedBeforeExecution(resp) {
+		serveSSE(ctx, w, resp, responses, cfg, reg)
+		return
+	}
+	if format == formatMultipart && resp != nil && resp.HasNext != nil {
+		serveMultipart(ctx, w, resp, responses, cfg, reg)
+		return
+	}
 	if resp != nil && len(resp.Errors) == 0 && rc.Operation.Operation == ast.Query {
 		w.Header().Set("Cache-Control", responseCacheControl(col, r.Header))
 	}

@@ -90,7 +90,11 @@ func (w *writer) record(p part, since int) {
 	p.path = slices.Clone(w.path)
 	p.in = w.group
 	w.parts = append(w.parts, p)
+	w.partBytes += partCost(len(p.path))
 }
+
+// partCost estimates the memory a part holds (its struct and path) and, at least, the bytes of its entry.
+func partCost(pathLen int) int64 { return 160 + 16*int64(pathLen) }
 
 // entry writes p as one entry of a subsequent payload's incremental list, recording the parts it leaves for
 // later in w.parts. It returns false when writing was aborted (w.abort).
@@ -268,7 +272,7 @@ func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
 		return d
 	}
 	w := r.w
-	w.buf, w.errs, w.errBytes, w.parts = make([]byte, 0, 512), nil, 0, nil
+	w.buf, w.errs, w.errBytes, w.parts, w.partBytes = make([]byte, 0, 512), nil, 0, nil, 0
 	w.maxBytes = r.budget
 	w.buf = append(w.buf, '[')
 	entries := 0
@@ -360,6 +364,6 @@ func (e *Engine) startIncremental(client context.Context, x *execution, cp *cach
 	if w.maxBytes > 0 {
 		r.budget = max(w.maxBytes-int64(len(resp.Data))-w.errBytes, 1)
 	}
-	w.parts, w.errs, w.errBytes, w.buf = nil, nil, 0, nil
+	w.parts, w.errs, w.errBytes, w.buf, w.partBytes = nil, nil, 0, nil, 0
 	return resp, r
 }

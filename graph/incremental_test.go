@@ -261,3 +261,21 @@ func TestIncremental_StreamDoesNotWait(t *testing.T) {
 		t.Errorf("posts calls %q, want 2: one batch for the initial items, one for the rest", calls)
 	}
 }
+
+// TestIncremental_PartsCountAgainstResponseBytes: the deferred fragments waiting for later payloads count against
+// server.maxResponseBytes, so a fragment on each item of a long list cannot hold more memory than the answer may
+// take.
+func TestIncremental_PartsCountAgainstResponseBytes(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	gate := make(chan struct{})
+	close(gate)
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100)+"server: {maxResponseBytes: 2000}\n", usersFake(50), gatedPosts(gate, false))
+	small := payloads(t, context.Background(), e, `{ users(n: 50) { id } }`, nil, nil)
+	if len(small) != 1 || strings.Contains(small[0], "RESPONSE_TOO_LARGE") {
+		t.Fatalf("the list without fragments: %s", small)
+	}
+	got := payloads(t, context.Background(), e, `{ users(n: 50) { id ... @defer { name } } }`, nil, nil)
+	if len(got) != 1 || !strings.Contains(got[0], "RESPONSE_TOO_LARGE") {
+		t.Errorf("payloads %s, want one RESPONSE_TOO_LARGE answer", got)
+	}
+}

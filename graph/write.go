@@ -56,6 +56,9 @@ type writer struct {
 	group       *Defer
 	vars        map[string]any
 	parts       []part
+	// partBytes estimates what parts cost until they are written (partCost): it counts against maxBytes, so
+	// that a deferred fragment on each item of a long list cannot hold more memory than the answer may take.
+	partBytes int64
 }
 
 // upstream reports upstream GraphQL errors re-based under the current path (the field they belong to).
@@ -203,7 +206,7 @@ func (w *writer) aborted() bool {
 
 // tooLarge reports whether the data written and the errors recorded have passed maxBytes.
 func (w *writer) tooLarge() bool {
-	return w.maxBytes > 0 && int64(len(w.buf))+w.errBytes > w.maxBytes
+	return w.maxBytes > 0 && int64(len(w.buf))+w.errBytes+w.partBytes > w.maxBytes
 }
 
 // object writes o; it returns false (having written nothing) when a non-null field of o is null.

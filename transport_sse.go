@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// mediaEventStream is the media type of Server-Sent Events.
+const mediaEventStream = "text/event-stream"
+
+// GraphQL over Server-Sent Events (issue 17), graphql-sse's "distinct connections mode"
+// (https://github.com/enisdenjo/graphql-sse/blob/master/PROTOCOL.md): a POST /graphql with a JSON body, or a GET
+// /graphql with the query in the URL, whose Accept names text/event-stream, is answered with one event stream for
+// its one operation. Subscriptions (over GET too), and queries and mutations with @defer/@stream, are served
+// this way; a query without them is one next event.
+//
+//   - each payload: `event: next` and `data: <json>` (a subscription's event, or an initial or subsequent payload
+//     of incremental delivery), flushed at once;
+//   - at the end: `event: complete` with an empty data;
+//   - while no payload is due, a `:` comment line every server.subscriptions.keepAlive, so that proxies and the
+//     client see a live connection;
+//   - a request error (the request cannot be parsed or validated, a subscription is over
+//     server.subscriptions.max, the engine refuses the plan of a query or mutation) is not an event stream but
+//     the JSON answer any other POST or GET gets, with GraphQL over HTTP's status (transport.go): graphql-sse
+//     allows it, and clients then show the errors of a non-stream answer. A subscription's stream starts at once
+//     (its first event may be long in coming), so the engine's refusal of its plan is a next event with the
+//     errors (no data), then complete.
+//
+// The client going away (its connection closes) cancels the operation; the engine then releases everything.
+
+// serveSSE writes the operation's payloads as an event stream, first (the handler's first response, already
+// taken) and then each further one of responses until it returns nil or the client leaves.
+func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Response, responses graphql.ResponseHandler,
+	cfg streamConfig, reg *streams) {
+	h := w.Header()
+	h.Set("Content-Type", mediaEventStream+"; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass the events on as they come
+	w.WriteHeader(http.StatusOK)
+	sw := newStreamWriter(w, cfg.writeTimeout)
+	next := func(resp *graphql.Response) error {
+		if err := sw.write([]byte("event: next\ndata: "), encodePayload(resp), []byte("\n\n")); err != nil {
+			return err
+		}
+		reg.sent(transportSSE)
+		return nil
+	}
+	if first == nil {
+		if sw.write() != nil { // the head, at once
+			return
+		}
+	} else if next(first) != nil {
+		return
+	}
+	var tick <-chan time.Time
+	if cfg.keepAlive > 0 {
+		t := time.NewTicker(cfg.keepAlive)
+		defer t.Stop()
+		tick = t.C
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	events := pump(ctx, responses)
+	defer func() {
+		cancel()
+		for range events { // wait for the pump
+		}
+	}()
+	for {
+		select {
+		case resp, ok := <-events:
+			if !ok {
+				_ = sw.write([]byte("event: complete\ndata:\n\n"))
+				return
+			}
+			if next(resp) != nil {
+				return
+			}
+		case <-tick:
+			if sw.write([]byte(":\n\n")) != nil {
+				return
+			}
+		}
+	}
+}
+
+// pump calls responses in a goroutine of its own until it returns nil or ctx is done, and passes each response
+// on; the channel is closed when the goroutine ends. The caller cancels ctx and drains the channel to end it.
+func pump(ctx context.Context, responses graphql.ResponseHandler) <-chan *graphql.Response {
+	ch := make(chan *graphql.Response)
+	go func() {
+		defer close(ch)
+		for {
+			resp := responses(ctx)
+			if resp == nil {
+				return
+			}
+			select {
+			case ch <- resp:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}

@@ -1,0 +1,571 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
+	"github.com/conflux-gql/conflux/graph"
+	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// subprotocolWS is the WebSocket subprotocol of graphql-ws's GraphQL over WebSocket Protocol
+// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md), the only one served.
+const subprotocolWS = "graphql-transport-ws"
+
+// Close codes of graphql-transport-ws.
+const (
+	closeBadRequest          websocket.StatusCode = 4400 // invalid message received
+	closeUnauthorized        websocket.StatusCode = 4401 // subscribe before connection_ack
+	closeForbidden           websocket.StatusCode = 4403 // connection_init's token refused
+	closeBadSubprotocol      websocket.StatusCode = 4406 // subprotocol not acceptable
+	closeInitTimeout         websocket.StatusCode = 4408 // no connection_init within server.subscriptions.initTimeout
+	closeDuplicateID         websocket.StatusCode = 4409 // subscriber for <id> already exists
+	closeTooManyInitRequests websocket.StatusCode = 4429 // a second connection_init
+)
+
+// wsTransport serves GraphQL over WebSocket, graphql-transport-ws, on GET /graphql upgrades (issue 17). Each
+// connection is a wsConn: one goroutine reads, one per operation executes, and writes are serialized, each
+// bounded by server.writeTimeout (a client that stops reading is disconnected, it does not pile messages up).
+//
+// Origins: a browser's WebSocket is not subject to CORS, so the handshake checks its Origin here. With
+// server.cors on, its origins are the ones allowed (a "*" origin allows any); off, only the server's own origin
+// (the Origin host is the request's Host) — what a page served by Conflux itself, the playground, uses. Clients
+// that send no Origin (not browsers) are always allowed.
+type wsTransport struct {
+	sg *schema.Supergraph // the version served
+}
+
+var _ graphql.Transport = wsTransport{}
+
+// Supports implements graphql.Transport.
+func (wsTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// headerHasToken reports whether the comma-separated header name has token (case-insensitively).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Do implements graphql.Transport.
+func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	opts := &websocket.AcceptOptions{Subprotocols: []string{subprotocolWS}}
+	settings := t.sg.Settings
+	if cors := settings.CORS; cors.Enabled() {
+		for _, o := range cors.Origins {
+			if o == "*" {
+				opts.InsecureSkipVerify = true
+				break
+			}
+			opts.OriginPatterns = append(opts.OriginPatterns, o)
+		}
+	}
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		return // Accept answered the handshake's failure
+	}
+	sub := settings.Subscriptions
+	ctx, cancel := context.WithCancel(r.Context())
+	// The access log line is the connection's (its record is not for concurrent operations to fill in).
+	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
+	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
+		maxMessage: settings.MaxBodyBytes,
+		ctx:        ctx, cancel: cancel, opBase: ctx, header: r.Header.Clone(), verifier: upgradeVerifier(r.Context()),
+		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
+	conn.serve()
+}
+
+// wsConn is one graphql-transport-ws connection. Its read loop (serve) handles the client's messages in order;
+// each subscribe runs in a goroutine of its own (wsOp) until its handler ends or the client completes it.
+type wsConn struct {
+	c            *websocket.Conn
+	exec         graphql.GraphExecutor // the version's, for every operation of the connection
+	sg           *schema.Supergraph    // that version
+	reg          *streams              // nil: no registry (no total limit)
+	sub          schema.Subscriptions
+	writeTimeout time.Duration
+	maxMessage   int64 // server.maxBodyBytes
+
+	ctx    context.Context // the connection's life: cancelled when it ends
+	cancel context.CancelFunc
+
+	writeMu sync.Mutex
+
+	// header is the upgrade's headers, then connection_init's string entries; read loop only, read-only after
+	// the ack (each operation gets a clone).
+	header http.Header
+	// verifier: auth on and no token on the upgrade: connection_init's token is checked with it.
+	verifier *verifier
+
+	mu       sync.Mutex
+	initSeen bool
+	acked    bool
+	opBase   context.Context  // the operations' parent: ctx, with the claims of connection_init's token; read loop only
+	ops      map[string]*wsOp // by id, until the operation's last message or the client's complete
+	running  int              // operations whose goroutine has not ended
+	// opsChanged is closed and replaced when an operation ends.
+	opsChanged chan struct{}
+	wg         sync.WaitGroup // the operations' and the keep-alive's goroutines
+
+	closeOnce  sync.Once
+	retireOnce sync.Once
+}
+
+// wsOp is one operation in progress; cancel ends it.
+type wsOp struct {
+	cancel context.CancelFunc
+}
+
+// wsMessage is a graphql-transport-ws message.
+type wsMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Message types of graphql-transport-ws.
+const (
+	wsConnectionInit = "connection_init"
+	wsConnectionAck  = "connection_ack"
+	wsPing           = "ping"
+	wsPong           = "pong"
+	wsSubscribe      = "subscribe"
+	wsNext           = "next"
+	wsError          = "error"
+	wsComplete       = "complete"
+)
+
+// errWSMessage is a message the protocol does not allow; the connection is closed with 4400.
+var errWSMessage = errors.New("invalid message")
+
+// decodeWSMessage decodes and checks one message from a client: a JSON object with a type the client may send,
+// an id where the type needs one, and a payload that is an object where there is one (subscribe's, required;
+// connection_init's and ping's and pong's, optional, null allowed).
+func decodeWSMessage(data []byte) (wsMessage, error) {
+	var m struct {
+		Type    *string         `json:"type"`
+		ID      *string         `json:"id"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if msg := decodeJSON(data, &m); msg != "" {
+		return wsMessage{}, fmt.Errorf("%w: %s", errWSMessage, msg)
+	}
+	if m.Type == nil {
+		return wsMessage{}, fmt.Errorf("%w: no type", errWSMessage)
+	}
+	out := wsMessage{Type: *m.Type, Payload: m.Payload}
+	if string(out.Payload) == "null" {
+		out.Payload = nil
+	}
+	switch out.Type {
+	case wsConnectionInit, wsPing, wsPong:
+		if out.Payload != nil && out.Payload[0] != '{' {
+			return wsMessage{}, fmt.Errorf("%w: %s payload must be an object", errWSMessage, out.Type)
+		}
+	case wsSubscribe, wsComplete:
+		if m.ID == nil || *m.ID == "" {
+			return wsMessage{}, fmt.Errorf("%w: %s has no id", errWSMessage, out.Type)
+		}
+		out.ID = *m.ID
+		if out.Type == wsSubscribe && (out.Payload == nil || out.Payload[0] != '{') {
+			return wsMessage{}, fmt.Errorf("%w: subscribe payload must be an object", errWSMessage)
+		}
+	default:
+		return wsMessage{}, fmt.Errorf("%w: type %q", errWSMessage, truncate(out.Type, 32))
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// serve runs the connection until the client or the server closes it, then ends its operations and waits for
+// them.
+func (c *wsConn) serve() {
+	defer func() {
+		c.cancel()
+		c.wg.Wait()
+		_ = c.c.CloseNow()
+	}()
+	if c.c.Subprotocol() != subprotocolWS {
+		c.close(closeBadSubprotocol, "Subprotocol not acceptable")
+		return
+	}
+	if !c.reg.addConn(c) {
+		c.close(websocket.StatusGoingAway, "the server is shutting down")
+		return
+	}
+	defer c.reg.removeConn(c)
+	if c.maxMessage > 0 {
+		c.c.SetReadLimit(c.maxMessage) // a larger message closes the connection (1009, message too big)
+	} else {
+		c.c.SetReadLimit(-1)
+	}
+	if d := c.sub.InitTimeout; d > 0 {
+		t := time.AfterFunc(d, func() {
+			c.mu.Lock()
+			acked := c.acked
+			c.mu.Unlock()
+			if !acked {
+				c.close(closeInitTimeout, "Connection initialisation timeout")
+			}
+		})
+		defer t.Stop()
+	}
+	if d := c.sub.KeepAlive; d > 0 {
+		c.wg.Add(1)
+		go c.keepAlive(d)
+	}
+	for {
+		typ, data, err := c.c.Read(c.ctx)
+		if err != nil {
+			return // closed by the client, by the server (close), or the read limit (1009)
+		}
+		if typ != websocket.MessageText {
+			c.close(closeBadRequest, "Invalid message received")
+			return
+		}
+		msg, err := decodeWSMessage(data)
+		if err != nil {
+			c.close(closeBadRequest, "Invalid message received")
+			return
+		}
+		if !c.handle(msg) {
+			return
+		}
+	}
+}
+
+// handle acts on one message from the client; false when the connection was closed.
+func (c *wsConn) handle(msg wsMessage) bool {
+	switch msg.Type {
+	case wsConnectionInit:
+		return c.connectionInit(msg.Payload)
+	case wsPing:
+		return c.send(wsMessage{Type: wsPong}) == nil
+	case wsPong:
+		return true
+	case wsComplete:
+		c.mu.Lock()
+		op := c.ops[msg.ID]
+		delete(c.ops, msg.ID) // the id may be reused at once; the operation sends nothing more
+		c.mu.Unlock()
+		if op != nil {
+			op.cancel()
+		}
+		return true
+	}
+	// wsSubscribe
+	c.mu.Lock()
+	acked := c.acked
+	_, dup := c.ops[msg.ID]
+	n := len(c.ops)
+	c.mu.Unlock()
+	switch {
+	case !acked:
+		c.close(closeUnauthorized, "Unauthorized")
+		return false
+	case dup:
+		c.close(closeDuplicateID, "Subscriber for "+truncate(msg.ID, 64)+" already exists")
+		return false
+	}
+	if c.stale() {
+		// The configuration changed: this connection's operations would run on the old version, whose
+		// subscriptions are closed. The client resends the subscribe on the connection it makes again.
+		c.retire()
+		return true
+	}
+	var params graphql.RawParams
+	if m := decodeJSON(msg.Payload, &params); m != "" {
+		c.close(closeBadRequest, "Invalid message received")
+		return false
+	}
+	if max := c.sub.MaxPerConnection; max > 0 && n >= max {
+		c.reg.refused(transportWS, refusedMaxPerConnection)
+		return c.sendErrors(msg.ID, gqlerror.List{streamError(codeSubscriptionLimit,
+			"too many operations in progress on this connection (server.subscriptions.maxPerConnection)")}) == nil
+	}
+	params.ReadTime = graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
+	params.Headers = c.header.Clone() // the operation's own: the engine and extensions may set entries
+	ctx, cancel := context.WithCancel(c.opBase)
+	op := &wsOp{cancel: cancel}
+	c.mu.Lock()
+	c.ops[msg.ID] = op
+	c.running++
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.operate(ctx, op, msg.ID, &params)
+	return true
+}
+
+// connectionInit acknowledges the connection: connection_init's string entries join the headers of its
+// operations (the upgrade's own headers win), and with server.auth.jwt on and no token on the upgrade, its
+// Authorization (or authorization) entry is checked as the header would be: a bad token, or none when one is
+// required, closes the connection with 4403.
+func (c *wsConn) connectionInit(payload json.RawMessage) bool {
+	c.mu.Lock()
+	seen := c.initSeen
+	c.initSeen = true
+	c.mu.Unlock()
+	if seen {
+		c.close(closeTooManyInitRequests, "Too many initialisation requests")
+		return false
+	}
+	var entries map[string]any
+	if payload != nil {
+		if m := decodeJSON(payload, &entries); m != "" {
+			c.close(closeBadRequest, "Invalid message received")
+			return false
+		}
+	}
+	header := c.header
+	for k, v := range entries {
+		s, ok := v.(string)
+		if !ok || !validHeaderName(k) {
+			continue // never ":conflux-jwt-claims" (resolvers.ClaimsHeader): it is not a header name
+		}
+		if key := http.CanonicalHeaderKey(k); len(header.Values(key)) == 0 {
+			header[key] = []string{s}
+		}
+	}
+	if v := c.verifier; v != nil {
+		token, present := bearer(header)
+		if !present && v.cfg.Required {
+			c.close(closeForbidden, "Forbidden: this API requires a bearer token")
+			return false
+		}
+		if present {
+			claims, raw, err := v.verify(c.ctx, token)
+			if err != nil {
+				c.close(closeForbidden, "Forbidden: invalid token")
+				return false
+			}
+			c.opBase = resolvers.WithClaims(c.opBase, header, claims, raw)
+		}
+	}
+	c.mu.Lock()
+	c.acked = true
+	c.mu.Unlock()
+	return c.send(wsMessage{Type: wsConnectionAck}) == nil
+}
+
+// validHeaderName reports whether s is an HTTP field name (an RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// operate runs one operation: a subscription sends a next per event, a query or mutation its payload(s) (one,
+// or an initial and subsequent ones with @defer/@stream), then complete. A request error (parse, validation, a
+// refusal before execution, a limit) is one error message instead. After the client's complete it sends
+// nothing more.
+func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graphql.RawParams) {
+	defer c.wg.Done()
+	defer func() {
+		op.cancel()
+		c.mu.Lock()
+		if c.ops[id] == op {
+			delete(c.ops, id)
+		}
+		c.running--
+		close(c.opsChanged)
+		c.opsChanged = make(chan struct{})
+		c.mu.Unlock()
+	}()
+	// current reports whether the operation is still the id's (the client has not completed it).
+	current := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.ops[id] == op
+	}
+	// last frees the id before the operation's last message (error or complete), after which the client may
+	// use it again; false when the client completed the operation (nothing more is sent).
+	last := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ops[id] != op {
+			return false
+		}
+		delete(c.ops, id)
+		return true
+	}
+	sendErrors := func(errs gqlerror.List) {
+		if last() {
+			_ = c.sendErrors(id, errs)
+		}
+	}
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		refineCodes(errs)
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		sendErrors(resp.Errors)
+		return
+	}
+	if rc.Operation.Operation == ast.Subscription {
+		release, refusal := c.reg.admit(transportWS, c.sub.Max, op.cancel)
+		if refusal != nil {
+			sendErrors(gqlerror.List{refusal})
+			return
+		}
+		defer release()
+	}
+	responses, ctx := c.exec.DispatchOperation(graph.WithIncremental(ctx), rc)
+	for first := true; ; first = false {
+		resp := responses(ctx)
+		if resp == nil {
+			break
+		}
+		if !current() {
+			return
+		}
+		if first && refusedBeforeExecution(resp) {
+			sendErrors(resp.Errors)
+			return
+		}
+		if c.send(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}) != nil {
+			return
+		}
+		c.reg.sent(transportWS)
+	}
+	if last() {
+		_ = c.send(wsMessage{Type: wsComplete, ID: id})
+	}
+	if c.stale() {
+		c.retire() // the engine closed the subscription for a reload (SUBSCRIPTION_CLOSED)
+	}
+}
+
+// stale reports whether the version the connection runs on is no longer the one served (a reload).
+func (c *wsConn) stale() bool {
+	return c.reg != nil && c.reg.current != nil && c.reg.current() != c.sg
+}
+
+// retire closes, once, a connection whose version was replaced: 1012 (service restart) once its operations are
+// over, so that the client connects again, to the version served, and subscribes again.
+func (c *wsConn) retire() {
+	c.retireOnce.Do(func() {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.goAway(websocket.StatusServiceRestart, "the configuration changed: connect again")
+		}()
+	})
+}
+
+// sendErrors sends an error message: the operation's GraphQL errors.
+func (c *wsConn) sendErrors(id string, errs gqlerror.List) error {
+	payload, _ := json.Marshal(errs)
+	return c.send(wsMessage{Type: wsError, ID: id, Payload: payload})
+}
+
+// send writes one message, within server.writeTimeout; a client that does not take it in time is disconnected
+// (the failed write closes the connection). Safe for concurrent use: writes are serialized.
+func (c *wsConn) send(m wsMessage) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	// Not the operation's context: an operation completed in the middle of a write must not cut the connection.
+	ctx, cancel := c.writeContext()
+	defer cancel()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.c.Write(ctx, websocket.MessageText, data)
+}
+
+func (c *wsConn) writeContext() (context.Context, context.CancelFunc) {
+	if c.writeTimeout > 0 {
+		return context.WithTimeout(context.Background(), c.writeTimeout)
+	}
+	return context.WithCancel(context.Background())
+}
+
+// keepAlive pings the client every interval; a client that does not answer within the interval (or the write
+// timeout when that is longer) is disconnected.
+func (c *wsConn) keepAlive(interval time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, max(interval, c.writeTimeout))
+		err := c.c.Ping(ctx)
+		cancel()
+		if err != nil {
+			if c.ctx.Err() == nil {
+				_ = c.c.CloseNow()
+			}
+			return
+		}
+	}
+}
+
+// close closes the connection with code and reason (once) and ends its operations.
+func (c *wsConn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		// Close before cancelling: the read loop's Read, cut by its context, would drop the connection without
+		// the close frame.
+		_ = c.c.Close(code, reason)
+		c.cancel()
+	})
+}
+
+// goAway closes the connection with code (for a server that shuts down: 1001, going away) once its operations
+// are over
+// (streams.Shutdown has ended the subscriptions: they sent their last messages and complete; queries still
+// running finish, bounded by server.operationTimeout).
+func (c *wsConn) goAway(code websocket.StatusCode, reason string) {
+	for {
+		c.mu.Lock()
+		n, changed := c.running, c.opsChanged
+		c.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-c.ctx.Done():
+		}
+		if c.ctx.Err() != nil {
+			break
+		}
+	}
+	c.close(code, reason)
+}

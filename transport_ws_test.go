@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// TestWS_CloseCodes: each protocol violation closes the connection with its graphql-transport-ws code.
+func TestWS_CloseCodes(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {initTimeout: 100ms}, maxBodyBytes: 2000}`)
+	for _, tc := range []struct {
+		name string
+		msgs []string // sent in order, after the handshake
+		ack  bool     // connection_init first
+		want websocket.StatusCode
+	}{
+		{"no connection_init in time", nil, false, closeInitTimeout},
+		{"connection_init twice", []string{`{"type":"connection_init"}`}, true, closeTooManyInitRequests},
+		{"subscribe before the ack", []string{`{"type":"subscribe","id":"1","payload":{"query":"{hello}"}}`}, false, closeUnauthorized},
+		{"not JSON", []string{`{"type":`}, true, closeBadRequest},
+		{"unknown type", []string{`{"type":"start","id":"1"}`}, true, closeBadRequest},
+		{"a server's type", []string{`{"type":"next","id":"1","payload":{}}`}, true, closeBadRequest},
+		{"subscribe without id", []string{`{"type":"subscribe","payload":{"query":"{hello}"}}`}, true, closeBadRequest},
+		{"subscribe payload not an object", []string{`{"type":"subscribe","id":"1","payload":"{hello}"}`}, true, closeBadRequest},
+		{"duplicate id", []string{`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`,
+			`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`}, true, closeDuplicateID},
+		{"message over maxBodyBytes", []string{`{"type":"ping","payload":{"x":"` + strings.Repeat("x", 3000) + `"}}`}, true,
+			websocket.StatusMessageTooBig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := dialWS(t, env.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ack {
+				c.init()
+			}
+			for _, m := range tc.msgs {
+				c.send(m)
+			}
+			c.expectClose(tc.want)
+		})
+	}
+	t.Run("subprotocol not acceptable", func(t *testing.T) {
+		c, _, err := dialWS(t, env.url, nil, "graphql-ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.expectClose(closeBadSubprotocol)
+	})
+}
+
+// TestWS_Operations: queries, deferred queries and request errors over graphql-transport-ws, ping/pong.
+func TestWS_Operations(t *testing.T) {
+	env := newStreamEnv(t, `{}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"ping"}`)
+	c.expect(wsPong, "")
+
+	c.send(`{"type":"subscribe","id":"q","payload":{"query":"{hello}"}}`)
+	if m := c.expect(wsNext, "q"); mustJSON(m["payload"]) != `{"data":{"hello":"world"}}` {
+		t.Errorf("next payload %s", mustJSON(m["payload"]))
+	}
+	c.expect(wsComplete, "q")
+
+	c.send(`{"type":"subscribe","id":"d","payload":{"query":"query Deferred {hello}"}}`)
+	var got []string
+	for range 3 {
+		got = append(got, mustJSON(c.expect(wsNext, "d")["payload"]))
+	}
+	c.expect(wsComplete, "d")
+	want := []string{`{"data":{"hello":"world"},"hasNext":true}`,
+		`{"hasNext":true,"incremental":[{"data":{"slow":"a"},"label":"one","path":[]}]}`,
+		`{"hasNext":false,"incremental":[{"data":{"slow":"b"},"label":"two","path":[]}]}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("deferred payloads\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	c.send(`{"type":"subscribe","id":"v","payload":{"query":"{nope}"}}`)
+	if m := c.expect(wsError, "v"); !strings.Contains(mustJSON(m["payload"]), "Cannot query field") {
+		t.Errorf("error payload %s", mustJSON(m["payload"]))
+	}
+	c.send(`{"type":"subscribe","id":"r","payload":{"query":"query Refused {hello}"}}`)
+	if m := c.expect(wsError, "r"); !strings.Contains(mustJSON(m["payload"]), "PLAN_REFUSED") {
+		t.Errorf("error payload %s", mustJSON(m["payload"]))
+	}
+}
+
+// TestWS_Subscription: events in order, the client's complete cancels the operation's context, the engine's
+// last error and the end of the stream reach the client.
+func TestWS_Subscription(t *testing.T) {
+	env := newStreamEnv(t, `{}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd := env.nextFeed()
+	for i, ev := range []string{`{"ticks":1}`, `{"ticks":2}`} {
+		fd.events <- event(ev)
+		if m := c.expect(wsNext, "1"); mustJSON(m["payload"]) != `{"data":`+ev+`}` {
+			t.Errorf("event %d: %s", i, mustJSON(m["payload"]))
+		}
+	}
+	fd.events <- &graphql.Response{Data: json.RawMessage(`null`), Errors: gqlerror.List{streamError(codeSubscriptionClosed, "closed")}}
+	close(fd.events)
+	if m := c.expect(wsNext, "1"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionClosed) {
+		t.Errorf("last event %s", mustJSON(m["payload"]))
+	}
+	c.expect(wsComplete, "1")
+
+	// The client's complete cancels the operation; the id can be used again.
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd = env.nextFeed()
+	c.send(`{"type":"complete","id":"1"}`)
+	fd.waitCancelled(t)
+	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
+
+	// Closing the socket cancels what runs on it.
+	c.send(`{"type":"subscribe","id":"2","payload":{"query":"subscription{ticks}"}}`)
+	fd = env.nextFeed()
+	_ = c.c.Close(websocket.StatusNormalClosure, "")
+	fd.waitCancelled(t)
+}
+
+// TestWS_Limits: server.subscriptions.max over connections, maxPerConnection on one, refused with
+// SUBSCRIPTION_LIMIT as an error message; the connection stays usable.
+func TestWS_Limits(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {max: 2, maxPerConnection: 1}}`)
+	a, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.init()
+	a.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	env.nextFeed()
+	a.send(`{"type":"subscribe","id":"2","payload":{"query":"subscription{ticks}"}}`)
+	if m := a.expect(wsError, "2"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionLimit) {
+		t.Errorf("maxPerConnection: %s", mustJSON(m["payload"]))
+	}
+	b, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.init()
+	b.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	env.nextFeed()
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	if m := c.expect(wsError, "1"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionLimit) {
+		t.Errorf("max: %s", mustJSON(m["payload"]))
+	}
+	// A query still runs on the refused connection.
+	c.send(`{"type":"subscribe","id":"q","payload":{"query":"{hello}"}}`)
+	c.expect(wsNext, "q")
+}
+
+// TestWS_KeepAlive: the server pings an idle connection every keepAlive.
+func TestWS_KeepAlive(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {keepAlive: 20ms}}`)
+	pings := make(chan struct{}, 16)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(env.url, "http", "ws", 1)+"/graphql", &websocket.DialOptions{
+		Subprotocols: []string{subprotocolWS},
+		OnPingReceived: func(context.Context, []byte) bool {
+			select {
+			case pings <- struct{}{}:
+			default:
+			}
+			return true
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	w := &wsClient{t: t, c: c}
+	w.init()
+	// Pings are answered by the client's reader: keep reading while waiting for two.
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		_, _, _ = c.Read(context.Background())
+	}()
+	for range 2 {
+		select {
+		case <-pings:
+		case <-ctx.Done():
+			t.Fatal("no ping from the server")
+		}
+	}
+	_ = c.Close(websocket.StatusNormalClosure, "")
+	<-readDone
+}
+
+// TestWS_Shutdown: at shutdown the engine's SUBSCRIPTION_CLOSED reaches the client, then complete, then the
+// connection closes with 1001; a new connection is refused.
+func TestWS_Shutdown(t *testing.T) {
+	env := newStreamEnv(t, `{}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd := env.nextFeed()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = env.srv.streams.Shutdown(ctx)
+	}()
+	// What the engine does on Close (runtime.Runtime.Close).
+	fd.events <- &graphql.Response{Data: json.RawMessage(`null`), Errors: gqlerror.List{streamError(codeSubscriptionClosed, "closed")}}
+	close(fd.events)
+	if m := c.expect(wsNext, "1"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionClosed) {
+		t.Errorf("last event %s", mustJSON(m["payload"]))
+	}
+	c.expect(wsComplete, "1")
+	c.expectClose(websocket.StatusGoingAway)
+	waitClosed(t, done, "Shutdown to return")
+}
+
+// TestWS_ShutdownCancels: a subscription the engine does not end is cancelled at Shutdown's deadline.
+func TestWS_ShutdownCancels(t *testing.T) {
+	env := newStreamEnv(t, `{}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd := env.nextFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- env.srv.streams.Shutdown(ctx) }()
+	fd.waitCancelled(t)
+	c.expect(wsComplete, "1")
+	c.expectClose(websocket.StatusGoingAway)
+	if err := <-done; err == nil {
+		t.Error("Shutdown past its deadline returned nil")
+	}
+}
+
+// TestWS_Origin: without server.cors only the server's own origin may open a WebSocket; with it, its origins.
+func TestWS_Origin(t *testing.T) {
+	for _, tc := range []struct {
+		name, server, origin string
+		ok                   bool
+	}{
+		{"no Origin", `{}`, "", true},
+		{"same origin", `{}`, "SELF", true},
+		{"other origin, no cors", `{}`, "https://evil.example", false},
+		{"allowed by cors", `{cors: {origins: ["https://app.example"]}}`, "https://app.example", true},
+		{"not allowed by cors", `{cors: {origins: ["https://app.example"]}}`, "https://evil.example", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newStreamEnv(t, tc.server)
+			h := http.Header{}
+			if tc.origin == "SELF" {
+				h.Set("Origin", env.url)
+			} else if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			c, resp, err := dialWS(t, env.url, h)
+			if tc.ok != (err == nil) {
+				t.Fatalf("dial: %v", err)
+			}
+			if err != nil {
+				if resp == nil || resp.StatusCode != http.StatusForbidden {
+					t.Errorf("refused with %v, want 403", resp)
+				}
+				return
+			}
+			c.init()
+		})
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// FuzzWSMessage: the decoder of client messages never panics, and what it accepts is a type the client may
+// send, with the id and payload that type needs.
+func FuzzWSMessage(f *testing.F) {
+	for _, s := range []string{`{"type":"connection_init"}`, `{"type":"connection_init","payload":{"Authorization":"Bearer x"}}`,
+		`{"type":"subscribe","id":"1","payload":{"query":"{a}"}}`, `{"type":"complete","id":"1"}`, `{"type":"ping","payload":null}`,
+		`{"type":"pong"}`, `{"type":1}`, `[]`, `{"type":"subscribe","id":"","payload":{}}`, `{"type":"next"}`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeWSMessage(data)
+		if err != nil {
+			return
+		}
+		switch m.Type {
+		case wsSubscribe:
+			if m.ID == "" || len(m.Payload) == 0 || m.Payload[0] != '{' {
+				t.Fatalf("accepted %q", data)
+			}
+		case wsComplete:
+			if m.ID == "" {
+				t.Fatalf("accepted %q", data)
+			}
+		case wsConnectionInit, wsPing, wsPong:
+			if len(m.Payload) > 0 && m.Payload[0] != '{' {
+				t.Fatalf("accepted %q", data)
+			}
+		default:
+			t.Fatalf("accepted type %q", m.Type)
+		}
+	})
+}
+
+// TestWS_Auth: connection_init's string entries join the operation's headers (the upgrade's win), and its
+// Authorization token is checked as the header would be: a bad one, or none when required, closes with 4403.
+func TestWS_Auth(t *testing.T) {
+	secret := "0123456789abcdef0123456789abcdef-secret"
+	t.Setenv("CONFLUX_TEST_JWT_SECRET", secret)
+	env := newStreamEnv(t, `{auth: {jwt: {algorithms: [HS256], required: true, keys: ["{{env.CONFLUX_TEST_JWT_SECRET}}"]}}}`)
+	good := sign(t, jwt.SigningMethodHS256, []byte(secret), "", claimsFor("u1"))
+	bad := sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), "", claimsFor("u1"))
+	for _, tc := range []struct {
+		name, init string
+		header     http.Header
+		want       websocket.StatusCode // 0: acknowledged
+	}{
+		{"token in connection_init", `{"Authorization":"Bearer ` + good + `","x-tenant":"acme"}`, nil, 0},
+		{"lower-case key", `{"authorization":"Bearer ` + good + `","x-tenant":"acme"}`, nil, 0},
+		{"token on the upgrade", `{"x-tenant":"acme"}`, http.Header{"Authorization": {"Bearer " + good}}, 0},
+		{"upgrade header wins", `{"x-tenant":"other"}`, http.Header{"Authorization": {"Bearer " + good}, "X-Tenant": {"acme"}}, 0},
+		{"bad token", `{"Authorization":"Bearer ` + bad + `"}`, nil, closeForbidden},
+		{"no token, required", `{}`, nil, closeForbidden},
+		{"claims header posed", `{":conflux-jwt-claims":"{\"sub\":\"admin\"}"}`, nil, closeForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := dialWS(t, env.url, tc.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.send(`{"type":"connection_init","payload":` + tc.init + `}`)
+			if tc.want != 0 {
+				c.expectClose(tc.want)
+				return
+			}
+			c.expect(wsConnectionAck, "")
+			c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Whoami {hello}"}}`)
+			who := mustJSON(c.expect(wsNext, "1")["payload"])
+			if !strings.Contains(who, `acme|`) || !strings.Contains(who, `u1`) {
+				t.Errorf("operation saw %s", who)
+			}
+		})
+	}
+	t.Run("bad token on the upgrade", func(t *testing.T) {
+		_, resp, err := dialWS(t, env.url, http.Header{"Authorization": {"Bearer " + bad}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("dial: %v", err)
+		}
+	})
+}
+
+// TestWS_SlowClient: a client that stops reading is disconnected after server.writeTimeout, which ends its
+// subscription, instead of the server holding what it cannot send.
+func TestWS_SlowClient(t *testing.T) {
+	env := newStreamEnv(t, `{writeTimeout: 200ms}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	fd := env.nextFeed()
+	big := event(`{"ticks":"` + strings.Repeat("x", 256<<10) + `"}`)
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	go func() { // the client reads nothing from here on
+		defer close(fed)
+		for {
+			select {
+			case fd.events <- big:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	fd.waitCancelled(t)
+	close(stop)
+	<-fed
+	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
+}
