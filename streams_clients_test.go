@@ -20,7 +20,8 @@ import (
 )
 
 // The JavaScript clients of issue 17 against Conflux: Apollo Client runs a deferred query (HttpLink,
-// multipart/mixed) and a subscription (GraphQLWsLink), and the graphql-ws and graphql-sse clients subscribe. The
+// multipart/mixed) and a subscription (GraphQLWsLink, and HttpLink's multipart subscriptions), and the graphql-ws
+// and graphql-sse clients subscribe. The
 // scripts are testdata/js/streams/*.mjs; each prints one JSON line per result as it gets it.
 
 const streamsSDL = `type Query {
@@ -288,7 +289,8 @@ func TestStreamsJS_ApolloDefer(t *testing.T) {
 	}
 }
 
-// TestStreamsJS_Subscriptions: Apollo Client over GraphQLWsLink, a graphql-ws client and a graphql-sse client
+// TestStreamsJS_Subscriptions: Apollo Client over GraphQLWsLink and over HttpLink (Apollo's multipart
+// subscriptions), a graphql-ws client and a graphql-sse client
 // each subscribe to the SSE-backed orderEvents and get the backend's order events — and no other event type —
 // in order, each with its product fetched from the catalog, although the odd events' products are the slower
 // ones. When the client unsubscribes, Conflux lets go of the upstream stream.
@@ -302,6 +304,7 @@ func TestStreamsJS_Subscriptions(t *testing.T) {
 		{"apollo-ws.mjs", func(e *streamsEnv) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql" }},
 		{"graphql-ws.mjs", func(e *streamsEnv) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/graphql" }},
 		{"graphql-sse.mjs", func(e *streamsEnv) string { return e.srv.URL + "/graphql" }},
+		{"apollo-http.mjs", func(e *streamsEnv) string { return e.srv.URL + "/graphql" }},
 	} {
 		t.Run(strings.TrimSuffix(tc.script, ".mjs"), func(t *testing.T) {
 			e := newStreamsEnv(t, true)
@@ -309,7 +312,7 @@ func TestStreamsJS_Subscriptions(t *testing.T) {
 			for seq := 1; seq <= streamEvents; seq++ {
 				got := compactJSON(t, run.next(t)["data"])
 				typename := ""
-				if tc.script == "apollo-ws.mjs" {
+				if strings.HasPrefix(tc.script, "apollo-") {
 					typename = `"__typename":"OrderEvent",`
 				}
 				product := fmt.Sprintf(`{"id":"p%d","name":"Product %d"}`, seq, seq)
