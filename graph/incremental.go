@@ -77,20 +77,33 @@ func (p *part) label() string {
 	return p.field.Stream.Label
 }
 
-// record notes a part at the current path, once per fragment and object: parts recorded since index since
-// are checked for the same one.
-func (w *writer) record(p part, since int) {
+// record notes a part at the current path, once per fragment and object; it reports whether it was new.
+func (w *writer) record(p part) bool {
 	if p.group != nil {
-		for _, q := range w.parts[since:] {
-			if q.group == p.group && q.obj == p.obj {
-				return
-			}
+		if w.recorded[p.group] == p.obj {
+			return false
 		}
+		if w.recorded == nil {
+			w.recorded = map[*Defer]*object{}
+		}
+		w.recorded[p.group] = p.obj
 	}
 	p.path = slices.Clone(w.path)
 	p.in = w.group
 	w.parts = append(w.parts, p)
 	w.partBytes += partCost(len(p.path))
+	return true
+}
+
+// deferBelow returns the deferred fragment that d is, or is nested in, whose parent is in (nil: none, d is not
+// nested in in).
+func deferBelow(d, in *Defer) *Defer {
+	for ; d != nil; d = d.Parent {
+		if d.Parent == in {
+			return d
+		}
+	}
+	return nil
 }
 
 // partCost estimates the memory a part holds (its struct and path) and, at least, the bytes of its entry.
@@ -136,6 +149,9 @@ func (w *writer) entry(p *part) bool {
 		return false
 	}
 	path := p.path
+	if path == nil {
+		path = ast.Path{} // a fragment of the root object: "path":[]
+	}
 	if p.group == nil {
 		path = append(slices.Clip(path), ast.PathIndex(p.from))
 	}

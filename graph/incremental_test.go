@@ -108,6 +108,33 @@ func TestIncremental_Defer(t *testing.T) {
 			},
 		},
 		{
+			name:  "a fragment whose only selection is a nested fragment",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { ... @defer(label: "b") { name } } } }`,
+			want: []string{
+				`{"data":{"users":[{"id":"1"},{"id":"2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{},"path":["users",0],"label":"a"},{"data":{"name":"u1"},"path":["users",0],"label":"b"},` +
+					`{"data":{},"path":["users",1],"label":"a"},{"data":{"name":"u2"},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a fragment whose fields are all selected outside, with a nested fragment",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { name ... @defer(label: "b") { best { id } } } name } }`,
+			open:  1,
+			want: []string{
+				`{"data":{"users":[{"id":"1","name":"u1"},{"id":"2","name":"u2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{},"path":["users",0],"label":"a"},{"data":{},"path":["users",1],"label":"a"}],"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"b"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a fragment of the root object",
+			query: `{ ... @defer(label: "root") { users(n: 1) { id } } }`,
+			want: []string{
+				`{"data":{},"hasNext":true}`,
+				`{"incremental":[{"data":{"users":[{"id":"1"},{"id":"2"}]},"path":[],"label":"root"}],"hasNext":false}`,
+			},
+		},
+		{
 			name:  "defer off by its if argument",
 			query: `{ users(n: 1) { id ... @defer(if: false) { name } } }`,
 			want:  []string{`{"data":{"users":[{"id":"1","name":"u1"},{"id":"2","name":"u2"}]}}`},
