@@ -306,3 +306,35 @@ func TestIncremental_PartsCountAgainstResponseBytes(t *testing.T) {
 		t.Errorf("payloads %s, want one RESPONSE_TOO_LARGE answer", got)
 	}
 }
+
+// TestIncremental_Planning: a fragment spread with @defer and again without has its fields in the initial payload;
+// a label must be a literal (a plan serves every request of its operation) and unique, @stream takes a list
+// field, and deferred fragments count against server.maxCost's bound on the plan's size, with fields or not.
+func TestIncremental_Planning(t *testing.T) {
+	gate := make(chan struct{})
+	close(gate)
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100)+"server: {maxCost: 40}\n", usersFake(1), gatedPosts(gate, false))
+	many := strings.Repeat(` ... @defer { id }`, 50)
+	tests := []struct {
+		query string
+		vars  map[string]any
+		want  string
+	}{
+		{`{ users(n: 1) { ...F @defer ...F } } fragment F on User { name }`, nil, `{"data":{"users":[{"name":"u1"}]}}`},
+		{`{ users(n: 1) { ...F @defer id } } fragment F on User { name }`, nil, `{"data":{"users":[{"id":"1"}]},"hasNext":true}`},
+		{`query($l: String) { users(n: 1) { id ... @defer(label: $l) { name } } }`, map[string]any{"l": "x"},
+			`{"errors":[{"message":"the label of @defer must be a static string","locations":[{"line":1,"column":56}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`{ users(n: 1) @stream(label: "x") { ... @defer(label: "x") { name } } }`, nil,
+			`{"errors":[{"message":"the label \"x\" names two @defer or @stream directives: labels must be unique","locations":[{"line":1,"column":42}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`{ users(n: 1) { best @stream { id } } }`, nil,
+			`{"errors":[{"message":"@stream cannot be used on User.best, which is not a list","locations":[{"line":1,"column":23}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`{ users(n: 1) { id` + strings.Repeat(` ... @defer { id }`, 10) + ` } }`, nil, `{"data":{"users":[{"id":"1"}]}}`},
+		{`{ users(n: 1) { id` + many + ` } }`, nil, `"code":"COST_LIMIT_EXCEEDED"`},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, tt.vars, nil)
+		if len(got) == 0 || !strings.Contains(got[0], tt.want) {
+			t.Errorf("%s: payloads:\n%s\nwant the first to hold %s", tt.query, strings.Join(got, "\n"), tt.want)
+		}
+	}
+}
