@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -253,11 +254,27 @@ type incrementalRun struct {
 }
 
 // next blocks until at least one part is ready and returns a subsequent payload with every part ready by then,
-// or nil when everything was delivered or ctx ended first.
-func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
+// or nil when everything was delivered or ctx ended first. A panic while writing ends the run with a last
+// payload saying so (the transport's goroutine may have no recover of its own).
+func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
 	if r.parts == nil {
 		return nil
 	}
+	var path ast.Path
+	defer func() {
+		if p := recover(); p != nil {
+			r.x.engine.log.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
+			r.parts = nil
+			r.release()
+			if path == nil {
+				path = ast.Path{}
+			}
+			pb, _ := json.Marshal(path)
+			b := append(append([]byte(`[{"data":null,"path":`), pb...), `,"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}]`...)
+			hasNext := false
+			resp = &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(b), HasNext: &hasNext}
+		}
+	}()
 	for {
 		ready := false
 		for i := range r.parts {
@@ -304,6 +321,7 @@ func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
 			w.buf = append(w.buf, ',')
 		}
 		entries++
+		path = p.path
 		if !w.entry(&p) {
 			// Past server.maxResponseBytes, or the client left: one last entry says why, and nothing follows.
 			w.buf = append(w.buf[:0], '[')

@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // TestWriter_PartsBounded: an object with thousands of deferred fragments stops being written once the parts it
@@ -20,5 +23,34 @@ func TestWriter_PartsBounded(t *testing.T) {
 	}
 	if limit := maxBytes/partCost(0) + 1; int64(len(w.parts)) > limit {
 		t.Errorf("%d parts recorded, want at most %d", len(w.parts), limit)
+	}
+}
+
+// TestIncremental_PanicEndsRun: a panic while writing a subsequent payload is the run's last payload, with an
+// error at the part's path, and the execution is released; the transport's goroutine does not panic.
+func TestIncremental_PanicEndsRun(t *testing.T) {
+	d := &Defer{ID: 1}
+	released := 0
+	r := &incrementalRun{
+		x: &execution{engine: &Engine{log: slog.New(slog.DiscardHandler)}, track: newTracker()},
+		w: &writer{incremental: true, log: slog.New(slog.DiscardHandler)},
+		// An object without its selection: writing it panics.
+		parts:   []part{{group: d, wait: d, obj: &object{}, path: ast.Path{ast.PathName("users"), ast.PathIndex(0)}}},
+		release: func() { released++ },
+	}
+	resp := r.next(context.Background())
+	entries, ok := Subsequent(resp)
+	if !ok || resp.HasNext == nil || *resp.HasNext {
+		t.Fatalf("got %+v, want a last subsequent payload", resp)
+	}
+	want := `[{"data":null,"path":["users",0],"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}]`
+	if string(entries) != want {
+		t.Errorf("entries %s, want %s", entries, want)
+	}
+	if released != 1 {
+		t.Errorf("released %d times, want 1", released)
+	}
+	if resp := r.next(context.Background()); resp != nil {
+		t.Errorf("a payload after the last: %+v", resp)
 	}
 }
