@@ -112,6 +112,10 @@ func partCost(pathLen int) int64 { return 160 + 16*int64(pathLen) }
 
 // entry writes p as one entry of a subsequent payload's incremental list, recording the parts it leaves for
 // later in w.parts. It returns false when writing was aborted (w.abort).
+//
+// A streamed item that is null where its type is not (a non-null field of it failed) ends the stream as graphql-js
+// does for deferSpec=20220824: the items before it form the entry, and a second entry {"items":null} at its index
+// carries its errors; the items after it are not sent.
 func (w *writer) entry(p *part) bool {
 	w.group = p.in
 	w.path = append(w.path[:0], p.path...)
@@ -125,48 +129,67 @@ func (w *writer) entry(p *part) bool {
 			// (incremental delivery: an error in a deferred fragment nulls within that fragment only).
 			w.buf = append(w.buf, "null"...)
 		}
-	} else {
-		w.buf = append(w.buf, `"items":`...)
-		start := len(w.buf)
-		w.buf = append(w.buf, '[')
-		failed := false
-		parts := len(w.parts)
-		for i, item := range p.items {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.path = append(w.path, ast.PathIndex(p.from+i))
-			failed = !w.value(p.field, p.t, item) || failed
-			w.path = w.path[:len(w.path)-1]
+		if w.abort != nil || w.aborted() {
+			return false
 		}
-		if failed {
-			w.buf = append(w.buf[:start], "null"...)
-			w.parts = w.parts[:parts]
-		} else {
-			w.buf = append(w.buf, ']')
-		}
+		w.endEntry(p.path, p.label(), errs)
+		return true
 	}
+	w.buf = append(w.buf, `"items":[`...)
+	for i, item := range p.items {
+		if i%stopCheck == stopCheck-1 && w.aborted() {
+			return false
+		}
+		mark, itemErrs, parts := len(w.buf), len(w.errs), len(w.parts)
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.path = append(w.path, ast.PathIndex(p.from+i))
+		ok := w.value(p.field, p.t, item)
+		w.path = w.path[:len(w.path)-1]
+		if ok {
+			continue
+		}
+		failed := slices.Clone(w.errs[itemErrs:])
+		w.buf, w.errs, w.parts = w.buf[:mark], w.errs[:itemErrs], w.parts[:parts]
+		if i > 0 {
+			w.buf = append(w.buf, ']')
+			w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from)), p.label(), errs)
+			w.buf = append(w.buf, `,{"items":`...)
+		} else {
+			w.buf = w.buf[:len(w.buf)-1] // the entry's '['
+		}
+		w.buf = append(w.buf, "null"...)
+		w.errs = append(w.errs, failed...)
+		if w.abort != nil || w.aborted() {
+			return false
+		}
+		w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from+i)), p.label(), len(w.errs)-len(failed))
+		return true
+	}
+	w.buf = append(w.buf, ']')
 	if w.abort != nil || w.aborted() {
 		return false
 	}
-	path := p.path
+	w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from)), p.label(), errs)
+	return true
+}
+
+// endEntry ends an entry: its path, label and the errors from index errs on.
+func (w *writer) endEntry(path ast.Path, label string, errs int) {
 	if path == nil {
 		path = ast.Path{} // a fragment of the root object: "path":[]
 	}
-	if p.group == nil {
-		path = append(slices.Clip(path), ast.PathIndex(p.from))
-	}
 	pb, _ := json.Marshal(path)
 	w.buf = append(append(w.buf, `,"path":`...), pb...)
-	if l := p.label(); l != "" {
-		w.buf = appendString(append(w.buf, `,"label":`...), l)
+	if label != "" {
+		w.buf = appendString(append(w.buf, `,"label":`...), label)
 	}
 	if len(w.errs) > errs {
 		eb, _ := json.Marshal(w.errs[errs:])
 		w.buf = append(append(w.buf, `,"errors":`...), eb...)
 	}
 	w.buf = append(w.buf, '}')
-	return true
 }
 
 // tracker counts, per deferred fragment, the goroutines running fetches of it, so that a payload is written once

@@ -338,3 +338,41 @@ func TestIncremental_Planning(t *testing.T) {
 		}
 	}
 }
+
+// TestIncremental_StreamItemError: a streamed item that is null where its type is not ends the stream as graphql-js
+// does: the items before it come, then {"items":null} at its index with its errors, and the items after it do not;
+// an item of a nullable type is null in place and the stream goes on.
+func TestIncremental_StreamItemError(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const sdl = "type Query { list: [Item!] items: [Item] }\ntype Item { name: String! }\n"
+	const config = "schema: [s.graphqls]\nbindings:\n" +
+		"  Query.list: {value: [{name: a}, {name: b}, {name: null}, {name: d}]}\n" +
+		"  Query.items: {value: [{name: a}, {name: b}, {name: null}, {name: d}]}\n"
+	e := newEngine(t, sdl, config, nil)
+	nameErr := func(path string, col int) string {
+		return fmt.Sprintf(`"errors":[{"message":"cannot return null for non-nullable field Item.name","path":%s,"locations":[{"line":1,"column":%d}],"extensions":{"code":"BAD_UPSTREAM_RESPONSE"}}]`, path, col)
+	}
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{`{ list @stream(initialCount: 1, label: "s") { name } }`, []string{
+			`{"data":{"list":[{"name":"a"}]},"hasNext":true}`,
+			`{"incremental":[{"items":[{"name":"b"}],"path":["list",1],"label":"s"},{"items":null,"path":["list",2],"label":"s",` + nameErr(`["list",2,"name"]`, 47) + `}],"hasNext":false}`,
+		}},
+		{`{ list @stream(initialCount: 2) { name } }`, []string{
+			`{"data":{"list":[{"name":"a"},{"name":"b"}]},"hasNext":true}`,
+			`{"incremental":[{"items":null,"path":["list",2],` + nameErr(`["list",2,"name"]`, 35) + `}],"hasNext":false}`,
+		}},
+		{`{ items @stream(initialCount: 1) { name } }`, []string{
+			`{"data":{"items":[{"name":"a"}]},"hasNext":true}`,
+			`{"incremental":[{"items":[{"name":"b"},null,{"name":"d"}],"path":["items",1],` + nameErr(`["items",2,"name"]`, 36) + `}],"hasNext":false}`,
+		}},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, nil, nil)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s: payloads:\n%s\nwant:\n%s", tt.query, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}
