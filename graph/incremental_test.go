@@ -127,6 +127,16 @@ func TestIncremental_Defer(t *testing.T) {
 			},
 		},
 		{
+			name:  "a field selected in a fragment and in one nested in it comes with the outer one",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { ... @defer(label: "b") { name best { id } } name } } }`,
+			open:  1,
+			want: []string{
+				`{"data":{"users":[{"id":"1"},{"id":"2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{"name":"u1"},"path":["users",0],"label":"a"},{"data":{"name":"u2"},"path":["users",1],"label":"a"}],"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"b"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
 			name:  "a fragment of the root object",
 			query: `{ ... @defer(label: "root") { users(n: 1) { id } } }`,
 			want: []string{

@@ -384,7 +384,8 @@ type collected struct {
 	groups  map[string][]*ast.Field
 	order   *[]string
 	visited map[string]spread
-	// defers holds each key's deferred fragment: the first seen, or nil once an occurrence is not deferred.
+	// defers holds each key's deferred fragment: the outermost of the nested ones it is selected in (the first
+	// seen of unrelated ones), or nil once an occurrence is not deferred.
 	defers map[string]*Defer
 	// parent is the deferred fragment of the selection's object; path its response path.
 	parent *Defer
@@ -422,8 +423,12 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collecte
 					}
 					c.defers[key] = dfr
 				}
-			} else if dfr == nil && c.defers[key] != nil {
-				delete(c.defers, key) // also selected without @defer: it comes with its parent
+			} else if cur := c.defers[key]; cur != nil && cur != dfr {
+				if dfr == nil {
+					delete(c.defers, key) // also selected without @defer: it comes with its parent
+				} else if deferBelow(cur, dfr) != nil {
+					c.defers[key] = dfr // also selected in a fragment cur is nested in: it comes with that one
+				}
 			}
 			c.groups[key] = append(c.groups[key], s)
 		case *ast.InlineFragment:
