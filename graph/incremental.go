@@ -193,9 +193,11 @@ func (w *writer) endEntry(path ast.Path, label string, errs int) {
 }
 
 // tracker counts, per deferred fragment, the goroutines running fetches of it, so that a payload is written once
-// the fetches it needs have finished while the others go on (issue 17). A fetch of a fragment starts only from a
-// fetch of the fragment or of an enclosing one, and a goroutine starts the fetches its results unblock before
-// it ends; so a fragment's fetches are all done when no goroutine runs one and its enclosing fragments' are done.
+// the fetches it needs have finished while the others go on (issue 17). A fetch of a fragment starts from a fetch
+// of the fragment or of an enclosing one, or, for the objects of a stream's items past initialCount, from a fetch
+// of the stream's; and a goroutine starts the fetches its results unblock before it ends. So, read at one instant
+// (busy), a fragment with no fetch running whose enclosing fragments have none either has all the fetches of the
+// parts recorded so far finished.
 type tracker struct {
 	mu      sync.Mutex
 	running map[*Defer]int
@@ -254,12 +256,33 @@ func (t *tracker) finish(groups []*Defer) {
 func (t *tracker) done(g *Defer) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return doneIn(t.running, g)
+}
+
+// busy returns the fragments with fetches running, all read at one instant: a goroutine of one fragment may
+// start fetches of another that is not nested in it (a fetch below a stream's late items, of a fragment deferred
+// there), so the fragments' states read one after the other could say that a fragment is done while a fetch of
+// it is about to start.
+func (t *tracker) busy() map[*Defer]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[*Defer]int{}
+	for g, n := range t.running {
+		if n > 0 {
+			out[g] = n
+		}
+	}
+	return out
+}
+
+// doneIn reports whether fragment g and the fragments it is nested in have no fetch running in running.
+func doneIn(running map[*Defer]int, g *Defer) bool {
 	for ; g != nil; g = g.Parent {
-		if t.running[g] > 0 {
+		if running[g] > 0 {
 			return false
 		}
 	}
-	return t.running[nil] == 0
+	return running[nil] == 0
 }
 
 // incrementalRun delivers the payloads after the initial one of an execution (issue 17). Not safe for concurrent
@@ -298,15 +321,13 @@ func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
 			resp = &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(b), HasNext: &hasNext}
 		}
 	}()
+	// Which fragments are done is decided once per payload, at one instant, so that the objects of one fragment
+	// come together and no part is written while a fetch it needs can still start.
+	var busy map[*Defer]int
+	isDone := func(g *Defer) bool { return doneIn(busy, g) }
 	for {
-		ready := false
-		for i := range r.parts {
-			if r.x.track.done(r.parts[i].wait) {
-				ready = true
-				break
-			}
-		}
-		if ready {
+		busy = r.x.track.busy()
+		if slices.ContainsFunc(r.parts, func(p part) bool { return isDone(p.wait) }) {
 			break
 		}
 		select {
@@ -316,16 +337,6 @@ func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
 			r.release()
 			return nil
 		}
-	}
-	// Which fragments are done is decided once per payload, so that the objects of one fragment come together.
-	done := map[*Defer]bool{}
-	isDone := func(g *Defer) bool {
-		d, ok := done[g]
-		if !ok {
-			d = r.x.track.done(g)
-			done[g] = d
-		}
-		return d
 	}
 	w := r.w
 	w.buf, w.errs, w.errBytes, w.parts, w.partBytes = make([]byte, 0, 512), nil, 0, nil, 0
