@@ -290,8 +290,12 @@ func doneIn(running map[*Defer]int, g *Defer) bool {
 type incrementalRun struct {
 	x *execution
 	w *writer
-	// parts are the parts not delivered yet, in the order they were recorded (a fragment before those nested in it).
-	parts []part
+	// pending holds the parts not delivered yet by the fragment (or stream) they wait for, each list in the order
+	// its parts were recorded (a fragment before those nested in it); waits lists those fragments in the order
+	// their first part was. Readiness is checked per fragment and each part is moved once, so that a payload
+	// costs its own parts, not every part still waiting.
+	pending map[*Defer][]part
+	waits   []*Defer
 	// budget is what is left of server.maxResponseBytes for the payloads still to come (0: no cap).
 	budget int64
 	// release cancels the execution and waits for its goroutines; it runs once, when the last payload is written
@@ -299,56 +303,90 @@ type incrementalRun struct {
 	release func()
 }
 
+// add notes parts as waiting.
+func (r *incrementalRun) add(parts ...part) {
+	if r.pending == nil {
+		r.pending = map[*Defer][]part{}
+	}
+	for _, p := range parts {
+		if _, ok := r.pending[p.wait]; !ok {
+			r.waits = append(r.waits, p.wait)
+		}
+		r.pending[p.wait] = append(r.pending[p.wait], p)
+	}
+}
+
+// end forgets every part: nothing follows.
+func (r *incrementalRun) end() {
+	r.pending, r.waits = nil, nil
+	r.release()
+}
+
 // next blocks until at least one part is ready and returns a subsequent payload with every part ready by then,
 // or nil when everything was delivered or ctx ended first. A panic while writing ends the run with a last
 // payload saying so (the transport's goroutine may have no recover of its own).
 func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
-	if r.parts == nil {
+	if len(r.waits) == 0 {
 		return nil
 	}
 	var path ast.Path
 	defer func() {
 		if p := recover(); p != nil {
 			r.x.engine.log.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
-			r.parts = nil
-			r.release()
-			if path == nil {
-				path = ast.Path{}
-			}
-			pb, _ := json.Marshal(path)
-			b := append(append([]byte(`[{"data":null,"path":`), pb...), `,"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}]`...)
-			hasNext := false
-			resp = &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(b), HasNext: &hasNext}
+			r.end()
+			resp = lastEntry(path, "internal server error", "INTERNAL_SERVER_ERROR")
 		}
 	}()
 	// Which fragments are done is decided once per payload, at one instant, so that the objects of one fragment
 	// come together and no part is written while a fetch it needs can still start.
 	var busy map[*Defer]int
-	isDone := func(g *Defer) bool { return doneIn(busy, g) }
+	done := map[*Defer]bool{}
+	isDone := func(g *Defer) bool {
+		d, ok := done[g]
+		if !ok {
+			d = doneIn(busy, g)
+			done[g] = d
+		}
+		return d
+	}
 	for {
 		busy = r.x.track.busy()
-		if slices.ContainsFunc(r.parts, func(p part) bool { return isDone(p.wait) }) {
+		clear(done)
+		if slices.ContainsFunc(r.waits, isDone) {
 			break
 		}
 		select {
 		case <-r.x.track.changed:
 		case <-ctx.Done():
-			r.parts = nil
-			r.release()
+			r.end()
 			return nil
 		}
 	}
+	// The parts of the fragments done, depth first: what an entry leaves for later is nested in it, and the ready
+	// ones go in this payload too, right after it.
+	var stack [][]part
+	for _, g := range slices.Backward(r.waits) {
+		if isDone(g) {
+			stack = append(stack, r.pending[g])
+			delete(r.pending, g)
+		}
+	}
+	r.waits = slices.DeleteFunc(r.waits, func(g *Defer) bool { _, ok := r.pending[g]; return !ok })
 	w := r.w
 	w.buf, w.errs, w.errBytes, w.parts, w.partBytes = make([]byte, 0, 512), nil, 0, nil, 0
 	w.maxBytes = r.budget
 	w.buf = append(w.buf, '[')
 	entries := 0
-	var later []part
-	for len(r.parts) > 0 {
-		p := r.parts[0]
-		r.parts = r.parts[1:]
+	for len(stack) > 0 {
+		top := len(stack) - 1
+		if len(stack[top]) == 0 {
+			stack = stack[:top]
+			continue
+		}
+		p := stack[top][0]
+		stack[top] = stack[top][1:]
 		if !isDone(p.wait) {
-			later = append(later, p)
+			r.add(p)
 			continue
 		}
 		if entries > 0 {
@@ -358,29 +396,35 @@ func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
 		path = p.path
 		if !w.entry(&p) {
 			// Past server.maxResponseBytes, or the client left: one last entry says why, and nothing follows.
-			w.buf = append(w.buf[:0], '[')
-			eb, _ := json.Marshal(gqlerror.List{{Message: w.abort.msg, Extensions: map[string]any{"code": string(w.abort.code)}}})
-			pb, _ := json.Marshal(p.path)
-			w.buf = append(append(append(append(w.buf, `{"data":null,"path":`...), pb...), `,"errors":`...), eb...)
-			w.buf = append(w.buf, '}')
-			later, r.parts, w.parts = nil, nil, nil
-			break
+			r.end()
+			return lastEntry(p.path, w.abort.msg, string(w.abort.code))
 		}
-		// What the entry left for later is nested in it: ready ones go in this payload too, after it.
-		r.parts = append(w.parts, r.parts...)
-		w.parts = nil
+		if len(w.parts) > 0 {
+			stack = append(stack, w.parts)
+			w.parts = nil
+		}
 	}
 	w.buf = append(w.buf, ']')
-	r.parts = later
 	if r.budget > 0 {
 		r.budget = max(r.budget-int64(len(w.buf)), 1)
 	}
-	hasNext := len(r.parts) > 0
+	hasNext := len(r.waits) > 0
 	if !hasNext {
-		r.parts = nil
-		r.release()
+		r.end()
 	}
 	return &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(w.buf), HasNext: &hasNext}
+}
+
+// lastEntry is a last subsequent payload whose one entry nulls the part at path with an error.
+func lastEntry(path ast.Path, msg, code string) *graphql.Response {
+	if path == nil {
+		path = ast.Path{}
+	}
+	pb, _ := json.Marshal(path)
+	eb, _ := json.Marshal(gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}})
+	b := append(append(append(append([]byte(`[{"data":null,"path":`), pb...), `,"errors":`...), eb...), "}]"...)
+	hasNext := false
+	return &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(b), HasNext: &hasNext}
 }
 
 // startIncremental runs x, a query that defers or streams, for a client that accepts incremental delivery: it
@@ -428,7 +472,8 @@ func (e *Engine) startIncremental(client context.Context, x *execution, cp *cach
 	}
 	hasNext := true
 	resp.HasNext = &hasNext
-	r := &incrementalRun{x: x, w: w, parts: w.parts, release: release}
+	r := &incrementalRun{x: x, w: w, release: release}
+	r.add(w.parts...)
 	if w.maxBytes > 0 {
 		r.budget = max(w.maxBytes-int64(len(resp.Data))-w.errBytes, 1)
 	}

@@ -43,12 +43,12 @@ func TestIncremental_PanicEndsRun(t *testing.T) {
 	d := &Defer{ID: 1}
 	released := 0
 	r := &incrementalRun{
-		x: &execution{engine: &Engine{log: slog.New(slog.DiscardHandler)}, track: newTracker()},
-		w: &writer{incremental: true, log: slog.New(slog.DiscardHandler)},
-		// An object without its selection: writing it panics.
-		parts:   []part{{group: d, wait: d, obj: &object{}, path: ast.Path{ast.PathName("users"), ast.PathIndex(0)}}},
+		x:       &execution{engine: &Engine{log: slog.New(slog.DiscardHandler)}, track: newTracker()},
+		w:       &writer{incremental: true, log: slog.New(slog.DiscardHandler)},
 		release: func() { released++ },
 	}
+	// An object without its selection: writing it panics.
+	r.add(part{group: d, wait: d, obj: &object{}, path: ast.Path{ast.PathName("users"), ast.PathIndex(0)}})
 	resp := r.next(context.Background())
 	entries, ok := Subsequent(resp)
 	if !ok || resp.HasNext == nil || *resp.HasNext {

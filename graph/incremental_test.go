@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -384,5 +385,24 @@ func TestIncremental_StreamItemError(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 			t.Errorf("%s: payloads:\n%s\nwant:\n%s", tt.query, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 		}
+	}
+}
+
+// TestIncremental_ManyParts: a deferred fragment on each of thousands of items costs time and memory linear in the
+// parts: a payload moves each part once (every entry copied every part still waiting: 27 s for 20,000 items).
+func TestIncremental_ManyParts(t *testing.T) {
+	const n = 4000
+	gate := make(chan struct{})
+	close(gate)
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), usersFake(n), gatedPosts(gate, false))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := payloads(t, context.Background(), e, `{ users(n: 1) { ... @defer { id } } }`, nil, nil)
+	runtime.ReadMemStats(&after)
+	if len(got) != 2 || strings.Count(got[1], `"data":{"id"`) != n {
+		t.Fatalf("%d payloads, want the initial one and one with %d entries", len(got), n)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 40<<20 {
+		t.Errorf("%d MB allocated for %d parts, want less than 40 MB", alloc>>20, n)
 	}
 }
