@@ -319,8 +319,8 @@ func TestIncremental_PartsCountAgainstResponseBytes(t *testing.T) {
 }
 
 // TestIncremental_Planning: a fragment spread with @defer and again without has its fields in the initial payload;
-// a label must be a literal (a plan serves every request of its operation) and unique, @stream takes a list
-// field, and deferred fragments count against server.maxCost's bound on the plan's size, with fields or not.
+// @defer(if: $d) defers unless $d is false; a label must be a literal (a plan serves every request of its
+// operation) and unique, @stream takes a list field, and deferred fragments count against server.maxCost's bound on the plan's size, with fields or not.
 func TestIncremental_Planning(t *testing.T) {
 	gate := make(chan struct{})
 	close(gate)
@@ -339,6 +339,8 @@ func TestIncremental_Planning(t *testing.T) {
 			`{"errors":[{"message":"the label \"x\" names two @defer or @stream directives: labels must be unique","locations":[{"line":1,"column":42}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
 		{`{ users(n: 1) { best @stream { id } } }`, nil,
 			`{"errors":[{"message":"@stream cannot be used on User.best, which is not a list","locations":[{"line":1,"column":23}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`query($d: Boolean) { users(n: 1) { id ... @defer(if: $d) { name } } }`, nil, `{"data":{"users":[{"id":"1"}]},"hasNext":true}`},
+		{`query($d: Boolean) { users(n: 1) { id ... @defer(if: $d) { name } } }`, map[string]any{"d": false}, `{"data":{"users":[{"id":"1","name":"u1"}]}}`},
 		{`{ users(n: 1) { id` + strings.Repeat(` ... @defer { id }`, 10) + ` } }`, nil, `{"data":{"users":[{"id":"1"}]}}`},
 		{`{ users(n: 1) { id` + many + ` } }`, nil, `"code":"COST_LIMIT_EXCEEDED"`},
 	}

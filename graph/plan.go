@@ -496,12 +496,15 @@ func (p *planner) fail(err error) {
 	}
 }
 
-// active evaluates the `if` argument of @defer or @stream: true when absent.
+// active evaluates the `if` argument of @defer or @stream: only false turns it off (absent, null, or a variable
+// the request does not give, is its default, true).
 func (p *planner) active(d *ast.Directive) bool {
-	if d.Arguments.ForName("if") == nil {
+	arg := d.Arguments.ForName("if")
+	if arg == nil {
 		return true
 	}
-	return p.condition(d)
+	v, _ := arg.Value.Value(p.vars)
+	return v != false
 }
 
 // label returns the label argument of @defer or @stream. As in graphql-js, a label is a literal (a plan serves
