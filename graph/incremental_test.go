@@ -408,3 +408,23 @@ func TestIncremental_ManyParts(t *testing.T) {
 		t.Errorf("%d MB allocated for %d parts, want less than 40 MB", alloc>>20, n)
 	}
 }
+
+// TestIncremental_NullsBeforeParts: a deferred fragment below an object the initial payload nulls (a non-null
+// field of it failed, up to the root) is dropped with it: no later payload refers to a path that is null.
+func TestIncremental_NullsBeforeParts(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e := newValuesEngine(t)
+	nameErr := func(field string) string {
+		return fmt.Sprintf(`{"errors":[{"message":"cannot return null for non-nullable field A.name","path":[%q,"name"],"locations":[{"line":1,"column":%d}],"extensions":{"code":"BAD_UPSTREAM_RESPONSE"}}],`, field, 6+len(field))
+	}
+	tests := []struct{ query, want string }{
+		{`{ a { name ... @defer { b } } }`, nameErr("a") + `"data":{"a":null}}`},
+		{`{ strict { name ... @defer { b } } }`, nameErr("strict") + `"data":null}`},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, nil, nil)
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: payloads:\n%s\nwant:\n%s", tt.query, strings.Join(got, "\n"), tt.want)
+		}
+	}
+}
