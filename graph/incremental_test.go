@@ -138,6 +138,15 @@ func TestIncremental_Defer(t *testing.T) {
 			},
 		},
 		{
+			name:  "a field selected in two sibling fragments comes with their object",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { name best { id } } ... @defer(label: "b") { name } } }`,
+			want: []string{
+				// b has nothing left of its own: no payload.
+				`{"data":{"users":[{"id":"1","name":"u1"},{"id":"2","name":"u2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"a"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"a"}],"hasNext":false}`,
+			},
+		},
+		{
 			name:  "a fragment of the root object",
 			query: `{ ... @defer(label: "root") { users(n: 1) { id } } }`,
 			want: []string{

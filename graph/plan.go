@@ -384,8 +384,8 @@ type collected struct {
 	groups  map[string][]*ast.Field
 	order   *[]string
 	visited map[string]spread
-	// defers holds each key's deferred fragment: the outermost of the nested ones it is selected in (the first
-	// seen of unrelated ones), or nil once an occurrence is not deferred.
+	// defers holds each key's deferred fragment: the innermost one every fragment it is selected in is nested
+	// in (or is), or none when there is none below the selection's or an occurrence is not deferred.
 	defers map[string]*Defer
 	// parent is the deferred fragment of the selection's object; path its response path.
 	parent *Defer
@@ -424,10 +424,12 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collecte
 					c.defers[key] = dfr
 				}
 			} else if cur := c.defers[key]; cur != nil && cur != dfr {
-				if dfr == nil {
-					delete(c.defers, key) // also selected without @defer: it comes with its parent
-				} else if deferBelow(cur, dfr) != nil {
-					c.defers[key] = dfr // also selected in a fragment cur is nested in: it comes with that one
+				// Selected in two fragments (or also without one): it comes with the innermost fragment both are
+				// nested in, or with its object, so that each fragment's payload holds it when it arrives.
+				if common := commonDefer(cur, dfr, c.parent); common != nil {
+					c.defers[key] = common
+				} else {
+					delete(c.defers, key)
 				}
 			}
 			c.groups[key] = append(c.groups[key], s)
@@ -494,6 +496,19 @@ func (p *planner) fail(err error) {
 	if p.err == nil {
 		p.err = err
 	}
+}
+
+// commonDefer returns the innermost deferred fragment that a and b both are or are nested in, below stop (the
+// fragment of the selection's object); nil when there is none.
+func commonDefer(a, b, stop *Defer) *Defer {
+	for x := b; x != nil && x != stop; x = x.Parent {
+		for y := a; y != nil && y != stop; y = y.Parent {
+			if x == y {
+				return x
+			}
+		}
+	}
+	return nil
 }
 
 // active evaluates the `if` argument of @defer or @stream: only false turns it off (absent, null, or a variable
