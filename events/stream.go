@@ -65,8 +65,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Reconnect is how a dropped connection (or a failed poll) is retried. Backoff doubles from Backoff up to
-// MaxBackoff and is jittered to between half and all of it; Attempts counts failures in a row before giving up
-// (0 = never give up). Backoff <= 0 is 250ms, MaxBackoff <= 0 is 5s, and MaxBackoff is at least Backoff.
+// MaxBackoff, per attempt in a row whose connection lasted less than MaxBackoff, and is jittered to between half
+// and all of it; Attempts counts failures in a row (without an event) before giving up (0 = never give up). Backoff <= 0 is 250ms, MaxBackoff <= 0 is 5s, and MaxBackoff is at least Backoff.
 type Reconnect struct {
 	Attempts            int
 	Backoff, MaxBackoff time.Duration
@@ -175,10 +175,15 @@ type dialer func(ctx context.Context) (session, error)
 // reconnecting serves first, then re-makes the connection with dial each time it drops, as r says; it returns
 // why the stream ended. base gives the backoff base before each attempt (Backoff, or an SSE server's retry:);
 // onReconnect (may be nil) is called before each attempt.
+//
+// Giving up counts the attempts in a row without an event (Reconnect.Attempts); the backoff grows with the
+// attempts in a row whose connection lasted less than MaxBackoff, event or not, so that an upstream that drops
+// each connection right after an event is not reconnected to every Backoff by every stream.
 func reconnecting(ctx context.Context, p *pipe, first session, dial dialer, r Reconnect, base func() time.Duration, onReconnect func()) error {
-	failures := 0
+	failures, short := 0, 0
 	s := first
 	for {
+		began := time.Now()
 		got, err := s(ctx, p)
 		if ctx.Err() != nil {
 			return io.EOF
@@ -194,12 +199,16 @@ func reconnecting(ctx context.Context, p *pipe, first session, dial dialer, r Re
 		} else {
 			failures++
 		}
+		if time.Since(began) >= r.MaxBackoff {
+			short = 0
+		}
+		short++
 		last := err
 		for {
 			if r.Attempts > 0 && failures >= r.Attempts {
 				return giveUp(last, failures)
 			}
-			if !sleep(ctx, r.delay(max(failures, 1), base())) {
+			if !sleep(ctx, r.delay(short, base())) {
 				return io.EOF
 			}
 			if onReconnect != nil {
@@ -216,6 +225,7 @@ func reconnecting(ctx context.Context, p *pipe, first session, dial dialer, r Re
 				return asError(err)
 			}
 			failures++
+			short++
 			last = err
 		}
 	}

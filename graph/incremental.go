@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -77,20 +78,33 @@ func (p *part) label() string {
 	return p.field.Stream.Label
 }
 
-// record notes a part at the current path, once per fragment and object: parts recorded since index since
-// are checked for the same one.
-func (w *writer) record(p part, since int) {
+// record notes a part at the current path, once per fragment and object; it reports whether it was new.
+func (w *writer) record(p part) bool {
 	if p.group != nil {
-		for _, q := range w.parts[since:] {
-			if q.group == p.group && q.obj == p.obj {
-				return
-			}
+		if w.recorded[p.group] == p.obj {
+			return false
 		}
+		if w.recorded == nil {
+			w.recorded = map[*Defer]*object{}
+		}
+		w.recorded[p.group] = p.obj
 	}
 	p.path = slices.Clone(w.path)
 	p.in = w.group
 	w.parts = append(w.parts, p)
 	w.partBytes += partCost(len(p.path))
+	return true
+}
+
+// deferBelow returns the deferred fragment that d is, or is nested in, whose parent is in (nil: none, d is not
+// nested in in).
+func deferBelow(d, in *Defer) *Defer {
+	for ; d != nil; d = d.Parent {
+		if d.Parent == in {
+			return d
+		}
+	}
+	return nil
 }
 
 // partCost estimates the memory a part holds (its struct and path) and, at least, the bytes of its entry.
@@ -98,6 +112,10 @@ func partCost(pathLen int) int64 { return 160 + 16*int64(pathLen) }
 
 // entry writes p as one entry of a subsequent payload's incremental list, recording the parts it leaves for
 // later in w.parts. It returns false when writing was aborted (w.abort).
+//
+// A streamed item that is null where its type is not (a non-null field of it failed) ends the stream as graphql-js
+// does for deferSpec=20220824: the items before it form the entry, and a second entry {"items":null} at its index
+// carries its errors; the items after it are not sent.
 func (w *writer) entry(p *part) bool {
 	w.group = p.in
 	w.path = append(w.path[:0], p.path...)
@@ -111,51 +129,75 @@ func (w *writer) entry(p *part) bool {
 			// (incremental delivery: an error in a deferred fragment nulls within that fragment only).
 			w.buf = append(w.buf, "null"...)
 		}
-	} else {
-		w.buf = append(w.buf, `"items":`...)
-		start := len(w.buf)
-		w.buf = append(w.buf, '[')
-		failed := false
-		parts := len(w.parts)
-		for i, item := range p.items {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.path = append(w.path, ast.PathIndex(p.from+i))
-			failed = !w.value(p.field, p.t, item) || failed
-			w.path = w.path[:len(w.path)-1]
+		if w.abort != nil || w.aborted() {
+			return false
 		}
-		if failed {
-			w.buf = append(w.buf[:start], "null"...)
-			w.parts = w.parts[:parts]
-		} else {
-			w.buf = append(w.buf, ']')
-		}
+		w.endEntry(p.path, p.label(), errs)
+		return true
 	}
+	w.buf = append(w.buf, `"items":[`...)
+	for i, item := range p.items {
+		if i%stopCheck == stopCheck-1 && w.aborted() {
+			return false
+		}
+		mark, itemErrs, parts := len(w.buf), len(w.errs), len(w.parts)
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.path = append(w.path, ast.PathIndex(p.from+i))
+		ok := w.value(p.field, p.t, item)
+		w.path = w.path[:len(w.path)-1]
+		if ok {
+			continue
+		}
+		failed := slices.Clone(w.errs[itemErrs:])
+		w.buf, w.errs, w.parts = w.buf[:mark], w.errs[:itemErrs], w.parts[:parts]
+		if i > 0 {
+			w.buf = append(w.buf, ']')
+			w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from)), p.label(), errs)
+			w.buf = append(w.buf, `,{"items":`...)
+		} else {
+			w.buf = w.buf[:len(w.buf)-1] // the entry's '['
+		}
+		w.buf = append(w.buf, "null"...)
+		w.errs = append(w.errs, failed...)
+		if w.abort != nil || w.aborted() {
+			return false
+		}
+		w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from+i)), p.label(), len(w.errs)-len(failed))
+		return true
+	}
+	w.buf = append(w.buf, ']')
 	if w.abort != nil || w.aborted() {
 		return false
 	}
-	path := p.path
-	if p.group == nil {
-		path = append(slices.Clip(path), ast.PathIndex(p.from))
+	w.endEntry(append(slices.Clip(p.path), ast.PathIndex(p.from)), p.label(), errs)
+	return true
+}
+
+// endEntry ends an entry: its path, label and the errors from index errs on.
+func (w *writer) endEntry(path ast.Path, label string, errs int) {
+	if path == nil {
+		path = ast.Path{} // a fragment of the root object: "path":[]
 	}
 	pb, _ := json.Marshal(path)
 	w.buf = append(append(w.buf, `,"path":`...), pb...)
-	if l := p.label(); l != "" {
-		w.buf = appendString(append(w.buf, `,"label":`...), l)
+	if label != "" {
+		w.buf = appendString(append(w.buf, `,"label":`...), label)
 	}
 	if len(w.errs) > errs {
 		eb, _ := json.Marshal(w.errs[errs:])
 		w.buf = append(append(w.buf, `,"errors":`...), eb...)
 	}
 	w.buf = append(w.buf, '}')
-	return true
 }
 
 // tracker counts, per deferred fragment, the goroutines running fetches of it, so that a payload is written once
-// the fetches it needs have finished while the others go on (issue 17). A fetch of a fragment starts only from a
-// fetch of the fragment or of an enclosing one, and a goroutine starts the fetches its results unblock before
-// it ends; so a fragment's fetches are all done when no goroutine runs one and its enclosing fragments' are done.
+// the fetches it needs have finished while the others go on (issue 17). A fetch of a fragment starts from a fetch
+// of the fragment or of an enclosing one, or, for the objects of a stream's items past initialCount, from a fetch
+// of the stream's; and a goroutine starts the fetches its results unblock before it ends. So, read at one instant
+// (busy), a fragment with no fetch running whose enclosing fragments have none either has all the fetches of the
+// parts recorded so far finished.
 type tracker struct {
 	mu      sync.Mutex
 	running map[*Defer]int
@@ -214,12 +256,33 @@ func (t *tracker) finish(groups []*Defer) {
 func (t *tracker) done(g *Defer) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return doneIn(t.running, g)
+}
+
+// busy returns the fragments with fetches running, all read at one instant: a goroutine of one fragment may
+// start fetches of another that is not nested in it (a fetch below a stream's late items, of a fragment deferred
+// there), so the fragments' states read one after the other could say that a fragment is done while a fetch of
+// it is about to start.
+func (t *tracker) busy() map[*Defer]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[*Defer]int{}
+	for g, n := range t.running {
+		if n > 0 {
+			out[g] = n
+		}
+	}
+	return out
+}
+
+// doneIn reports whether fragment g and the fragments it is nested in have no fetch running in running.
+func doneIn(running map[*Defer]int, g *Defer) bool {
 	for ; g != nil; g = g.Parent {
-		if t.running[g] > 0 {
+		if running[g] > 0 {
 			return false
 		}
 	}
-	return t.running[nil] == 0
+	return running[nil] == 0
 }
 
 // incrementalRun delivers the payloads after the initial one of an execution (issue 17). Not safe for concurrent
@@ -227,8 +290,12 @@ func (t *tracker) done(g *Defer) bool {
 type incrementalRun struct {
 	x *execution
 	w *writer
-	// parts are the parts not delivered yet, in the order they were recorded (a fragment before those nested in it).
-	parts []part
+	// pending holds the parts not delivered yet by the fragment (or stream) they wait for, each list in the order
+	// its parts were recorded (a fragment before those nested in it); waits lists those fragments in the order
+	// their first part was. Readiness is checked per fragment and each part is moved once, so that a payload
+	// costs its own parts, not every part still waiting.
+	pending map[*Defer][]part
+	waits   []*Defer
 	// budget is what is left of server.maxResponseBytes for the payloads still to come (0: no cap).
 	budget int64
 	// release cancels the execution and waits for its goroutines; it runs once, when the last payload is written
@@ -236,83 +303,128 @@ type incrementalRun struct {
 	release func()
 }
 
+// add notes parts as waiting.
+func (r *incrementalRun) add(parts ...part) {
+	if r.pending == nil {
+		r.pending = map[*Defer][]part{}
+	}
+	for _, p := range parts {
+		if _, ok := r.pending[p.wait]; !ok {
+			r.waits = append(r.waits, p.wait)
+		}
+		r.pending[p.wait] = append(r.pending[p.wait], p)
+	}
+}
+
+// end forgets every part: nothing follows.
+func (r *incrementalRun) end() {
+	r.pending, r.waits = nil, nil
+	r.release()
+}
+
 // next blocks until at least one part is ready and returns a subsequent payload with every part ready by then,
-// or nil when everything was delivered or ctx ended first.
-func (r *incrementalRun) next(ctx context.Context) *graphql.Response {
-	if r.parts == nil {
+// or nil when everything was delivered or ctx ended first. A panic while writing ends the run with a last
+// payload saying so (the transport's goroutine may have no recover of its own).
+func (r *incrementalRun) next(ctx context.Context) (resp *graphql.Response) {
+	if len(r.waits) == 0 {
 		return nil
 	}
-	for {
-		ready := false
-		for i := range r.parts {
-			if r.x.track.done(r.parts[i].wait) {
-				ready = true
-				break
-			}
+	var path ast.Path
+	defer func() {
+		if p := recover(); p != nil {
+			r.x.engine.log.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
+			r.end()
+			resp = lastEntry(path, "internal server error", "INTERNAL_SERVER_ERROR")
 		}
-		if ready {
+	}()
+	// Which fragments are done is decided once per payload, at one instant, so that the objects of one fragment
+	// come together and no part is written while a fetch it needs can still start.
+	var busy map[*Defer]int
+	done := map[*Defer]bool{}
+	isDone := func(g *Defer) bool {
+		d, ok := done[g]
+		if !ok {
+			d = doneIn(busy, g)
+			done[g] = d
+		}
+		return d
+	}
+	for {
+		busy = r.x.track.busy()
+		clear(done)
+		if slices.ContainsFunc(r.waits, isDone) {
 			break
 		}
 		select {
 		case <-r.x.track.changed:
 		case <-ctx.Done():
-			r.parts = nil
-			r.release()
+			r.end()
 			return nil
 		}
 	}
-	// Which fragments are done is decided once per payload, so that the objects of one fragment come together.
-	done := map[*Defer]bool{}
-	isDone := func(g *Defer) bool {
-		d, ok := done[g]
-		if !ok {
-			d = r.x.track.done(g)
-			done[g] = d
+	// The parts of the fragments done, depth first: what an entry leaves for later is nested in it, and the ready
+	// ones go in this payload too, right after it.
+	var stack [][]part
+	for _, g := range slices.Backward(r.waits) {
+		if isDone(g) {
+			stack = append(stack, r.pending[g])
+			delete(r.pending, g)
 		}
-		return d
 	}
+	r.waits = slices.DeleteFunc(r.waits, func(g *Defer) bool { _, ok := r.pending[g]; return !ok })
 	w := r.w
 	w.buf, w.errs, w.errBytes, w.parts, w.partBytes = make([]byte, 0, 512), nil, 0, nil, 0
 	w.maxBytes = r.budget
 	w.buf = append(w.buf, '[')
 	entries := 0
-	var later []part
-	for len(r.parts) > 0 {
-		p := r.parts[0]
-		r.parts = r.parts[1:]
+	for len(stack) > 0 {
+		top := len(stack) - 1
+		if len(stack[top]) == 0 {
+			stack = stack[:top]
+			continue
+		}
+		p := stack[top][0]
+		stack[top] = stack[top][1:]
 		if !isDone(p.wait) {
-			later = append(later, p)
+			r.add(p)
 			continue
 		}
 		if entries > 0 {
 			w.buf = append(w.buf, ',')
 		}
 		entries++
+		path = p.path
 		if !w.entry(&p) {
 			// Past server.maxResponseBytes, or the client left: one last entry says why, and nothing follows.
-			w.buf = append(w.buf[:0], '[')
-			eb, _ := json.Marshal(gqlerror.List{{Message: w.abort.msg, Extensions: map[string]any{"code": string(w.abort.code)}}})
-			pb, _ := json.Marshal(p.path)
-			w.buf = append(append(append(append(w.buf, `{"data":null,"path":`...), pb...), `,"errors":`...), eb...)
-			w.buf = append(w.buf, '}')
-			later, r.parts, w.parts = nil, nil, nil
-			break
+			r.end()
+			return lastEntry(p.path, w.abort.msg, string(w.abort.code))
 		}
-		// What the entry left for later is nested in it: ready ones go in this payload too, after it.
-		r.parts = append(w.parts, r.parts...)
-		w.parts = nil
+		if len(w.parts) > 0 {
+			stack = append(stack, w.parts)
+			w.parts = nil
+		}
 	}
 	w.buf = append(w.buf, ']')
-	r.parts = later
 	if r.budget > 0 {
 		r.budget = max(r.budget-int64(len(w.buf)), 1)
 	}
-	hasNext := len(r.parts) > 0
+	hasNext := len(r.waits) > 0
 	if !hasNext {
-		r.parts = nil
-		r.release()
+		r.end()
 	}
 	return &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(w.buf), HasNext: &hasNext}
+}
+
+// lastEntry is a last subsequent payload whose one entry nulls the part at path with an error.
+func lastEntry(path ast.Path, msg, code string) *graphql.Response {
+	if path == nil {
+		path = ast.Path{}
+	}
+	pb, _ := json.Marshal(path)
+	eb, _ := json.Marshal(gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}})
+	b := append(append(append(append([]byte(`[{"data":null,"path":`), pb...), `,"errors":`...), eb...), "}]"...)
+	hasNext := false
+	return &graphql.Response{Label: subsequentLabel, Data: json.RawMessage(b), HasNext: &hasNext}
 }
 
 // startIncremental runs x, a query that defers or streams, for a client that accepts incremental delivery: it
@@ -360,7 +472,8 @@ func (e *Engine) startIncremental(client context.Context, x *execution, cp *cach
 	}
 	hasNext := true
 	resp.HasNext = &hasNext
-	r := &incrementalRun{x: x, w: w, parts: w.parts, release: release}
+	r := &incrementalRun{x: x, w: w, release: release}
+	r.add(w.parts...)
 	if w.maxBytes > 0 {
 		r.budget = max(w.maxBytes-int64(len(resp.Data))-w.errBytes, 1)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -105,6 +106,52 @@ func TestIncremental_Defer(t *testing.T) {
 				`{"data":{"users":[{"id":"1"},{"id":"2"}]},"hasNext":true}`,
 				`{"incremental":[{"data":null,"path":["users",0],"errors":[{"message":"posts: upstream answered HTTP 503","path":["users",0,"posts"],"locations":[{"line":1,"column":38}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}}]},` +
 					`{"data":null,"path":["users",1],"errors":[{"message":"posts: upstream answered HTTP 503","path":["users",1,"posts"],"locations":[{"line":1,"column":38}],"extensions":{"code":"UPSTREAM_HTTP_ERROR","source":"posts","status":503}}]}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a fragment whose only selection is a nested fragment",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { ... @defer(label: "b") { name } } } }`,
+			want: []string{
+				`{"data":{"users":[{"id":"1"},{"id":"2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{},"path":["users",0],"label":"a"},{"data":{"name":"u1"},"path":["users",0],"label":"b"},` +
+					`{"data":{},"path":["users",1],"label":"a"},{"data":{"name":"u2"},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a fragment whose fields are all selected outside, with a nested fragment",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { name ... @defer(label: "b") { best { id } } } name } }`,
+			open:  1,
+			want: []string{
+				`{"data":{"users":[{"id":"1","name":"u1"},{"id":"2","name":"u2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{},"path":["users",0],"label":"a"},{"data":{},"path":["users",1],"label":"a"}],"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"b"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a field selected in a fragment and in one nested in it comes with the outer one",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { ... @defer(label: "b") { name best { id } } name } } }`,
+			open:  1,
+			want: []string{
+				`{"data":{"users":[{"id":"1"},{"id":"2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{"name":"u1"},"path":["users",0],"label":"a"},{"data":{"name":"u2"},"path":["users",1],"label":"a"}],"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"b"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"b"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a field selected in two sibling fragments comes with their object",
+			query: `{ users(n: 1) { id ... @defer(label: "a") { name best { id } } ... @defer(label: "b") { name } } }`,
+			want: []string{
+				// b has nothing left of its own: no payload.
+				`{"data":{"users":[{"id":"1","name":"u1"},{"id":"2","name":"u2"}]},"hasNext":true}`,
+				`{"incremental":[{"data":{"best":{"id":"p1"}},"path":["users",0],"label":"a"},{"data":{"best":{"id":"p2"}},"path":["users",1],"label":"a"}],"hasNext":false}`,
+			},
+		},
+		{
+			name:  "a fragment of the root object",
+			query: `{ ... @defer(label: "root") { users(n: 1) { id } } }`,
+			want: []string{
+				`{"data":{},"hasNext":true}`,
+				`{"incremental":[{"data":{"users":[{"id":"1"},{"id":"2"}]},"path":[],"label":"root"}],"hasNext":false}`,
 			},
 		},
 		{
@@ -277,5 +324,116 @@ func TestIncremental_PartsCountAgainstResponseBytes(t *testing.T) {
 	got := payloads(t, context.Background(), e, `{ users(n: 50) { id ... @defer { name } } }`, nil, nil)
 	if len(got) != 1 || !strings.Contains(got[0], "RESPONSE_TOO_LARGE") {
 		t.Errorf("payloads %s, want one RESPONSE_TOO_LARGE answer", got)
+	}
+}
+
+// TestIncremental_Planning: a fragment spread with @defer and again without has its fields in the initial payload;
+// @defer(if: $d) defers unless $d is false; a label must be a literal (a plan serves every request of its
+// operation) and unique, @stream takes a list field, and deferred fragments count against server.maxCost's bound on the plan's size, with fields or not.
+func TestIncremental_Planning(t *testing.T) {
+	gate := make(chan struct{})
+	close(gate)
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100)+"server: {maxCost: 40}\n", usersFake(1), gatedPosts(gate, false))
+	many := strings.Repeat(` ... @defer { id }`, 50)
+	tests := []struct {
+		query string
+		vars  map[string]any
+		want  string
+	}{
+		{`{ users(n: 1) { ...F @defer ...F } } fragment F on User { name }`, nil, `{"data":{"users":[{"name":"u1"}]}}`},
+		{`{ users(n: 1) { ...F @defer id } } fragment F on User { name }`, nil, `{"data":{"users":[{"id":"1"}]},"hasNext":true}`},
+		{`query($l: String) { users(n: 1) { id ... @defer(label: $l) { name } } }`, map[string]any{"l": "x"},
+			`{"errors":[{"message":"the label of @defer must be a static string","locations":[{"line":1,"column":56}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`{ users(n: 1) @stream(label: "x") { ... @defer(label: "x") { name } } }`, nil,
+			`{"errors":[{"message":"the label \"x\" names two @defer or @stream directives: labels must be unique","locations":[{"line":1,"column":42}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`{ users(n: 1) { best @stream { id } } }`, nil,
+			`{"errors":[{"message":"@stream cannot be used on User.best, which is not a list","locations":[{"line":1,"column":23}],"extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}],"data":null}`},
+		{`query($d: Boolean) { users(n: 1) { id ... @defer(if: $d) { name } } }`, nil, `{"data":{"users":[{"id":"1"}]},"hasNext":true}`},
+		{`query($d: Boolean) { users(n: 1) { id ... @defer(if: $d) { name } } }`, map[string]any{"d": false}, `{"data":{"users":[{"id":"1","name":"u1"}]}}`},
+		{`{ users(n: 1) { id` + strings.Repeat(` ... @defer { id }`, 10) + ` } }`, nil, `{"data":{"users":[{"id":"1"}]}}`},
+		{`{ users(n: 1) { id` + many + ` } }`, nil, `"code":"COST_LIMIT_EXCEEDED"`},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, tt.vars, nil)
+		if len(got) == 0 || !strings.Contains(got[0], tt.want) {
+			t.Errorf("%s: payloads:\n%s\nwant the first to hold %s", tt.query, strings.Join(got, "\n"), tt.want)
+		}
+	}
+}
+
+// TestIncremental_StreamItemError: a streamed item that is null where its type is not ends the stream as graphql-js
+// does: the items before it come, then {"items":null} at its index with its errors, and the items after it do not;
+// an item of a nullable type is null in place and the stream goes on.
+func TestIncremental_StreamItemError(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const sdl = "type Query { list: [Item!] items: [Item] }\ntype Item { name: String! }\n"
+	const config = "schema: [s.graphqls]\nbindings:\n" +
+		"  Query.list: {value: [{name: a}, {name: b}, {name: null}, {name: d}]}\n" +
+		"  Query.items: {value: [{name: a}, {name: b}, {name: null}, {name: d}]}\n"
+	e := newEngine(t, sdl, config, nil)
+	nameErr := func(path string, col int) string {
+		return fmt.Sprintf(`"errors":[{"message":"cannot return null for non-nullable field Item.name","path":%s,"locations":[{"line":1,"column":%d}],"extensions":{"code":"BAD_UPSTREAM_RESPONSE"}}]`, path, col)
+	}
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{`{ list @stream(initialCount: 1, label: "s") { name } }`, []string{
+			`{"data":{"list":[{"name":"a"}]},"hasNext":true}`,
+			`{"incremental":[{"items":[{"name":"b"}],"path":["list",1],"label":"s"},{"items":null,"path":["list",2],"label":"s",` + nameErr(`["list",2,"name"]`, 47) + `}],"hasNext":false}`,
+		}},
+		{`{ list @stream(initialCount: 2) { name } }`, []string{
+			`{"data":{"list":[{"name":"a"},{"name":"b"}]},"hasNext":true}`,
+			`{"incremental":[{"items":null,"path":["list",2],` + nameErr(`["list",2,"name"]`, 35) + `}],"hasNext":false}`,
+		}},
+		{`{ items @stream(initialCount: 1) { name } }`, []string{
+			`{"data":{"items":[{"name":"a"}]},"hasNext":true}`,
+			`{"incremental":[{"items":[{"name":"b"},null,{"name":"d"}],"path":["items",1],` + nameErr(`["items",2,"name"]`, 36) + `}],"hasNext":false}`,
+		}},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, nil, nil)
+		if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("%s: payloads:\n%s\nwant:\n%s", tt.query, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}
+
+// TestIncremental_ManyParts: a deferred fragment on each of thousands of items costs time and memory linear in the
+// parts: a payload moves each part once (every entry copied every part still waiting: 27 s for 20,000 items).
+func TestIncremental_ManyParts(t *testing.T) {
+	const n = 4000
+	gate := make(chan struct{})
+	close(gate)
+	e := shop(t, fmt.Sprintf(shopConfig, 100, 100), usersFake(n), gatedPosts(gate, false))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := payloads(t, context.Background(), e, `{ users(n: 1) { ... @defer { id } } }`, nil, nil)
+	runtime.ReadMemStats(&after)
+	if len(got) != 2 || strings.Count(got[1], `"data":{"id"`) != n {
+		t.Fatalf("%d payloads, want the initial one and one with %d entries", len(got), n)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 40<<20 {
+		t.Errorf("%d MB allocated for %d parts, want less than 40 MB", alloc>>20, n)
+	}
+}
+
+// TestIncremental_NullsBeforeParts: a deferred fragment below an object the initial payload nulls (a non-null
+// field of it failed, up to the root) is dropped with it: no later payload refers to a path that is null.
+func TestIncremental_NullsBeforeParts(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e := newValuesEngine(t)
+	nameErr := func(field string) string {
+		return fmt.Sprintf(`{"errors":[{"message":"cannot return null for non-nullable field A.name","path":[%q,"name"],"locations":[{"line":1,"column":%d}],"extensions":{"code":"BAD_UPSTREAM_RESPONSE"}}],`, field, 6+len(field))
+	}
+	tests := []struct{ query, want string }{
+		{`{ a { name ... @defer { b } } }`, nameErr("a") + `"data":{"a":null}}`},
+		{`{ strict { name ... @defer { b } } }`, nameErr("strict") + `"data":null}`},
+	}
+	for _, tt := range tests {
+		got := payloads(t, context.Background(), e, tt.query, nil, nil)
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: payloads:\n%s\nwant:\n%s", tt.query, strings.Join(got, "\n"), tt.want)
+		}
 	}
 }

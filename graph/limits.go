@@ -124,9 +124,9 @@ func planBytes(key string, p *Plan) int64 {
 	return n
 }
 
-// nodes counts the plan's fields (every field the planner made: each possible type's of an abstract field) and
-// fetches.
-func (p *Plan) nodes() int { return p.Fields + len(p.Fetches) }
+// nodes counts the plan's fields (every field the planner made: each possible type's of an abstract field),
+// fetches and deferred fragments.
+func (p *Plan) nodes() int { return p.Fields + len(p.Fetches) + len(p.Deferred) }
 
 // staticBytes estimates the heap of a cached static response: its data and its errors' messages and paths.
 func staticBytes(r *graphql.Response) int64 {

@@ -204,6 +204,10 @@ type planner struct {
 	// entityGroups holds the groups of supergraph fields on objects other sources made, by parent fetch, path
 	// and type.
 	entityGroups map[string]*fedGroup
+	// labels holds the @defer and @stream directives by label (each label names one directive), and err the
+	// first refusal that collect met (a label, or more deferred fragments than maxFields).
+	labels map[string]*ast.Directive
+	err    error
 }
 
 // maxPlanFields bounds the fields of one plan when server.maxCost is off.
@@ -355,10 +359,13 @@ func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent
 	sel := &Selection{Type: typ}
 	var order []string
 	groups := map[string][]*ast.Field{}
-	visited := map[string]bool{}
+	visited := map[string]spread{}
 	c := &collected{groups: groups, order: &order, visited: visited, parent: group, path: path}
 	for _, set := range sets {
 		p.collect(typ, set, c, nil)
+	}
+	if p.err != nil {
+		return nil, p.err
 	}
 	for _, key := range order {
 		f, err := p.field(typ, groups[key], parent, path, depth, fwd, c.defers[key], group)
@@ -376,13 +383,24 @@ func (p *planner) selection(typ *ast.Definition, sets []ast.SelectionSet, parent
 type collected struct {
 	groups  map[string][]*ast.Field
 	order   *[]string
-	visited map[string]bool
-	// defers holds each key's deferred fragment: the first seen, or nil once an occurrence is not deferred.
+	visited map[string]spread
+	// defers holds each key's deferred fragment: the innermost one every fragment it is selected in is nested
+	// in (or is), or none when there is none below the selection's or an occurrence is not deferred.
 	defers map[string]*Defer
 	// parent is the deferred fragment of the selection's object; path its response path.
 	parent *Defer
 	path   string
 }
+
+// spread is how a named fragment was collected into a selection.
+type spread uint8
+
+const (
+	// spreadDeferred: in a deferred fragment (its own @defer, or an enclosing one's).
+	spreadDeferred spread = iota + 1
+	// spreadPlain: with its object.
+	spreadPlain
+)
 
 // collect gathers set's fields that apply to typ into c; dfr is the @defer fragment set is in (nil: none at
 // this level).
@@ -405,8 +423,14 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collecte
 					}
 					c.defers[key] = dfr
 				}
-			} else if dfr == nil && c.defers[key] != nil {
-				delete(c.defers, key) // also selected without @defer: it comes with its parent
+			} else if cur := c.defers[key]; cur != nil && cur != dfr {
+				// Selected in two fragments (or also without one): it comes with the innermost fragment both are
+				// nested in, or with its object, so that each fragment's payload holds it when it arrives.
+				if common := commonDefer(cur, dfr, c.parent); common != nil {
+					c.defers[key] = common
+				} else {
+					delete(c.defers, key)
+				}
 			}
 			c.groups[key] = append(c.groups[key], s)
 		case *ast.InlineFragment:
@@ -415,14 +439,24 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collecte
 			}
 			p.collect(typ, s.SelectionSet, c, p.deferred(s.Directives, c, dfr))
 		case *ast.FragmentSpread:
-			if !p.included(s.Directives) || c.visited[s.Name] {
+			if !p.included(s.Directives) {
+				continue
+			}
+			// A fragment is collected once per selection, and once more when it is spread without @defer after
+			// a deferred spread: its fields then come with their object (as graphql-js collects a deferred
+			// spread apart from the plain ones).
+			how := spreadPlain
+			if dfr != nil || p.deferActive(s.Directives) {
+				how = spreadDeferred
+			}
+			if c.visited[s.Name] >= how {
 				continue
 			}
 			def := p.doc.Fragments.ForName(s.Name)
 			if def == nil || !p.applies(def.TypeCondition, typ) {
 				continue
 			}
-			c.visited[s.Name] = true
+			c.visited[s.Name] = how
 			p.collect(typ, def.SelectionSet, c, p.deferred(s.Directives, c, dfr))
 		}
 	}
@@ -431,8 +465,15 @@ func (p *planner) collect(typ *ast.Definition, set ast.SelectionSet, c *collecte
 // deferred returns the deferred fragment of a fragment with directives dirs inside one of dfr: a new one when it
 // has an active @defer in an operation that delivers incrementally (a query), else dfr.
 func (p *planner) deferred(dirs ast.DirectiveList, c *collected, dfr *Defer) *Defer {
+	if !p.deferActive(dirs) {
+		return dfr
+	}
 	d := dirs.ForName("defer")
-	if d == nil || p.op.Operation != ast.Query || !p.active(d) {
+	if p.plan.Fields+len(p.plan.Deferred) >= p.maxFields {
+		// A fragment is a node of the plan too: the plan stays within maxFields nodes however many fragments
+		// select no field.
+		p.fail(&PlanError{Message: fmt.Sprintf("the operation defers more fragments than the limit of %d fields and fragments, over the cost limit", p.maxFields),
+			Location: d.Position, Code: CodeCostLimit, Extensions: map[string]any{"maxCost": p.maxFields}})
 		return dfr
 	}
 	parent := c.parent
@@ -444,23 +485,62 @@ func (p *planner) deferred(dirs ast.DirectiveList, c *collected, dfr *Defer) *De
 	return nd
 }
 
-// active evaluates the `if` argument of @defer or @stream: true when absent.
-func (p *planner) active(d *ast.Directive) bool {
-	if d.Arguments.ForName("if") == nil {
-		return true
-	}
-	return p.condition(d)
+// deferActive reports whether dirs hold an active @defer in an operation that delivers incrementally (a query).
+func (p *planner) deferActive(dirs ast.DirectiveList) bool {
+	d := dirs.ForName("defer")
+	return d != nil && p.op.Operation == ast.Query && p.active(d)
 }
 
-// label returns the label argument of @defer or @stream.
-func (p *planner) label(d *ast.Directive) string {
-	if a := d.Arguments.ForName("label"); a != nil {
-		if v, err := a.Value.Value(p.vars); err == nil {
-			s, _ := v.(string)
-			return s
+// fail records the planner's first refusal.
+func (p *planner) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// commonDefer returns the innermost deferred fragment that a and b both are or are nested in, below stop (the
+// fragment of the selection's object); nil when there is none.
+func commonDefer(a, b, stop *Defer) *Defer {
+	for x := b; x != nil && x != stop; x = x.Parent {
+		for y := a; y != nil && y != stop; y = y.Parent {
+			if x == y {
+				return x
+			}
 		}
 	}
-	return ""
+	return nil
+}
+
+// active evaluates the `if` argument of @defer or @stream: only false turns it off (absent, null, or a variable
+// the request does not give, is its default, true).
+func (p *planner) active(d *ast.Directive) bool {
+	arg := d.Arguments.ForName("if")
+	if arg == nil {
+		return true
+	}
+	v, _ := arg.Value.Value(p.vars)
+	return v != false
+}
+
+// label returns the label argument of @defer or @stream. As in graphql-js, a label is a literal (a plan serves
+// every request of its operation: a label from a variable would be the first request's) naming one directive.
+func (p *planner) label(d *ast.Directive) string {
+	a := d.Arguments.ForName("label")
+	if a == nil {
+		return ""
+	}
+	if a.Value.Kind != ast.StringValue {
+		p.fail(&PlanError{Message: fmt.Sprintf("the label of @%s must be a static string", d.Name), Location: a.Value.Position})
+		return ""
+	}
+	if other := p.labels[a.Value.Raw]; other != nil && other != d {
+		p.fail(&PlanError{Message: fmt.Sprintf("the label %q names two @defer or @stream directives: labels must be unique", a.Value.Raw), Location: d.Position})
+	}
+	if p.labels == nil {
+		p.labels = map[string]*ast.Directive{}
+	}
+	p.labels[a.Value.Raw] = d
+	return a.Value.Raw
 }
 
 // applies reports whether a fragment with type condition cond applies to the object type typ.
@@ -526,12 +606,21 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 		fpath = path + "." + f.Alias
 	}
 	f.in = in
-	if d := first.Directives.ForName("stream"); d != nil && p.op.Operation == ast.Query && p.active(d) {
-		f.Stream = &Stream{Label: p.label(d), group: &Defer{Label: p.label(d), Parent: in, Path: fpath, Location: d.Position}}
-		if a := d.Arguments.ForName("initialCount"); a != nil {
-			f.Stream.InitialCount = a.Value
+	if d := first.Directives.ForName("stream"); d != nil {
+		if def := typ.Fields.ForName(first.Name); def == nil || def.Type.Elem == nil {
+			return nil, &PlanError{Message: fmt.Sprintf("@stream cannot be used on %s.%s, which is not a list", typ.Name, first.Name), Location: d.Position}
 		}
-		p.plan.Streamed = append(p.plan.Streamed, f)
+		if p.op.Operation == ast.Query && p.active(d) {
+			label := p.label(d)
+			if p.err != nil {
+				return nil, p.err
+			}
+			f.Stream = &Stream{Label: label, group: &Defer{Label: label, Parent: in, Path: fpath, Location: d.Position}}
+			if a := d.Arguments.ForName("initialCount"); a != nil {
+				f.Stream.InitialCount = a.Value
+			}
+			p.plan.Streamed = append(p.plan.Streamed, f)
+		}
 	}
 	switch f.Name {
 	case "__typename":

@@ -506,3 +506,44 @@ func TestEngine_Close(t *testing.T) {
 		t.Errorf("a query after Close: %s", r)
 	}
 }
+
+// TestEngine_CloseRacesOpen: Close while subscriptions are opening, waiting for events, or being cancelled by
+// their clients: each one that the client did not leave ends with SUBSCRIPTION_CLOSED then nil, and nothing is
+// left running (goleak, in newSubEnv).
+func TestEngine_CloseRacesOpen(t *testing.T) {
+	env := newSubEnv(t)
+	const closed = `{"errors":[{"message":"the server's configuration changed or it is shutting down: subscribe again","extensions":{"code":"SUBSCRIPTION_CLOSED"}}],"data":null}`
+	const n = 16
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	last := make([]string, n)
+	for i := range n {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h := subscribe(t, ctx, env.engine, `subscription { orderStatus(id: "1") { status } }`, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if i%4 == 3 {
+				cancel() // this client leaves while the others open
+			}
+			for {
+				r := h(ctx)
+				if r == nil {
+					return
+				}
+				b, _ := json.Marshal(r)
+				last[i] = string(b)
+			}
+		}()
+	}
+	close(start)
+	env.engine.Close()
+	wg.Wait()
+	for i, got := range last {
+		if i%4 != 3 && got != closed {
+			t.Errorf("subscription %d ended with %s, want %s", i, got, closed)
+		}
+	}
+}

@@ -56,6 +56,8 @@ type writer struct {
 	group       *Defer
 	vars        map[string]any
 	parts       []part
+	// recorded holds, per deferred fragment, the object it was last recorded for (record).
+	recorded map[*Defer]*object
 	// partBytes estimates what parts cost until they are written (partCost): it counts against maxBytes, so
 	// that a deferred fragment on each item of a long list cannot hold more memory than the answer may take.
 	partBytes int64
@@ -224,8 +226,10 @@ func (w *writer) fields(o *object, only *Defer) bool {
 	first := true
 	for i, f := range o.sel.Fields {
 		if w.incremental && f.Defer != only {
-			if f.Defer != nil && f.Defer.Parent == cmp.Or(only, w.group) {
-				w.record(part{group: f.Defer, wait: f.Defer, obj: o}, parts)
+			// A fragment nested in another that selects no field of its own is delivered inside it: record the
+			// outermost fragment not delivered yet, which records the next when it is written.
+			if d := deferBelow(f.Defer, cmp.Or(only, w.group)); d != nil && w.record(part{group: d, wait: d, obj: o}) && w.tooLarge() && w.aborted() {
+				return false
 			}
 			continue
 		}
@@ -312,7 +316,7 @@ func (w *writer) nullable(f *Field, t *ast.Type, v any) (null, reported bool) {
 		if w.incremental && f.Stream != nil && t == f.Def.Type {
 			// @stream: the first initialCount items now, the rest in a later payload.
 			if n := f.Stream.initial(w.vars); n < len(list) {
-				w.record(part{field: f, wait: f.Stream.group, items: list[n:], from: n, t: t.Elem}, parts)
+				w.record(part{field: f, wait: f.Stream.group, items: list[n:], from: n, t: t.Elem})
 				list = list[:n]
 			}
 		}
