@@ -110,7 +110,7 @@ type wsConn struct {
 	writeMu sync.Mutex
 
 	// header is the upgrade's headers, then connection_init's string entries; read loop only, read-only after
-	// the ack (each operation gets a clone).
+	// the ack (the operations share it).
 	header http.Header
 	// verifier: auth on and no token on the upgrade: connection_init's token is checked with it.
 	verifier *verifier
@@ -281,7 +281,10 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	c.mu.Lock()
 	acked := c.acked
 	_, dup := c.ops[msg.ID]
-	n := len(c.ops)
+	// Operations whose goroutine still runs, completed by the client or not: an operation the client completed
+	// may not have ended yet (a query's parse, validation or planning does not stop at cancellation), and a
+	// client churning subscribe and complete must not start goroutines without bound.
+	n := c.running
 	c.mu.Unlock()
 	switch {
 	case !acked:
@@ -308,7 +311,9 @@ func (c *wsConn) handle(msg wsMessage) bool {
 			"too many operations in progress on this connection (server.subscriptions.maxPerConnection)")}) == nil
 	}
 	params.ReadTime = graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
-	params.Headers = c.header.Clone() // the operation's own: the engine and extensions may set entries
+	// Shared, read-only, as an HTTP request's operation gets r.Header: a copy per operation would let a client
+	// with a large upgrade or connection_init hold maxPerConnection copies of it.
+	params.Headers = c.header
 	ctx, cancel := context.WithCancel(c.opBase)
 	op := &wsOp{cancel: cancel}
 	c.mu.Lock()
@@ -455,7 +460,9 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			sendErrors(resp.Errors)
 			return
 		}
-		if c.send(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}) != nil {
+		// current again once the write is ours: the client's complete may come while the operation waits for
+		// another's write, and then the id may be the client's next operation's.
+		if sent, err := c.sendIf(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}, current); err != nil || !sent {
 			return
 		}
 		c.reg.sent(transportWS)
@@ -494,16 +501,26 @@ func (c *wsConn) sendErrors(id string, errs gqlerror.List) error {
 // send writes one message, within server.writeTimeout; a client that does not take it in time is disconnected
 // (the failed write closes the connection). Safe for concurrent use: writes are serialized.
 func (c *wsConn) send(m wsMessage) error {
+	_, err := c.sendIf(m, nil)
+	return err
+}
+
+// sendIf is send when ok (nil: always) reports true once the write is this message's turn; sent is false when it
+// did not.
+func (c *wsConn) sendIf(m wsMessage, ok func() bool) (sent bool, err error) {
 	data, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Not the operation's context: an operation completed in the middle of a write must not cut the connection.
 	ctx, cancel := c.writeContext()
 	defer cancel()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.c.Write(ctx, websocket.MessageText, data)
+	if ok != nil && !ok() {
+		return false, nil
+	}
+	return true, c.c.Write(ctx, websocket.MessageText, data)
 }
 
 func (c *wsConn) writeContext() (context.Context, context.CancelFunc) {

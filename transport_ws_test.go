@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -409,4 +411,135 @@ func TestWS_SlowClient(t *testing.T) {
 	close(stop)
 	<-fed
 	waitFor(t, "the subscription to be released", func() bool { return env.srv.streams.Open() == 0 })
+}
+
+// TestWS_ChurnLimit: server.subscriptions.maxPerConnection counts the operations whose goroutine still runs, not
+// only those the client has not completed: a client that sends subscribe and complete in a loop, for operations
+// that do not stop at once (a large query's parse, validation or planning), cannot start goroutines without
+// bound.
+func TestWS_ChurnLimit(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {maxPerConnection: 2}}`)
+	t.Cleanup(func() { close(env.engine.stuck) }) // before the server shuts down (cleanups run last first)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	for _, id := range []string{"1", "2"} {
+		c.send(`{"type":"subscribe","id":"` + id + `","payload":{"query":"query Stuck {hello}"}}`)
+		c.send(`{"type":"complete","id":"` + id + `"}`)
+	}
+	waitFor(t, "two operations to run", func() bool { return env.engine.stuckRunning.Load() == 2 })
+	c.send(`{"type":"subscribe","id":"3","payload":{"query":"query Stuck {hello}"}}`)
+	if m := c.expect(wsError, "3"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionLimit) {
+		t.Errorf("third operation: %s", mustJSON(m["payload"]))
+	}
+	if n := env.engine.stuckRunning.Load(); n != 2 {
+		t.Errorf("%d operations run, want 2", n)
+	}
+}
+
+// TestWS_HeadersShared: the operations of a connection share its headers: a client whose connection_init has
+// thousands of entries does not get a copy of them made for each of its operations.
+func TestWS_HeadersShared(t *testing.T) {
+	env := newStreamEnv(t, `{maxBodyBytes: 2000000, subscriptions: {maxPerConnection: 100}}`)
+	t.Cleanup(func() { close(env.engine.stuck) })
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var init strings.Builder
+	init.WriteString(`{"type":"connection_init","payload":{"a":""`)
+	for i := range 50000 {
+		init.WriteString(`,"h` + strconv.Itoa(i) + `":""`)
+	}
+	init.WriteString(`}}`)
+	c.send(init.String())
+	c.expect(wsConnectionAck, "")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const ops = 20
+	for i := range ops {
+		c.send(`{"type":"subscribe","id":"` + strconv.Itoa(i) + `","payload":{"query":"query Stuck {hello}"}}`)
+	}
+	waitFor(t, "the operations to run", func() bool { return env.engine.stuckRunning.Load() == ops })
+	runtime.ReadMemStats(&after)
+	// A copy of the headers for each would be over 100 MB.
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("%d operations allocated %d MB", ops, got>>20)
+	}
+}
+
+// goroutineIn reports whether a goroutine is waiting (its status contains state) in a function whose name
+// contains fn.
+func goroutineIn(fn, state string) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		head, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(head, state) && strings.Contains(g, fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWS_NothingAfterComplete: once the server has taken the client's complete, the operation sends nothing
+// more, not even an event it had already taken from the engine and was waiting to write (behind another
+// operation's write): the client may already use the id again.
+func TestWS_NothingAfterComplete(t *testing.T) {
+	env := newStreamEnv(t, `{writeTimeout: 30s}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.c.SetReadLimit(-1)
+	c.init()
+	c.send(`{"type":"subscribe","id":"big","payload":{"query":"subscription{ticks}"}}`)
+	big := env.nextFeed()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	one := env.nextFeed()
+	// The client reads nothing: the big events fill the connection until a write blocks, holding the writes.
+	ev := event(`{"ticks":"` + strings.Repeat("x", 256<<10) + `"}`)
+	stop, fed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(fed)
+		for {
+			select {
+			case big.events <- ev:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-fed }()
+	waitFor(t, "a write to block", func() bool { return goroutineIn("(*wsConn).send", "IO wait") })
+	one.events <- event(`{"ticks":1}`)
+	waitFor(t, "the event to wait for the write", func() bool { return goroutineIn("(*wsConn).send", "sync.Mutex.Lock") })
+	c.send(`{"type":"complete","id":"1"}`)
+	one.waitCancelled(t)
+	c.send(`{"type":"ping"}`)
+	close(stop)
+	<-fed
+	stop, fed = make(chan struct{}), make(chan struct{})
+	close(fed)
+	for {
+		m, err := c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m["type"] == wsPong {
+			break
+		}
+		if m["id"] == "1" {
+			t.Fatalf("after its complete, operation 1 sent %v", m)
+		}
+	}
 }
