@@ -121,6 +121,9 @@ type wsConn struct {
 	opBase   context.Context  // the operations' parent: ctx, with the claims of connection_init's token; read loop only
 	ops      map[string]*wsOp // by id, until the operation's last message or the client's complete
 	running  int              // operations whose goroutine has not ended
+	// counted is the operations counted against maxPerConnection: from their subscribe until their last message
+	// (error or complete) is written, or, completed by the client, until their goroutine ends.
+	counted int
 	// opsChanged is closed and replaced when an operation ends.
 	opsChanged chan struct{}
 	wg         sync.WaitGroup // the operations' and the keep-alive's goroutines
@@ -131,7 +134,16 @@ type wsConn struct {
 
 // wsOp is one operation in progress; cancel ends it.
 type wsOp struct {
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	counted bool // in wsConn.counted; under wsConn.mu
+}
+
+// uncountLocked takes op out of c.counted, once; c.mu is held.
+func (c *wsConn) uncountLocked(op *wsOp) {
+	if op.counted {
+		op.counted = false
+		c.counted--
+	}
 }
 
 // wsMessage is a graphql-transport-ws message.
@@ -281,10 +293,10 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	c.mu.Lock()
 	acked := c.acked
 	_, dup := c.ops[msg.ID]
-	// Operations whose goroutine still runs, completed by the client or not: an operation the client completed
-	// may not have ended yet (a query's parse, validation or planning does not stop at cancellation), and a
-	// client churning subscribe and complete must not start goroutines without bound.
-	n := c.running
+	// Operations the client completed count until their goroutine ends: it may not end at once (a query's parse,
+	// validation or planning does not stop at cancellation), and a client churning subscribe and complete must
+	// not start goroutines without bound.
+	n := c.counted
 	c.mu.Unlock()
 	switch {
 	case !acked:
@@ -315,10 +327,11 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	// with a large upgrade or connection_init hold maxPerConnection copies of it.
 	params.Headers = c.header
 	ctx, cancel := context.WithCancel(c.opBase)
-	op := &wsOp{cancel: cancel}
+	op := &wsOp{cancel: cancel, counted: true}
 	c.mu.Lock()
 	c.ops[msg.ID] = op
 	c.running++
+	c.counted++
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.operate(ctx, op, msg.ID, &params)
@@ -326,7 +339,7 @@ func (c *wsConn) handle(msg wsMessage) bool {
 }
 
 // connectionInit acknowledges the connection: connection_init's string entries join the headers of its
-// operations (the upgrade's own headers win), and with server.auth.jwt on and no token on the upgrade, its
+// operations (the upgrade's own headers win; never those of initHeaderAllowed's list), and with server.auth.jwt on and no token on the upgrade, its
 // Authorization (or authorization) entry is checked as the header would be: a bad token, or none when one is
 // required, closes the connection with 4403.
 func (c *wsConn) connectionInit(payload json.RawMessage) bool {
@@ -351,7 +364,7 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 		if !ok || !validHeaderName(k) {
 			continue // never ":conflux-jwt-claims" (resolvers.ClaimsHeader): it is not a header name
 		}
-		if key := http.CanonicalHeaderKey(k); len(header.Values(key)) == 0 {
+		if key := http.CanonicalHeaderKey(k); len(header.Values(key)) == 0 && initHeaderAllowed(key) {
 			header[key] = []string{s}
 		}
 	}
@@ -374,6 +387,40 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 	c.acked = true
 	c.mu.Unlock()
 	return c.send(wsMessage{Type: wsConnectionAck}) == nil
+}
+
+// initHeaderForbidden are the headers connection_init never sets (initHeaderAllowed).
+var initHeaderForbidden = map[string]bool{}
+
+func init() {
+	for _, h := range []string{
+		// The Fetch standard's forbidden request headers.
+		"Accept-Charset", "Accept-Encoding", "Access-Control-Request-Headers", "Access-Control-Request-Method",
+		"Connection", "Content-Length", "Cookie", "Cookie2", "Date", "Dnt", "Expect", "Host", "Keep-Alive", "Origin",
+		"Referer", "Set-Cookie", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Via",
+		"X-Http-Method", "X-Http-Method-Override", "X-Method-Override",
+		// What proxies in front of Conflux set (and strip from what clients send).
+		"Forwarded", "X-Real-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip", "X-Client-Ip",
+	} {
+		initHeaderForbidden[h] = true
+	}
+}
+
+// initHeaderAllowed reports whether connection_init may set the header key (canonical): not a header a
+// browser's script may not set on a request (the Fetch standard's forbidden request headers: a page's script
+// sends connection_init, so it must not pose as what only the browser sends, such as Cookie or Origin), nor one
+// that a proxy in front of Conflux sets and strips from what clients send (X-Forwarded-*, Forwarded, X-Real-Ip,
+// …): the proxy never sees connection_init, so it could not strip it there.
+func initHeaderAllowed(key string) bool {
+	if initHeaderForbidden[key] {
+		return false
+	}
+	for _, p := range []string{"Proxy-", "Sec-", "X-Forwarded-"} {
+		if strings.HasPrefix(key, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // validHeaderName reports whether s is an HTTP field name (an RFC 9110 token).
@@ -406,6 +453,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			delete(c.ops, id)
 		}
 		c.running--
+		c.uncountLocked(op)
 		close(c.opsChanged)
 		c.opsChanged = make(chan struct{})
 		c.mu.Unlock()
@@ -416,8 +464,9 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		defer c.mu.Unlock()
 		return c.ops[id] == op
 	}
-	// last frees the id before the operation's last message (error or complete), after which the client may
-	// use it again; false when the client completed the operation (nothing more is sent).
+	// last frees the id, and the operation's place in maxPerConnection, when its last message (error or
+	// complete) is about to be written (sendIf), after which the client may use them again; false when the client
+	// completed the operation (nothing more is sent).
 	last := func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -425,12 +474,12 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			return false
 		}
 		delete(c.ops, id)
+		c.uncountLocked(op)
 		return true
 	}
 	sendErrors := func(errs gqlerror.List) {
-		if last() {
-			_ = c.sendErrors(id, errs)
-		}
+		payload, _ := json.Marshal(errs)
+		_, _ = c.sendIf(wsMessage{Type: wsError, ID: id, Payload: payload}, last)
 	}
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -467,9 +516,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		}
 		c.reg.sent(transportWS)
 	}
-	if last() {
-		_ = c.send(wsMessage{Type: wsComplete, ID: id})
-	}
+	_, _ = c.sendIf(wsMessage{Type: wsComplete, ID: id}, last)
 	if c.stale() {
 		c.retire() // the engine closed the subscription for a reload (SUBSCRIPTION_CLOSED)
 	}

@@ -543,3 +543,35 @@ func TestWS_NothingAfterComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestWS_InitHeaders: connection_init's entries never pose as headers only a browser or a proxy in front sets
+// (Cookie, Origin, X-Forwarded-For, Forwarded, …); other entries join the operation's headers.
+func TestWS_InitHeaders(t *testing.T) {
+	env := newStreamEnv(t, `{}`)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(`{"type":"connection_init","payload":{"x-tenant":"acme","Authorization":"Bearer t","X-Forwarded-For":"6.6.6.6",` +
+		`"x-forwarded-host":"evil","forwarded":"for=6.6.6.6","cookie":"session=stolen","origin":"https://evil",` +
+		`"x-real-ip":"6.6.6.6","proxy-authorization":"Basic x","sec-fetch-site":"same-origin","content-length":"1",` +
+		`"x-http-method-override":"POST"}}`)
+	c.expect(wsConnectionAck, "")
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Headers {hello}"}}`)
+	var h http.Header
+	payload := c.expect(wsNext, "1")["payload"].(map[string]any)
+	if err := json.Unmarshal([]byte(payload["data"].(map[string]any)["hello"].(string)), &h); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"X-Tenant", "Authorization"} {
+		if h.Get(k) == "" {
+			t.Errorf("%s missing from %v", k, h)
+		}
+	}
+	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "Cookie", "Origin", "X-Real-Ip",
+		"Proxy-Authorization", "Sec-Fetch-Site", "Content-Length", "X-Http-Method-Override"} {
+		if v := h.Values(k); v != nil {
+			t.Errorf("connection_init set %s: %q", k, v)
+		}
+	}
+}
