@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,10 @@ const (
 // Origins: a browser's WebSocket is not subject to CORS, so the handshake checks its Origin here. With
 // server.cors on, its origins are the ones allowed (a "*" origin allows any); off, only the server's own origin
 // (the Origin host is the request's Host) — what a page served by Conflux itself, the playground, uses. Clients
-// that send no Origin (not browsers) are always allowed.
+// that send no Origin (not browsers) are always allowed. A browser sends the user's cookies with the handshake
+// whatever page opens it, and CORS does not apply: unless server.cors.credentials is on, the operations of a
+// connection opened from another origin do not get the Cookie header, as a page of that origin could not read an
+// HTTP answer made with the cookies either.
 type wsTransport struct {
 	sg *schema.Supergraph // the version served
 }
@@ -82,15 +86,32 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	if err != nil {
 		return // Accept answered the handshake's failure
 	}
+	header := r.Header.Clone()
+	if !settings.CORS.Credentials && crossOrigin(r) {
+		// The browser sent the user's cookies with another site's page's WebSocket: CORS would not let that page
+		// read an HTTP answer made with them (server.cors.credentials is off), so its operations do not get them.
+		delete(header, "Cookie")
+	}
 	sub := settings.Subscriptions
 	ctx, cancel := context.WithCancel(r.Context())
 	// The access log line is the connection's (its record is not for concurrent operations to fill in).
 	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
 	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
 		maxMessage: settings.MaxBodyBytes,
-		ctx:        ctx, cancel: cancel, opBase: ctx, header: r.Header.Clone(), verifier: upgradeVerifier(r.Context()),
+		ctx:        ctx, cancel: cancel, opBase: ctx, header: header, verifier: upgradeVerifier(r.Context()),
 		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
 	conn.serve()
+}
+
+// crossOrigin reports whether r, a WebSocket handshake, comes from a page of another origin than the server's
+// (its Origin's host is not the request's Host); false without an Origin (not a browser).
+func crossOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
 }
 
 // wsConn is one graphql-transport-ws connection. Its read loop (serve) handles the client's messages in order;

@@ -575,3 +575,75 @@ func TestWS_InitHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestWS_ConnectionCaps: a WebSocket connection, hijacked from net/http, still counts against
+// server.maxConnectionsPerClient while it is open, and gives its place back when it closes.
+func TestWS_ConnectionCaps(t *testing.T) {
+	env := newStreamEnv(t, `{maxConnectionsPerClient: 2}`)
+	dial := func() (*websocket.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// A client of its own: no idle keep-alive connection of another test is reused or counted.
+		hc := &http.Client{Transport: &http.Transport{}}
+		c, _, err := websocket.Dial(ctx, strings.Replace(env.url, "http://", "ws://", 1)+"/graphql",
+			&websocket.DialOptions{Subprotocols: []string{subprotocolWS}, HTTPClient: hc})
+		if err == nil {
+			t.Cleanup(func() { _ = c.CloseNow() })
+		}
+		return c, err
+	}
+	var conns []*websocket.Conn
+	for range 2 {
+		c, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	waitFor(t, "two connections open", func() bool { return env.metric("conflux_connections_open", "listener=main") == 2 })
+	if _, err := dial(); err == nil {
+		t.Fatal("a third WebSocket connection was admitted")
+	}
+	_ = conns[0].Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "the closed connection's place back", func() bool {
+		return env.metric("conflux_connections_open", "listener=main") == 1
+	})
+	if _, err := dial(); err != nil {
+		t.Fatalf("after a close: %v", err)
+	}
+}
+
+// TestWS_OriginCookies: the cookies a browser sends with the handshake of a page of another origin reach the
+// connection's operations only with server.cors.credentials on, as CORS would have it for HTTP.
+func TestWS_OriginCookies(t *testing.T) {
+	for _, tc := range []struct {
+		name, server, origin string
+		cookie               bool
+	}{
+		{"no Origin", `{cors: {origins: ["*"]}}`, "", true},
+		{"same origin", `{}`, "SELF", true},
+		{"any origin", `{cors: {origins: ["*"]}}`, "https://evil.example", false},
+		{"allowed origin without credentials", `{cors: {origins: ["https://app.example"]}}`, "https://app.example", false},
+		{"allowed origin with credentials", `{cors: {origins: ["https://app.example"], credentials: true}}`, "https://app.example", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newStreamEnv(t, tc.server)
+			h := http.Header{"Cookie": {"session=s1"}}
+			if tc.origin == "SELF" {
+				h.Set("Origin", env.url)
+			} else if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			c, _, err := dialWS(t, env.url, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.init()
+			c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Headers {hello}"}}`)
+			payload := mustJSON(c.expect(wsNext, "1")["payload"])
+			if got := strings.Contains(payload, "session=s1"); got != tc.cookie {
+				t.Errorf("cookie reached the operation: %v, want %v (%s)", got, tc.cookie, payload)
+			}
+		})
+	}
+}
