@@ -599,7 +599,9 @@ func (c *wsConn) writeContext() (context.Context, context.CancelFunc) {
 }
 
 // keepAlive pings the client every interval; a client that does not answer within the interval (or the write
-// timeout when that is longer) is disconnected.
+// timeout when that is longer) is disconnected. A connection whose configuration version was replaced is retired
+// then too, even when it has nothing running: an idle connection would otherwise hold its old version (the
+// engine, the schema) for as long as its client keeps it open.
 func (c *wsConn) keepAlive(interval time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
@@ -609,6 +611,9 @@ func (c *wsConn) keepAlive(interval time.Duration) {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		}
+		if c.stale() {
+			c.retire()
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, max(interval, c.writeTimeout))
 		err := c.c.Ping(ctx)
