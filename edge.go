@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,7 +235,7 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			return
 		}
 		e.inFlightGauge.Inc()
-		if accept := r.Header.Get("Accept"); strings.Contains(accept, mediaEventStream) || strings.Contains(accept, "subscriptionSpec") {
+		if accept := r.Header.Get("Accept"); containsFold(accept, mediaEventStream) || containsFold(accept, "subscriptionSpec") {
 			// Maybe a subscription over SSE or multipart/mixed, which gives its slot back once it streams
 			// (releaseInFlight).
 			slot := &inFlightSlot{ResponseWriter: w, e: e}

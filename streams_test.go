@@ -472,3 +472,29 @@ func TestStreams_InFlight(t *testing.T) {
 		t.Errorf("sse subscriptions open = %v after the end", got)
 	}
 }
+
+// TestStreams_InFlightAccept: however a client spells the media types of its Accept (they are case-insensitive),
+// a subscription over SSE or multipart/mixed is served, counted against server.subscriptions.max, and gives its
+// in-flight slot back, so that it cannot starve queries.
+func TestStreams_InFlightAccept(t *testing.T) {
+	for _, accept := range []string{"Text/Event-Stream", "TEXT/event-stream", "multipart/mixed;subscriptionspec=1.0",
+		"Multipart/Mixed;SubscriptionSpec=1.0"} {
+		t.Run(accept, func(t *testing.T) {
+			env := newStreamEnv(t, `{maxInFlight: 1}`)
+			resp := postStream(t, context.Background(), env.url, accept, `{"query":"subscription{ticks}"}`)
+			if resp.StatusCode != 200 {
+				body, _ := io.ReadAll(resp.Body)
+				t.Fatalf("subscription: %d %s", resp.StatusCode, body)
+			}
+			env.nextFeed()
+			if n := env.srv.streams.Open(); n != 1 {
+				t.Errorf("%d subscriptions counted, want 1", n)
+			}
+			waitFor(t, "the slot back", func() bool { return env.metric("conflux_requests_in_flight", "listener=main") == 0 })
+			r := postStream(t, context.Background(), env.url, "application/json", `{"query":"{hello}"}`)
+			if body, _ := io.ReadAll(r.Body); r.StatusCode != 200 {
+				t.Errorf("query beside the subscription: %d %s", r.StatusCode, body)
+			}
+		})
+	}
+}
