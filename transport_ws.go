@@ -186,6 +186,10 @@ const (
 	wsComplete       = "complete"
 )
 
+// maxWSID bounds an operation id (graphql-ws's are UUIDs): every message of the operation repeats it, and the
+// connection holds it while the operation runs.
+const maxWSID = 256
+
 // errWSMessage is a message the protocol does not allow; the connection is closed with 4400.
 var errWSMessage = errors.New("invalid message")
 
@@ -216,6 +220,9 @@ func decodeWSMessage(data []byte) (wsMessage, error) {
 	case wsSubscribe, wsComplete:
 		if m.ID == nil || *m.ID == "" {
 			return wsMessage{}, fmt.Errorf("%w: %s has no id", errWSMessage, out.Type)
+		}
+		if len(*m.ID) > maxWSID {
+			return wsMessage{}, fmt.Errorf("%w: %s id longer than %d bytes", errWSMessage, out.Type, maxWSID)
 		}
 		out.ID = *m.ID
 		if out.Type == wsSubscribe && (out.Payload == nil || out.Payload[0] != '{') {

@@ -31,6 +31,8 @@ func TestWS_CloseCodes(t *testing.T) {
 		{"not JSON", []string{`{"type":`}, true, closeBadRequest},
 		{"unknown type", []string{`{"type":"start","id":"1"}`}, true, closeBadRequest},
 		{"a server's type", []string{`{"type":"next","id":"1","payload":{}}`}, true, closeBadRequest},
+		{"id too long", []string{`{"type":"subscribe","id":"` + strings.Repeat("i", maxWSID+1) + `","payload":{"query":"{hello}"}}`},
+			true, closeBadRequest},
 		{"subscribe without id", []string{`{"type":"subscribe","payload":{"query":"{hello}"}}`}, true, closeBadRequest},
 		{"subscribe payload not an object", []string{`{"type":"subscribe","id":"1","payload":"{hello}"}`}, true, closeBadRequest},
 		{"duplicate id", []string{`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`,
@@ -319,11 +321,11 @@ func FuzzWSMessage(f *testing.F) {
 		}
 		switch m.Type {
 		case wsSubscribe:
-			if m.ID == "" || len(m.Payload) == 0 || m.Payload[0] != '{' {
+			if m.ID == "" || len(m.ID) > maxWSID || len(m.Payload) == 0 || m.Payload[0] != '{' {
 				t.Fatalf("accepted %q", data)
 			}
 		case wsComplete:
-			if m.ID == "" {
+			if m.ID == "" || len(m.ID) > maxWSID {
 				t.Fatalf("accepted %q", data)
 			}
 		case wsConnectionInit, wsPing, wsPong:
