@@ -25,7 +25,8 @@ import (
 //
 // Limits (server.subscriptions): max bounds the subscriptions open at once over WebSocket and SSE together,
 // across configuration versions; maxPerConnection bounds the operations in progress on one WebSocket connection
-// (queries and mutations too: a WebSocket holds no server.maxInFlight slot, see edge.go). A refused operation
+// (queries and mutations too; a WebSocket holds no server.maxInFlight slot, but each query or mutation on it
+// holds one while it runs, see edge.go). A refused operation
 // gets a GraphQL error with code SUBSCRIPTION_LIMIT.
 
 // Error codes of the stream transports.

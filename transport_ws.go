@@ -96,7 +96,7 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	ctx, cancel := context.WithCancel(r.Context())
 	// The access log line is the connection's (its record is not for concurrent operations to fill in).
 	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
-	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
+	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), edge: edgeFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
 		maxMessage: settings.MaxBodyBytes,
 		ctx:        ctx, cancel: cancel, opBase: ctx, header: header, verifier: upgradeVerifier(r.Context()),
 		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
@@ -121,6 +121,7 @@ type wsConn struct {
 	exec         graphql.GraphExecutor // the version's, for every operation of the connection
 	sg           *schema.Supergraph    // that version
 	reg          *streams              // nil: no registry (no total limit)
+	edge         *edge                 // its queries and mutations take in-flight slots of it; nil: none
 	sub          schema.Subscriptions
 	writeTimeout time.Duration
 	maxMessage   int64 // server.maxBodyBytes
@@ -523,6 +524,13 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			return
 		}
 		defer release()
+	} else {
+		// A query or mutation holds a server.maxInFlight slot while it runs, as over HTTP.
+		if !c.edge.acquireInFlight() {
+			sendErrors(gqlerror.List{streamError("SERVER_BUSY", "the server is busy: too many requests in flight; retry later")})
+			return
+		}
+		defer c.edge.releaseInFlight()
 	}
 	responses, ctx := c.exec.DispatchOperation(graph.WithIncremental(ctx), rc)
 	for first := true; ; first = false {

@@ -649,3 +649,42 @@ func TestWS_OriginCookies(t *testing.T) {
 		})
 	}
 }
+
+// TestWS_InFlight: a query over a WebSocket holds a server.maxInFlight slot while it runs, as over HTTP (one
+// client's connections × maxPerConnection would otherwise run outside the cap); over it, it is refused with
+// SERVER_BUSY. A subscription holds none.
+func TestWS_InFlight(t *testing.T) {
+	env := newStreamEnv(t, `{maxInFlight: 1}`)
+	stuck := env.engine.stuck
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(stuck)
+		}
+	}
+	t.Cleanup(release)
+	c, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	c.send(`{"type":"subscribe","id":"s","payload":{"query":"subscription{ticks}"}}`)
+	env.nextFeed()
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Stuck {hello}"}}`)
+	waitFor(t, "the query to run", func() bool { return env.engine.stuckRunning.Load() == 1 })
+	c.send(`{"type":"subscribe","id":"2","payload":{"query":"{hello}"}}`)
+	if m := c.expect(wsError, "2"); !strings.Contains(mustJSON(m["payload"]), "SERVER_BUSY") {
+		t.Errorf("second query: %s", mustJSON(m["payload"]))
+	}
+	r := postStream(t, context.Background(), env.url, "application/json", `{"query":"{hello}"}`)
+	if r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("HTTP query beside: %d, want 503", r.StatusCode)
+	}
+	release()
+	c.expect(wsNext, "1")
+	c.expect(wsComplete, "1")
+	waitFor(t, "the slot back", func() bool { return env.metric("conflux_requests_in_flight", "listener=main") == 0 })
+	c.send(`{"type":"subscribe","id":"3","payload":{"query":"{hello}"}}`)
+	c.expect(wsNext, "3")
+}
