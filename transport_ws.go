@@ -16,6 +16,7 @@ import (
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -335,6 +336,11 @@ func (c *wsConn) handle(msg wsMessage) bool {
 		c.close(closeDuplicateID, "Subscriber for "+truncate(msg.ID, 64)+" already exists")
 		return false
 	}
+	if c.tokenExpired() {
+		// Over HTTP, a request with this token would be refused now: so is a new operation on the connection.
+		c.close(closeForbidden, "Forbidden: the token has expired")
+		return false
+	}
 	if c.stale() {
 		// The configuration changed: this connection's operations would run on the old version, whose
 		// subscriptions are closed. The client resends the subscribe on the connection it makes again.
@@ -556,6 +562,20 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 	if c.stale() {
 		c.retire() // the engine closed the subscription for a reload (SUBSCRIPTION_CLOSED)
 	}
+}
+
+// tokenExpired reports whether the token the connection was authenticated with (on the upgrade or in
+// connection_init) has expired, past server.auth.jwt.clockSkew.
+func (c *wsConn) tokenExpired() bool {
+	claims := resolvers.ClaimsFrom(c.opBase)
+	if claims == nil {
+		return false
+	}
+	exp, err := jwt.MapClaims(claims).GetExpirationTime()
+	if err != nil || exp == nil {
+		return false
+	}
+	return time.Now().After(exp.Add(c.sg.Settings.Auth.JWT.ClockSkew))
 }
 
 // stale reports whether the version the connection runs on is no longer the one served (a reload).

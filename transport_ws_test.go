@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -343,7 +344,7 @@ func FuzzWSMessage(f *testing.F) {
 func TestWS_Auth(t *testing.T) {
 	secret := "0123456789abcdef0123456789abcdef-secret"
 	t.Setenv("CONFLUX_TEST_JWT_SECRET", secret)
-	env := newStreamEnv(t, `{auth: {jwt: {algorithms: [HS256], required: true, keys: ["{{env.CONFLUX_TEST_JWT_SECRET}}"]}}}`)
+	env := newStreamEnv(t, `{auth: {jwt: {algorithms: [HS256], required: true, clockSkew: 0s, keys: ["{{env.CONFLUX_TEST_JWT_SECRET}}"]}}}`)
 	good := sign(t, jwt.SigningMethodHS256, []byte(secret), "", claimsFor("u1"))
 	bad := sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), "", claimsFor("u1"))
 	for _, tc := range []struct {
@@ -375,6 +376,32 @@ func TestWS_Auth(t *testing.T) {
 			if !strings.Contains(who, `acme|`) || !strings.Contains(who, `u1`) {
 				t.Errorf("operation saw %s", who)
 			}
+		})
+	}
+	// A token that expires while the connection is open: the operations after its exp close the connection with
+	// 4403, as HTTP requests with it would be refused.
+	for _, onUpgrade := range []bool{false, true} {
+		t.Run(fmt.Sprintf("token expires, on the upgrade %v", onUpgrade), func(t *testing.T) {
+			t.Parallel()                                                              // each waits a second or two
+			exp := time.Now().Add(time.Second).Truncate(time.Second).Add(time.Second) // 1 to 2 s from now
+			token := "Bearer " + sign(t, jwt.SigningMethodHS256, []byte(secret), "", claimsFor("u1", "exp", exp.Unix()))
+			var header http.Header
+			init := `{"Authorization":"` + token + `"}`
+			if onUpgrade {
+				header, init = http.Header{"Authorization": {token}}, `{}`
+			}
+			c, _, err := dialWS(t, env.url, header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.send(`{"type":"connection_init","payload":` + init + `}`)
+			c.expect(wsConnectionAck, "")
+			c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Whoami {hello}"}}`)
+			c.expect(wsNext, "1")
+			c.expect(wsComplete, "1")
+			waitFor(t, "the token to expire", func() bool { return time.Now().After(exp) })
+			c.send(`{"type":"subscribe","id":"2","payload":{"query":"query Whoami {hello}"}}`)
+			c.expectClose(closeForbidden)
 		})
 	}
 	t.Run("bad token on the upgrade", func(t *testing.T) {
