@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,11 +212,17 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		if wt > 0 {
 			w = &writeDeadline{ResponseWriter: w, timeout: wt}
 		}
-		if unshed(r.URL.Path) || r.Method == http.MethodGet && headerHasToken(r.Header, "Upgrade", "websocket") {
+		if unshed(r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet && headerHasToken(r.Header, "Upgrade", "websocket") {
 			// A WebSocket (issue 17) lives as long as its client wants: holding a slot for its whole life would
 			// let a few hundred subscribers shed every query. The connection caps and server.subscriptions bound
-			// them instead; the upgrade itself has no body.
-			h.ServeHTTP(w, r)
+			// them instead; the upgrade itself has no body. Each query or mutation it runs takes a slot of its
+			// own while it runs (acquireInFlight), as over HTTP: else a client's maxConnectionsPerClient
+			// connections × maxPerConnection operations would run outside server.maxInFlight.
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), edgeKey{}, e)))
 			return
 		}
 		if max > 0 && e.inFlight.Load() >= max {
@@ -236,7 +242,7 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			return
 		}
 		e.inFlightGauge.Inc()
-		if accept := r.Header.Get("Accept"); strings.Contains(accept, mediaEventStream) || strings.Contains(accept, "subscriptionSpec") {
+		if accept := r.Header.Get("Accept"); containsFold(accept, mediaEventStream) || containsFold(accept, "subscriptionSpec") {
 			// Maybe a subscription over SSE or multipart/mixed, which gives its slot back once it streams
 			// (releaseInFlight).
 			slot := &inFlightSlot{ResponseWriter: w, e: e}
@@ -248,6 +254,39 @@ func (e *edge) handler(h http.Handler) http.Handler {
 		defer e.inFlight.Add(-1)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// edgeKey carries the edge in the context of a WebSocket upgrade (edgeFrom).
+type edgeKey struct{}
+
+// edgeFrom returns the edge that serves the WebSocket upgrade of ctx; nil without one.
+func edgeFrom(ctx context.Context) *edge {
+	e, _ := ctx.Value(edgeKey{}).(*edge)
+	return e
+}
+
+// acquireInFlight takes an in-flight slot for an operation that is not a request of its own (a query or
+// mutation over a WebSocket); false, counted as shed, when server.maxInFlight are in flight. A nil edge has
+// slots for all. The caller gives a slot taken back with releaseInFlight.
+func (e *edge) acquireInFlight() bool {
+	if e == nil {
+		return true
+	}
+	if n := e.inFlight.Add(1); e.cfg.Settings.MaxInFlight > 0 && n > int64(e.cfg.Settings.MaxInFlight) {
+		e.inFlight.Add(-1)
+		e.shed.Inc()
+		return false
+	}
+	e.inFlightGauge.Inc()
+	return true
+}
+
+// releaseInFlight gives back a slot of acquireInFlight.
+func (e *edge) releaseInFlight() {
+	if e != nil {
+		e.inFlight.Add(-1)
+		e.inFlightGauge.Dec()
+	}
 }
 
 // inFlightSlot is the writer of a request holding an in-flight slot that it may give back before it ends.

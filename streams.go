@@ -25,7 +25,8 @@ import (
 //
 // Limits (server.subscriptions): max bounds the subscriptions open at once over WebSocket and SSE together,
 // across configuration versions; maxPerConnection bounds the operations in progress on one WebSocket connection
-// (queries and mutations too: a WebSocket holds no server.maxInFlight slot, see edge.go). A refused operation
+// (queries and mutations too; a WebSocket holds no server.maxInFlight slot, but each query or mutation on it
+// holds one while it runs, see edge.go). A refused operation
 // gets a GraphQL error with code SUBSCRIPTION_LIMIT.
 
 // Error codes of the stream transports.
@@ -272,8 +273,24 @@ func mayStream(r *http.Request) bool {
 	if r.Header.Get("Upgrade") != "" {
 		return true
 	}
-	accept := r.Header.Get("Accept")
-	return strings.Contains(accept, mediaEventStream) || strings.Contains(accept, "multipart/mixed")
+	return mayAcceptStream(r.Header.Get("Accept"))
+}
+
+// mayAcceptStream reports whether accept may name a stream format (streamFormat): it names text/event-stream or
+// multipart/mixed, in any case (media types are case-insensitive: a check that is not would let a subscription
+// served over "TEXT/event-stream" go uncounted by server.subscriptions.max and by Shutdown).
+func mayAcceptStream(accept string) bool {
+	return containsFold(accept, mediaEventStream) || containsFold(accept, "multipart/mixed")
+}
+
+// containsFold reports whether s contains substr (ASCII lower case), ignoring ASCII case.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
+			return true
+		}
+	}
+	return false
 }
 
 // encodePayload is the JSON of one payload of a stream (STREAMS.md, deferSpec=20220824):
@@ -382,7 +399,7 @@ const (
 // streamFormat is the stream format the Accept header asks for: formatSSE for text/event-stream, formatMultipart
 // for multipart/mixed (the first named wins), "" for neither.
 func streamFormat(accept string) string {
-	if !strings.Contains(accept, "event-stream") && !strings.Contains(accept, "multipart") {
+	if !mayAcceptStream(accept) {
 		return "" // the common case, without parsing
 	}
 	for part := range strings.SplitSeq(accept, ",") {

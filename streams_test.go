@@ -37,6 +37,10 @@ type fakeEngine struct {
 	feeds chan *feed
 	// gate holds the subsequent payload of query Gated until it is closed.
 	gate chan struct{}
+	// stuck holds query Stuck, which ignores its context (as parsing, validating or planning a large operation
+	// does), until it is closed; stuckRunning counts the Stuck handlers not yet over.
+	stuck        chan struct{}
+	stuckRunning atomic.Int32
 }
 
 // feed is one subscription of the fake engine.
@@ -72,7 +76,7 @@ type Subscription { ticks: Int }`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeEngine{schema: s, feeds: make(chan *feed, 16), gate: make(chan struct{})}
+	return &fakeEngine{schema: s, feeds: make(chan *feed, 16), gate: make(chan struct{}), stuck: make(chan struct{})}
 }
 
 func (f *fakeEngine) Schema() *ast.Schema { return f.schema }
@@ -86,6 +90,9 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 	switch {
 	case oc.Operation.Operation == ast.Subscription:
 		fd := &feed{events: make(chan *graphql.Response, 8), cancelled: make(chan struct{})}
+		// The operation's context until the handler is called: gqlgen's executor does not call it at all when the
+		// context is done before its first call.
+		fd.lastCtx.Store(&ctx)
 		f.feeds <- fd
 		return func(ctx context.Context) *graphql.Response {
 			fd.lastCtx.Store(&ctx)
@@ -104,6 +111,16 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 		// The operation's headers as the engine sees them: a tenant header and the claims of the token.
 		who, _ := json.Marshal(oc.Headers.Get("X-Tenant") + "|" + oc.Headers.Get(resolvers.ClaimsHeader))
 		return graphql.OneShot(&graphql.Response{Data: json.RawMessage(`{"hello":` + string(who) + `}`)})
+	case oc.Operation.Name == "Headers":
+		// The operation's headers as the engine sees them.
+		h, _ := json.Marshal(oc.Headers)
+		return graphql.OneShot(&graphql.Response{Data: json.RawMessage(`{"hello":` + strconvQuote(string(h)) + `}`)})
+	case oc.Operation.Name == "Stuck":
+		// Like planning, Exec itself does not stop at cancellation.
+		f.stuckRunning.Add(1)
+		defer f.stuckRunning.Add(-1)
+		<-f.stuck
+		return graphql.OneShot(&graphql.Response{Data: json.RawMessage(`{"hello":"late"}`)})
 	case oc.Operation.Name == "Refused":
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: "no plan", Extensions: map[string]any{"code": "PLAN_REFUSED"}}}})
 	case oc.Operation.Name == "Gated":
@@ -144,6 +161,11 @@ func (f *fakeEngine) Exec(ctx context.Context) graphql.ResponseHandler {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
 
 // subsequent builds a subsequent payload as the engine does (graph/incremental.go).
 func subsequent(entries string, hasNext bool) *graphql.Response {
@@ -448,5 +470,31 @@ func TestStreams_InFlight(t *testing.T) {
 	waitFor(t, "the subscriptions to be released", func() bool { return env.srv.streams.Open() == 0 })
 	if got := env.metric("conflux_subscriptions_open", "transport=sse"); got != 0 {
 		t.Errorf("sse subscriptions open = %v after the end", got)
+	}
+}
+
+// TestStreams_InFlightAccept: however a client spells the media types of its Accept (they are case-insensitive),
+// a subscription over SSE or multipart/mixed is served, counted against server.subscriptions.max, and gives its
+// in-flight slot back, so that it cannot starve queries.
+func TestStreams_InFlightAccept(t *testing.T) {
+	for _, accept := range []string{"Text/Event-Stream", "TEXT/event-stream", "multipart/mixed;subscriptionspec=1.0",
+		"Multipart/Mixed;SubscriptionSpec=1.0"} {
+		t.Run(accept, func(t *testing.T) {
+			env := newStreamEnv(t, `{maxInFlight: 1}`)
+			resp := postStream(t, context.Background(), env.url, accept, `{"query":"subscription{ticks}"}`)
+			if resp.StatusCode != 200 {
+				body, _ := io.ReadAll(resp.Body)
+				t.Fatalf("subscription: %d %s", resp.StatusCode, body)
+			}
+			env.nextFeed()
+			if n := env.srv.streams.Open(); n != 1 {
+				t.Errorf("%d subscriptions counted, want 1", n)
+			}
+			waitFor(t, "the slot back", func() bool { return env.metric("conflux_requests_in_flight", "listener=main") == 0 })
+			r := postStream(t, context.Background(), env.url, "application/json", `{"query":"{hello}"}`)
+			if body, _ := io.ReadAll(r.Body); r.StatusCode != 200 {
+				t.Errorf("query beside the subscription: %d %s", r.StatusCode, body)
+			}
+		})
 	}
 }

@@ -200,14 +200,20 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		badRequest(w, "the request has no query")
 		return
 	}
+	format := streamFormat(r.Header.Get("Accept"))
+	reg := streamsFrom(ctx)
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
 		refineCodes(opErr)
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
+		if format == formatSSE {
+			serveSSEError(ctx, w, resp, cfg, reg)
+			return
+		}
 		w.WriteHeader(requestErrorStatus(contentType))
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		writeResponse(w, resp)
 		return
 	}
-	format := streamFormat(r.Header.Get("Accept"))
 	op := rc.Operation.Operation
 	// Subscriptions: over SSE, or Apollo's multipart subscriptions (Accept multipart/mixed;subscriptionSpec=1.0).
 	subStream := format == formatSSE || format == formatMultipart && multipartSubscriptions(r.Header.Get("Accept"))
@@ -225,7 +231,6 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	if format != "" {
 		ctx = graph.WithIncremental(ctx)
 	}
-	reg := streamsFrom(ctx)
 	if op == ast.Subscription {
 		subCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -235,6 +240,10 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		}
 		release, refusal := reg.admit(transport, cfg.maxSubscriptions, cancel)
 		if refusal != nil {
+			if format == formatSSE {
+				serveSSEError(ctx, w, &graphql.Response{Errors: gqlerror.List{refusal}}, cfg, reg)
+				return
+			}
 			w.WriteHeader(requestErrorStatus(contentType))
 			writeResponse(w, &graphql.Response{Errors: gqlerror.List{refusal}})
 			return
@@ -255,7 +264,7 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		return
 	}
 	resp := responses(ctx)
-	if format == formatSSE && !refusedBeforeExecution(resp) {
+	if format == formatSSE && resp != nil {
 		serveSSE(ctx, w, resp, responses, cfg, reg)
 		return
 	}

@@ -22,12 +22,13 @@ const mediaEventStream = "text/event-stream"
 //   - at the end: `event: complete` with an empty data;
 //   - while no payload is due, a `:` comment line every server.subscriptions.keepAlive, so that proxies and the
 //     client see a live connection;
-//   - a request error (the request cannot be parsed or validated, a subscription is over
-//     server.subscriptions.max, the engine refuses the plan of a query or mutation) is not an event stream but
-//     the JSON answer any other POST or GET gets, with GraphQL over HTTP's status (transport.go): graphql-sse
-//     allows it, and clients then show the errors of a non-stream answer. A subscription's stream starts at once
-//     (its first event may be long in coming), so the engine's refusal of its plan is a next event with the
-//     errors (no data), then complete.
+//   - a request error (the operation cannot be parsed or validated, its variables do not fit, a subscription is
+//     over server.subscriptions.max, the engine refuses its plan) is an event stream too, with status 200: one
+//     next event with the errors (no data), then complete. graphql-sse's PROTOCOL.md says so (validation errors
+//     MUST come through an accepted event stream: a 400 fails an EventSource with nothing to show) and its
+//     reference handler does so. A request that is not a GraphQL request at all (a body that is not JSON, no
+//     query) is 400, and a mutation over GET 405, with the JSON answer any other POST or GET gets, as the
+//     reference handler answers them.
 //
 // The client going away (its connection closes) cancels the operation; the engine then releases everything.
 
@@ -85,6 +86,12 @@ func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Respons
 			}
 		}
 	}
+}
+
+// serveSSEError answers a request error (resp, the errors alone) as an event stream: one next event, then
+// complete.
+func serveSSEError(ctx context.Context, w http.ResponseWriter, resp *graphql.Response, cfg streamConfig, reg *streams) {
+	serveSSE(ctx, w, resp, func(context.Context) *graphql.Response { return nil }, cfg, reg)
 }
 
 // pump calls responses in a goroutine of its own until it returns nil or ctx is done, and passes each response

@@ -39,11 +39,11 @@ func TestSSE_Subscription(t *testing.T) {
 			fd := env.nextFeed()
 			sr := &sseReader{r: bufio.NewReader(resp.Body)}
 
-			// The limit (max 1) refuses a second subscription with a request error.
+			// The limit (max 1) refuses a second subscription with a request error, in an event stream.
 			refused := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":"subscription{ticks}"}`)
-			body, _ := io.ReadAll(refused.Body)
-			if refused.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), codeSubscriptionLimit) {
-				t.Errorf("second subscription: %d %s", refused.StatusCode, body)
+			if got := sseEvents(t, refused); len(got) != 2 || !strings.HasPrefix(got[0], `next {"errors":[`) ||
+				!strings.Contains(got[0], codeSubscriptionLimit) || got[1] != "complete " {
+				t.Errorf("second subscription: %d %q", refused.StatusCode, got)
 			}
 
 			fd.events <- event(`{"ticks":1}`)
@@ -119,12 +119,28 @@ func TestSSE_Queries(t *testing.T) {
 			}
 		})
 	}
-	t.Run("request error", func(t *testing.T) {
-		resp := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":"{nope}"}`)
+	// Request errors come through an accepted event stream (graphql-sse's PROTOCOL.md): one next with the
+	// errors and no data, then complete.
+	for _, tc := range []struct{ name, body, want string }{
+		{"validation error", `{"query":"{nope}"}`, "Cannot query field"},
+		{"parse error", `{"query":"{"}`, "GRAPHQL_PARSE_FAILED"},
+		{"variables that do not fit", `{"query":"query($n: Int!) {hello}","variables":{"n":"x"}}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"refused plan", `{"query":"query Refused {hello}"}`, "PLAN_REFUSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := postStream(t, context.Background(), env.url, "text/event-stream", tc.body)
+			got := sseEvents(t, resp)
+			if resp.StatusCode != 200 || len(got) != 2 || !strings.HasPrefix(got[0], `next {"errors":[`) ||
+				!strings.Contains(got[0], tc.want) || got[1] != "complete " {
+				t.Errorf("%d %q", resp.StatusCode, got)
+			}
+		})
+	}
+	t.Run("not a GraphQL request", func(t *testing.T) {
+		resp := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":1}`)
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != mediaGraphQLResponse ||
-			!strings.Contains(string(body), "Cannot query field") {
-			t.Errorf("%d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), codeBadRequest) {
+			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 	})
 	t.Run("mutation over GET", func(t *testing.T) {
@@ -163,4 +179,22 @@ func TestSSE_WriteTimeout(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the stream's pace, not a wait for an event
 	}
 	close(fd.events)
+}
+
+// sseEvents reads an event stream to its end: "type data" per event. The answer must be an event stream.
+func sseEvents(t *testing.T, resp *http.Response) []string {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaEventStream) {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d, Content-Type %q: %s", resp.StatusCode, ct, body)
+	}
+	sr := &sseReader{r: bufio.NewReader(resp.Body)}
+	var got []string
+	for {
+		typ, data, err := sr.next()
+		if err != nil {
+			return got
+		}
+		got = append(got, typ+" "+data)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/schema"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -41,7 +43,10 @@ const (
 // Origins: a browser's WebSocket is not subject to CORS, so the handshake checks its Origin here. With
 // server.cors on, its origins are the ones allowed (a "*" origin allows any); off, only the server's own origin
 // (the Origin host is the request's Host) — what a page served by Conflux itself, the playground, uses. Clients
-// that send no Origin (not browsers) are always allowed.
+// that send no Origin (not browsers) are always allowed. A browser sends the user's cookies with the handshake
+// whatever page opens it, and CORS does not apply: unless server.cors.credentials is on, the operations of a
+// connection opened from another origin do not get the Cookie header, as a page of that origin could not read an
+// HTTP answer made with the cookies either.
 type wsTransport struct {
 	sg *schema.Supergraph // the version served
 }
@@ -82,15 +87,32 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	if err != nil {
 		return // Accept answered the handshake's failure
 	}
+	header := r.Header.Clone()
+	if !settings.CORS.Credentials && crossOrigin(r) {
+		// The browser sent the user's cookies with another site's page's WebSocket: CORS would not let that page
+		// read an HTTP answer made with them (server.cors.credentials is off), so its operations do not get them.
+		delete(header, "Cookie")
+	}
 	sub := settings.Subscriptions
 	ctx, cancel := context.WithCancel(r.Context())
 	// The access log line is the connection's (its record is not for concurrent operations to fill in).
 	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
-	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
+	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), edge: edgeFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
 		maxMessage: settings.MaxBodyBytes,
-		ctx:        ctx, cancel: cancel, opBase: ctx, header: r.Header.Clone(), verifier: upgradeVerifier(r.Context()),
+		ctx:        ctx, cancel: cancel, opBase: ctx, header: header, verifier: upgradeVerifier(r.Context()),
 		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
 	conn.serve()
+}
+
+// crossOrigin reports whether r, a WebSocket handshake, comes from a page of another origin than the server's
+// (its Origin's host is not the request's Host); false without an Origin (not a browser).
+func crossOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
 }
 
 // wsConn is one graphql-transport-ws connection. Its read loop (serve) handles the client's messages in order;
@@ -100,6 +122,7 @@ type wsConn struct {
 	exec         graphql.GraphExecutor // the version's, for every operation of the connection
 	sg           *schema.Supergraph    // that version
 	reg          *streams              // nil: no registry (no total limit)
+	edge         *edge                 // its queries and mutations take in-flight slots of it; nil: none
 	sub          schema.Subscriptions
 	writeTimeout time.Duration
 	maxMessage   int64 // server.maxBodyBytes
@@ -110,7 +133,7 @@ type wsConn struct {
 	writeMu sync.Mutex
 
 	// header is the upgrade's headers, then connection_init's string entries; read loop only, read-only after
-	// the ack (each operation gets a clone).
+	// the ack (the operations share it).
 	header http.Header
 	// verifier: auth on and no token on the upgrade: connection_init's token is checked with it.
 	verifier *verifier
@@ -121,6 +144,9 @@ type wsConn struct {
 	opBase   context.Context  // the operations' parent: ctx, with the claims of connection_init's token; read loop only
 	ops      map[string]*wsOp // by id, until the operation's last message or the client's complete
 	running  int              // operations whose goroutine has not ended
+	// counted is the operations counted against maxPerConnection: from their subscribe until their last message
+	// (error or complete) is written, or, completed by the client, until their goroutine ends.
+	counted int
 	// opsChanged is closed and replaced when an operation ends.
 	opsChanged chan struct{}
 	wg         sync.WaitGroup // the operations' and the keep-alive's goroutines
@@ -131,7 +157,16 @@ type wsConn struct {
 
 // wsOp is one operation in progress; cancel ends it.
 type wsOp struct {
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	counted bool // in wsConn.counted; under wsConn.mu
+}
+
+// uncountLocked takes op out of c.counted, once; c.mu is held.
+func (c *wsConn) uncountLocked(op *wsOp) {
+	if op.counted {
+		op.counted = false
+		c.counted--
+	}
 }
 
 // wsMessage is a graphql-transport-ws message.
@@ -152,6 +187,10 @@ const (
 	wsError          = "error"
 	wsComplete       = "complete"
 )
+
+// maxWSID bounds an operation id (graphql-ws's are UUIDs): every message of the operation repeats it, and the
+// connection holds it while the operation runs.
+const maxWSID = 256
 
 // errWSMessage is a message the protocol does not allow; the connection is closed with 4400.
 var errWSMessage = errors.New("invalid message")
@@ -183,6 +222,9 @@ func decodeWSMessage(data []byte) (wsMessage, error) {
 	case wsSubscribe, wsComplete:
 		if m.ID == nil || *m.ID == "" {
 			return wsMessage{}, fmt.Errorf("%w: %s has no id", errWSMessage, out.Type)
+		}
+		if len(*m.ID) > maxWSID {
+			return wsMessage{}, fmt.Errorf("%w: %s id longer than %d bytes", errWSMessage, out.Type, maxWSID)
 		}
 		out.ID = *m.ID
 		if out.Type == wsSubscribe && (out.Payload == nil || out.Payload[0] != '{') {
@@ -281,7 +323,10 @@ func (c *wsConn) handle(msg wsMessage) bool {
 	c.mu.Lock()
 	acked := c.acked
 	_, dup := c.ops[msg.ID]
-	n := len(c.ops)
+	// Operations the client completed count until their goroutine ends: it may not end at once (a query's parse,
+	// validation or planning does not stop at cancellation), and a client churning subscribe and complete must
+	// not start goroutines without bound.
+	n := c.counted
 	c.mu.Unlock()
 	switch {
 	case !acked:
@@ -289,6 +334,11 @@ func (c *wsConn) handle(msg wsMessage) bool {
 		return false
 	case dup:
 		c.close(closeDuplicateID, "Subscriber for "+truncate(msg.ID, 64)+" already exists")
+		return false
+	}
+	if c.tokenExpired() {
+		// Over HTTP, a request with this token would be refused now: so is a new operation on the connection.
+		c.close(closeForbidden, "Forbidden: the token has expired")
 		return false
 	}
 	if c.stale() {
@@ -308,12 +358,15 @@ func (c *wsConn) handle(msg wsMessage) bool {
 			"too many operations in progress on this connection (server.subscriptions.maxPerConnection)")}) == nil
 	}
 	params.ReadTime = graphql.TraceTiming{Start: graphql.Now(), End: graphql.Now()}
-	params.Headers = c.header.Clone() // the operation's own: the engine and extensions may set entries
+	// Shared, read-only, as an HTTP request's operation gets r.Header: a copy per operation would let a client
+	// with a large upgrade or connection_init hold maxPerConnection copies of it.
+	params.Headers = c.header
 	ctx, cancel := context.WithCancel(c.opBase)
-	op := &wsOp{cancel: cancel}
+	op := &wsOp{cancel: cancel, counted: true}
 	c.mu.Lock()
 	c.ops[msg.ID] = op
 	c.running++
+	c.counted++
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.operate(ctx, op, msg.ID, &params)
@@ -321,7 +374,7 @@ func (c *wsConn) handle(msg wsMessage) bool {
 }
 
 // connectionInit acknowledges the connection: connection_init's string entries join the headers of its
-// operations (the upgrade's own headers win), and with server.auth.jwt on and no token on the upgrade, its
+// operations (the upgrade's own headers win; never those of initHeaderAllowed's list), and with server.auth.jwt on and no token on the upgrade, its
 // Authorization (or authorization) entry is checked as the header would be: a bad token, or none when one is
 // required, closes the connection with 4403.
 func (c *wsConn) connectionInit(payload json.RawMessage) bool {
@@ -346,7 +399,7 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 		if !ok || !validHeaderName(k) {
 			continue // never ":conflux-jwt-claims" (resolvers.ClaimsHeader): it is not a header name
 		}
-		if key := http.CanonicalHeaderKey(k); len(header.Values(key)) == 0 {
+		if key := http.CanonicalHeaderKey(k); len(header.Values(key)) == 0 && initHeaderAllowed(key) {
 			header[key] = []string{s}
 		}
 	}
@@ -369,6 +422,40 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 	c.acked = true
 	c.mu.Unlock()
 	return c.send(wsMessage{Type: wsConnectionAck}) == nil
+}
+
+// initHeaderForbidden are the headers connection_init never sets (initHeaderAllowed).
+var initHeaderForbidden = map[string]bool{}
+
+func init() {
+	for _, h := range []string{
+		// The Fetch standard's forbidden request headers.
+		"Accept-Charset", "Accept-Encoding", "Access-Control-Request-Headers", "Access-Control-Request-Method",
+		"Connection", "Content-Length", "Cookie", "Cookie2", "Date", "Dnt", "Expect", "Host", "Keep-Alive", "Origin",
+		"Referer", "Set-Cookie", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Via",
+		"X-Http-Method", "X-Http-Method-Override", "X-Method-Override",
+		// What proxies in front of Conflux set (and strip from what clients send).
+		"Forwarded", "X-Real-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip", "X-Client-Ip",
+	} {
+		initHeaderForbidden[h] = true
+	}
+}
+
+// initHeaderAllowed reports whether connection_init may set the header key (canonical): not a header a
+// browser's script may not set on a request (the Fetch standard's forbidden request headers: a page's script
+// sends connection_init, so it must not pose as what only the browser sends, such as Cookie or Origin), nor one
+// that a proxy in front of Conflux sets and strips from what clients send (X-Forwarded-*, Forwarded, X-Real-Ip,
+// …): the proxy never sees connection_init, so it could not strip it there.
+func initHeaderAllowed(key string) bool {
+	if initHeaderForbidden[key] {
+		return false
+	}
+	for _, p := range []string{"Proxy-", "Sec-", "X-Forwarded-"} {
+		if strings.HasPrefix(key, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // validHeaderName reports whether s is an HTTP field name (an RFC 9110 token).
@@ -401,6 +488,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			delete(c.ops, id)
 		}
 		c.running--
+		c.uncountLocked(op)
 		close(c.opsChanged)
 		c.opsChanged = make(chan struct{})
 		c.mu.Unlock()
@@ -411,8 +499,9 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		defer c.mu.Unlock()
 		return c.ops[id] == op
 	}
-	// last frees the id before the operation's last message (error or complete), after which the client may
-	// use it again; false when the client completed the operation (nothing more is sent).
+	// last frees the id, and the operation's place in maxPerConnection, when its last message (error or
+	// complete) is about to be written (sendIf), after which the client may use them again; false when the client
+	// completed the operation (nothing more is sent).
 	last := func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -420,12 +509,12 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			return false
 		}
 		delete(c.ops, id)
+		c.uncountLocked(op)
 		return true
 	}
 	sendErrors := func(errs gqlerror.List) {
-		if last() {
-			_ = c.sendErrors(id, errs)
-		}
+		payload, _ := json.Marshal(errs)
+		_, _ = c.sendIf(wsMessage{Type: wsError, ID: id, Payload: payload}, last)
 	}
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -441,6 +530,13 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			return
 		}
 		defer release()
+	} else {
+		// A query or mutation holds a server.maxInFlight slot while it runs, as over HTTP.
+		if !c.edge.acquireInFlight() {
+			sendErrors(gqlerror.List{streamError("SERVER_BUSY", "the server is busy: too many requests in flight; retry later")})
+			return
+		}
+		defer c.edge.releaseInFlight()
 	}
 	responses, ctx := c.exec.DispatchOperation(graph.WithIncremental(ctx), rc)
 	for first := true; ; first = false {
@@ -455,17 +551,31 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 			sendErrors(resp.Errors)
 			return
 		}
-		if c.send(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}) != nil {
+		// current again once the write is ours: the client's complete may come while the operation waits for
+		// another's write, and then the id may be the client's next operation's.
+		if sent, err := c.sendIf(wsMessage{Type: wsNext, ID: id, Payload: encodePayload(resp)}, current); err != nil || !sent {
 			return
 		}
 		c.reg.sent(transportWS)
 	}
-	if last() {
-		_ = c.send(wsMessage{Type: wsComplete, ID: id})
-	}
+	_, _ = c.sendIf(wsMessage{Type: wsComplete, ID: id}, last)
 	if c.stale() {
 		c.retire() // the engine closed the subscription for a reload (SUBSCRIPTION_CLOSED)
 	}
+}
+
+// tokenExpired reports whether the token the connection was authenticated with (on the upgrade or in
+// connection_init) has expired, past server.auth.jwt.clockSkew.
+func (c *wsConn) tokenExpired() bool {
+	claims := resolvers.ClaimsFrom(c.opBase)
+	if claims == nil {
+		return false
+	}
+	exp, err := jwt.MapClaims(claims).GetExpirationTime()
+	if err != nil || exp == nil {
+		return false
+	}
+	return time.Now().After(exp.Add(c.sg.Settings.Auth.JWT.ClockSkew))
 }
 
 // stale reports whether the version the connection runs on is no longer the one served (a reload).
@@ -494,16 +604,26 @@ func (c *wsConn) sendErrors(id string, errs gqlerror.List) error {
 // send writes one message, within server.writeTimeout; a client that does not take it in time is disconnected
 // (the failed write closes the connection). Safe for concurrent use: writes are serialized.
 func (c *wsConn) send(m wsMessage) error {
+	_, err := c.sendIf(m, nil)
+	return err
+}
+
+// sendIf is send when ok (nil: always) reports true once the write is this message's turn; sent is false when it
+// did not.
+func (c *wsConn) sendIf(m wsMessage, ok func() bool) (sent bool, err error) {
 	data, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Not the operation's context: an operation completed in the middle of a write must not cut the connection.
 	ctx, cancel := c.writeContext()
 	defer cancel()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.c.Write(ctx, websocket.MessageText, data)
+	if ok != nil && !ok() {
+		return false, nil
+	}
+	return true, c.c.Write(ctx, websocket.MessageText, data)
 }
 
 func (c *wsConn) writeContext() (context.Context, context.CancelFunc) {
@@ -514,7 +634,9 @@ func (c *wsConn) writeContext() (context.Context, context.CancelFunc) {
 }
 
 // keepAlive pings the client every interval; a client that does not answer within the interval (or the write
-// timeout when that is longer) is disconnected.
+// timeout when that is longer) is disconnected. A connection whose configuration version was replaced is retired
+// then too, even when it has nothing running: an idle connection would otherwise hold its old version (the
+// engine, the schema) for as long as its client keeps it open.
 func (c *wsConn) keepAlive(interval time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
@@ -524,6 +646,9 @@ func (c *wsConn) keepAlive(interval time.Duration) {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		}
+		if c.stale() {
+			c.retire()
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, max(interval, c.writeTimeout))
 		err := c.c.Ping(ctx)
