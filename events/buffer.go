@@ -18,8 +18,15 @@ const (
 	OverflowClose = "close"
 )
 
-// NewBuffer reads src in its own goroutine into a buffer of size events (size < 1 is 1), so that a slow consumer
-// never holds up src: the goroutine never waits for the consumer. When the buffer is full, overflow decides:
+// BufferLimits bound what a Buffer holds: Events events (< 1 is 1) and, when Bytes > 0, events of Bytes bytes
+// together (one event larger than Bytes is still held alone).
+type BufferLimits struct {
+	Events int
+	Bytes  int64
+}
+
+// NewBuffer reads src in its own goroutine into a buffer bounded by limits, so that a slow consumer never holds up
+// src: the goroutine never waits for the consumer. When an event does not fit (the buffer is full), overflow decides:
 // drop_oldest (also "" and any unknown value) drops the oldest buffered event, drop_newest the new one, close stops
 // reading and closes src, and Next then returns the events already buffered followed by an *Error
 // SUBSCRIPTION_OVERFLOW. onDrop (may be nil) is called per dropped event with the action, or once with "close"; it
@@ -28,10 +35,8 @@ const (
 // growing up to size as needed.
 //
 // The returned Stream takes src over: only the buffer calls src.Next and src.Close.
-func NewBuffer(src Stream, size int, overflow string, onDrop func(action string)) Stream {
-	if size < 1 {
-		size = 1
-	}
+func NewBuffer(src Stream, limits BufferLimits, overflow string, onDrop func(action string)) Stream {
+	size := max(limits.Events, 1)
 	switch overflow {
 	case OverflowDropNewest, OverflowClose:
 	default:
@@ -41,7 +46,7 @@ func NewBuffer(src Stream, size int, overflow string, onDrop func(action string)
 		onDrop = func(string) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &buffer{src: src, size: size, overflow: overflow, onDrop: onDrop, cancel: cancel,
+	b := &buffer{src: src, size: size, maxBytes: limits.Bytes, overflow: overflow, onDrop: onDrop, cancel: cancel,
 		ready: make(chan struct{}, 1), done: make(chan struct{})}
 	go b.read(ctx)
 	return b
@@ -50,6 +55,7 @@ func NewBuffer(src Stream, size int, overflow string, onDrop func(action string)
 type buffer struct {
 	src      Stream
 	size     int
+	maxBytes int64
 	overflow string
 	onDrop   func(string)
 	cancel   context.CancelFunc
@@ -61,6 +67,7 @@ type buffer struct {
 	ring [][]byte // grows up to size
 	head int      // index of the oldest event
 	n    int      // events buffered
+	held int64    // their bytes together
 	err  error    // why reading stopped; Next returns it once the buffer is empty
 }
 
@@ -80,32 +87,47 @@ func (b *buffer) read(ctx context.Context) {
 			b.mu.Unlock()
 			return
 		}
-		dropped := ""
+		dropped := 0
 		b.mu.Lock()
-		if b.n == b.size {
+		if !b.fits(ev) {
 			switch b.overflow {
 			case OverflowDropNewest:
 				b.mu.Unlock()
 				b.onDrop(OverflowDropNewest)
 				continue
 			case OverflowClose:
-				b.err = &Error{Code: CodeOverflow, Err: fmt.Errorf("%d events waited for a slow consumer", b.size)}
+				b.err = &Error{Code: CodeOverflow, Err: fmt.Errorf("%d events (%d bytes) waited for a slow consumer", b.n, b.held)}
 				b.mu.Unlock()
 				b.onDrop(OverflowClose)
 				return
 			}
-			b.ring[b.head] = nil
-			b.head = (b.head + 1) % len(b.ring)
-			b.n--
-			dropped = OverflowDropOldest
+			for !b.fits(ev) {
+				b.pop()
+				dropped++
+			}
 		}
 		b.push(ev)
 		b.mu.Unlock()
 		b.signal()
-		if dropped != "" {
-			b.onDrop(dropped)
+		for range dropped {
+			b.onDrop(OverflowDropOldest)
 		}
 	}
+}
+
+// fits reports whether ev can be added within the limits: an empty buffer takes any one event. b.mu is held.
+func (b *buffer) fits(ev []byte) bool {
+	return b.n == 0 || b.n < b.size && (b.maxBytes <= 0 || b.held+int64(len(ev)) <= b.maxBytes)
+}
+
+// pop removes and returns the oldest event. b.mu is held and b.n > 0.
+func (b *buffer) pop() []byte {
+	ev := b.ring[b.head]
+	b.ring[b.head] = nil
+	b.head = (b.head + 1) % len(b.ring)
+	b.n--
+	b.held -= int64(len(ev))
+	return ev
 }
 
 // push appends ev, growing the ring (up to size) when it is full. b.mu is held.
@@ -119,6 +141,7 @@ func (b *buffer) push(ev []byte) {
 	}
 	b.ring[(b.head+b.n)%len(b.ring)] = ev
 	b.n++
+	b.held += int64(len(ev))
 }
 
 func (b *buffer) signal() {
@@ -135,10 +158,7 @@ func (b *buffer) Next(ctx context.Context) ([]byte, error) {
 		}
 		b.mu.Lock()
 		if b.n > 0 {
-			ev := b.ring[b.head]
-			b.ring[b.head] = nil
-			b.head = (b.head + 1) % len(b.ring)
-			b.n--
+			ev := b.pop()
 			b.mu.Unlock()
 			return ev, nil
 		}

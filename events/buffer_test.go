@@ -91,22 +91,29 @@ func TestBuffer_overflow(t *testing.T) {
 	for _, tc := range []struct {
 		overflow string
 		size     int
+		bytes    int64 // BufferLimits.Bytes; the events "1" … "10" are one or two bytes long
 		events   string
 		drops    string
 		code     string // "" = io.EOF
 	}{
-		{OverflowDropOldest, 3, "8 9 10", "map[drop_oldest:7]", ""},
-		{"", 3, "8 9 10", "map[drop_oldest:7]", ""},
-		{"no such action", 3, "8 9 10", "map[drop_oldest:7]", ""},
-		{OverflowDropOldest, 0, "10", "map[drop_oldest:9]", ""},
-		{OverflowDropNewest, 3, "1 2 3", "map[drop_newest:7]", ""},
-		{OverflowClose, 3, "1 2 3", "map[close:1]", CodeOverflow},
-		{OverflowClose, 10, "1 2 3 4 5 6 7 8 9 10", "map[]", ""},
+		{OverflowDropOldest, 3, 0, "8 9 10", "map[drop_oldest:7]", ""},
+		{"", 3, 0, "8 9 10", "map[drop_oldest:7]", ""},
+		{"no such action", 3, 0, "8 9 10", "map[drop_oldest:7]", ""},
+		{OverflowDropOldest, 0, 0, "10", "map[drop_oldest:9]", ""},
+		{OverflowDropNewest, 3, 0, "1 2 3", "map[drop_newest:7]", ""},
+		{OverflowClose, 3, 0, "1 2 3", "map[close:1]", CodeOverflow},
+		{OverflowClose, 10, 0, "1 2 3 4 5 6 7 8 9 10", "map[]", ""},
+		// Bounded by bytes: 5 bytes hold "7 8 9 10" (1+1+1+2) or "1 2 3 4 5"; one event larger than the bound is
+		// held alone.
+		{OverflowDropOldest, 100, 5, "7 8 9 10", "map[drop_oldest:6]", ""},
+		{OverflowDropNewest, 100, 5, "1 2 3 4 5", "map[drop_newest:5]", ""},
+		{OverflowClose, 100, 5, "1 2 3 4 5", "map[close:1]", CodeOverflow},
+		{OverflowDropOldest, 100, 1, "10", "map[drop_oldest:9]", ""},
 	} {
-		t.Run(fmt.Sprintf("%s/%d", tc.overflow, tc.size), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d/%d", tc.overflow, tc.size, tc.bytes), func(t *testing.T) {
 			src := newSource(10, io.EOF)
 			d := &drops{}
-			b := NewBuffer(src, tc.size, tc.overflow, d.onDrop)
+			b := NewBuffer(src, BufferLimits{Events: tc.size, Bytes: tc.bytes}, tc.overflow, d.onDrop)
 			defer b.Close()
 			if tc.code == CodeOverflow {
 				waitFor(t, src.closed, "Close of the source on overflow")
@@ -138,7 +145,7 @@ func TestBuffer_overflow(t *testing.T) {
 func TestBuffer_sourceError(t *testing.T) {
 	fail := &Error{Code: CodeUnavailable, Err: errors.New("gone")}
 	src := newSource(2, fail)
-	b := NewBuffer(src, 5, OverflowClose, nil)
+	b := NewBuffer(src, BufferLimits{Events: 5}, OverflowClose, nil)
 	defer b.Close()
 	waitFor(t, src.ended, "end of the source")
 	if a, b := next(t, b), next(t, b); a != "1" || b != "2" {
@@ -164,7 +171,7 @@ func TestBuffer_neverRead(t *testing.T) {
 	src.payload, src.block = payload, true
 	var dropped atomic.Int64
 	full := make(chan struct{})
-	b := NewBuffer(src, size, OverflowDropOldest, func(string) {
+	b := NewBuffer(src, BufferLimits{Events: size}, OverflowDropOldest, func(string) {
 		if dropped.Add(1) == n-size {
 			close(full)
 		}
@@ -198,7 +205,7 @@ func TestBuffer_close(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	src := newSource(0, nil)
 	src.block = true
-	b := NewBuffer(src, 4, OverflowDropOldest, nil)
+	b := NewBuffer(src, BufferLimits{Events: 4}, OverflowDropOldest, nil)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := b.Next(context.Background())
@@ -225,7 +232,7 @@ func TestBuffer_stream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := NewBuffer(s, 8, OverflowClose, nil) // 8 > 5 events: never overflows, however slow the reader
+	b := NewBuffer(s, BufferLimits{Events: 8}, OverflowClose, nil) // 8 > 5 events: never overflows, however slow the reader
 	defer b.Close()
 	for i := 1; i <= 5; i++ {
 		if got := next(t, b); got != strconv.Itoa(i) {

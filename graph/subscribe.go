@@ -175,7 +175,8 @@ func (s *subscription) open(hctx context.Context) (resp *graphql.Response) {
 	res := e.resolvers.For(f.Binding)
 	settings := &e.sg.Settings.Subscriptions
 	sub, err := res.Subscribe(s.ctx, res.Vars(x.fieldArgs(f), nil, oc.Headers), f.Fetch.Forward, oc.Variables,
-		resolvers.SubscribeOptions{Buffer: settings.Buffer, Overflow: settings.Overflow, KeepAlive: settings.KeepAlive})
+		resolvers.SubscribeOptions{Buffer: settings.Buffer, BufferBytes: settings.BufferBytes, Overflow: settings.Overflow,
+			KeepAlive: settings.KeepAlive})
 	if err != nil {
 		if cause := context.Cause(s.ctx); cause != nil && s.ctx.Err() != nil {
 			return s.closing(cause)

@@ -53,9 +53,11 @@ func WithSubscriptionMetrics(m *SubscriptionMetrics) Option {
 // SubscribeOptions are the server's settings for one subscription's stream; the binding's subscribe overrides
 // Buffer and Overflow.
 type SubscribeOptions struct {
-	Buffer    int
-	Overflow  string
-	KeepAlive time.Duration
+	Buffer int
+	// BufferBytes bounds the bytes of the events held (server.subscriptions.bufferBytes); 0: no bound.
+	BufferBytes int64
+	Overflow    string
+	KeepAlive   time.Duration
 }
 
 // Subscription is one client subscription's upstream event stream, each event decoded into the value of the
@@ -189,7 +191,7 @@ func (r *Resolver) Subscribe(ctx context.Context, vs Vars, fw *Forward, clientVa
 	if m := r.subMetrics; m != nil {
 		onDrop = func(action string) { m.dropped.WithLabelValues(b.Name(), action).Inc() }
 	}
-	sub.stream = events.NewBuffer(stream, buffer, overflow, onDrop)
+	sub.stream = events.NewBuffer(stream, events.BufferLimits{Events: buffer, Bytes: o.BufferBytes}, overflow, onDrop)
 	return sub, nil
 }
 
