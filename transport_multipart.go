@@ -5,7 +5,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -96,34 +95,14 @@ func serveMultipartSubscription(ctx context.Context, w http.ResponseWriter, resp
 	if sw.write(subscriptionDelimiter) != nil || heartbeat() != nil {
 		return
 	}
-	var tick <-chan time.Time
-	if cfg.keepAlive > 0 {
-		t := time.NewTicker(cfg.keepAlive)
-		defer t.Stop()
-		tick = t.C
+	next := func(resp *graphql.Response) error {
+		if err := sw.write(subscriptionPartHead, []byte(`{"payload":`), encodePayload(resp), []byte("}"), subscriptionDelimiter); err != nil {
+			return err
+		}
+		reg.sent(transportMultipart)
+		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	events := pump(ctx, responses)
-	defer func() {
-		cancel()
-		for range events { // wait for the pump
-		}
-	}()
-	for {
-		select {
-		case resp, ok := <-events:
-			if !ok {
-				_ = sw.write(multipartClose)
-				return
-			}
-			if sw.write(subscriptionPartHead, []byte(`{"payload":`), encodePayload(resp), []byte("}"), subscriptionDelimiter) != nil {
-				return
-			}
-			reg.sent(transportMultipart)
-		case <-tick:
-			if heartbeat() != nil {
-				return
-			}
-		}
+	if pumpEach(ctx, responses, cfg.keepAlive, next, heartbeat) {
+		_ = sw.write(multipartClose)
 	}
 }

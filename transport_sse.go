@@ -57,11 +57,27 @@ func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Respons
 	} else if next(first) != nil {
 		return
 	}
-	var tick <-chan time.Time
-	if cfg.keepAlive > 0 {
-		t := time.NewTicker(cfg.keepAlive)
+	if pumpEach(ctx, responses, cfg.keepAlive, next, func() error { return sw.write([]byte(":\n\n")) }) {
+		_ = sw.write([]byte("event: complete\ndata:\n\n"))
+	}
+}
+
+// serveSSEError answers a request error (resp, the errors alone) as an event stream: one next event, then
+// complete.
+func serveSSEError(ctx context.Context, w http.ResponseWriter, resp *graphql.Response, cfg streamConfig, reg *streams) {
+	serveSSE(ctx, w, resp, func(context.Context) *graphql.Response { return nil }, cfg, reg)
+}
+
+// pumpEach passes each response of responses to next, and calls tick every keepAlive (0: never) while none
+// comes, until responses returns nil (it then reports true), next or tick fails, or ctx is done. It waits for
+// the goroutine it starts.
+func pumpEach(ctx context.Context, responses graphql.ResponseHandler, keepAlive time.Duration,
+	next func(*graphql.Response) error, tick func() error) (ended bool) {
+	var ticks <-chan time.Time
+	if keepAlive > 0 {
+		t := time.NewTicker(keepAlive)
 		defer t.Stop()
-		tick = t.C
+		ticks = t.C
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	events := pump(ctx, responses)
@@ -74,24 +90,17 @@ func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Respons
 		select {
 		case resp, ok := <-events:
 			if !ok {
-				_ = sw.write([]byte("event: complete\ndata:\n\n"))
-				return
+				return true
 			}
 			if next(resp) != nil {
-				return
+				return false
 			}
-		case <-tick:
-			if sw.write([]byte(":\n\n")) != nil {
-				return
+		case <-ticks:
+			if tick() != nil {
+				return false
 			}
 		}
 	}
-}
-
-// serveSSEError answers a request error (resp, the errors alone) as an event stream: one next event, then
-// complete.
-func serveSSEError(ctx context.Context, w http.ResponseWriter, resp *graphql.Response, cfg streamConfig, reg *streams) {
-	serveSSE(ctx, w, resp, func(context.Context) *graphql.Response { return nil }, cfg, reg)
 }
 
 // pump calls responses in a goroutine of its own until it returns nil or ctx is done, and passes each response

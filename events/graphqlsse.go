@@ -24,17 +24,7 @@ type sseClient struct {
 
 func subscribeGraphQLSSE(ctx context.Context, cfg GraphQLConfig, request []byte) (Stream, error) {
 	c := &sseClient{cfg: cfg, body: request}
-	ctx, cancel := context.WithCancel(ctx)
-	first, err := c.dial(ctx)
-	if err != nil {
-		err = firstError(ctx, err) // before cancel, which ends ctx
-		cancel()
-		return nil, err
-	}
-	backoff := func() time.Duration { return cfg.Reconnect.Backoff }
-	return start(ctx, cancel, func(ctx context.Context, p *pipe) error {
-		return reconnecting(ctx, p, first, c.dial, cfg.Reconnect, backoff, cfg.OnReconnect)
-	}), nil
+	return subscribeGraphQLWith(ctx, cfg, c.dial)
 }
 
 // dial POSTs the subscription and waits, within ConnectTimeout, for a 2xx text/event-stream answer.

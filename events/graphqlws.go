@@ -60,8 +60,14 @@ func subscribeWS(ctx context.Context, cfg GraphQLConfig, request []byte) (Stream
 	c.init, _ = json.Marshal(init)
 	c.subscribe, _ = json.Marshal(wsMessage{ID: wsID, Type: "subscribe", Payload: request})
 
+	return subscribeGraphQLWith(ctx, cfg, c.dial)
+}
+
+// subscribeGraphQLWith makes the first session of a GraphQL subscription with dial, returning its failure as it
+// is, then starts the stream that reads it and re-makes it with cfg.Reconnect when it drops.
+func subscribeGraphQLWith(ctx context.Context, cfg GraphQLConfig, dial func(context.Context) (session, error)) (Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	first, err := c.dial(ctx)
+	first, err := dial(ctx)
 	if err != nil {
 		err = firstError(ctx, err) // before cancel, which ends ctx
 		cancel()
@@ -69,7 +75,7 @@ func subscribeWS(ctx context.Context, cfg GraphQLConfig, request []byte) (Stream
 	}
 	backoff := func() time.Duration { return cfg.Reconnect.Backoff }
 	return start(ctx, cancel, func(ctx context.Context, p *pipe) error {
-		return reconnecting(ctx, p, first, c.dial, cfg.Reconnect, backoff, cfg.OnReconnect)
+		return reconnecting(ctx, p, first, dial, cfg.Reconnect, backoff, cfg.OnReconnect)
 	}), nil
 }
 
