@@ -236,7 +236,11 @@ type graphqlArgs struct {
 
 // newGraphQLArgs prepares how b's arguments (and its batch's) are sent to upstream (nil when unknown).
 func newGraphQLArgs(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema, mutation bool) *graphqlArgs {
-	g := &graphqlArgs{args: argSpecsFor(sg, b, upstream, mutation, b.UpstreamField, b.Args, nil)}
+	op := ast.Query
+	if mutation {
+		op = ast.Mutation
+	}
+	g := &graphqlArgs{args: argSpecsFor(sg, b, upstream, op, b.UpstreamField, b.Args, nil)}
 	if bt := b.Batch; bt != nil {
 		args, field := b.Args, b.UpstreamField
 		if bt.Args != nil {
@@ -245,7 +249,7 @@ func newGraphQLArgs(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Sche
 		if bt.UpstreamField != "" {
 			field = bt.UpstreamField
 		}
-		g.batch = argSpecsFor(sg, b, upstream, mutation, field, args, bt.Key)
+		g.batch = argSpecsFor(sg, b, upstream, op, field, args, bt.Key)
 	}
 	return g
 }
@@ -264,10 +268,10 @@ func (r *Resolver) argSpecs(batch bool) []argSpec {
 	return g.args
 }
 
-func argSpecsFor(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema, mutation bool, field string, args []schema.ValueField, keys []*schema.Template) []argSpec {
+func argSpecsFor(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema, op ast.Operation, field string, args []schema.ValueField, keys []*schema.Template) []argSpec {
 	out := make([]argSpec, 0, len(args))
 	for _, a := range args {
-		s := argSpec{name: a.Name, typ: upstreamArgType(upstream, mutation, field, a.Name)}
+		s := argSpec{name: a.Name, typ: upstreamArgType(upstream, op, field, a.Name)}
 		if s.typ == "" {
 			s.node = argNodeFor(sg, b, a.Value, keys)
 		}
@@ -277,13 +281,17 @@ func argSpecsFor(sg *schema.Supergraph, b *schema.Binding, upstream *ast.Schema,
 	return out
 }
 
-func upstreamArgType(up *ast.Schema, mutation bool, field, arg string) string {
+// upstreamArgType is the type of argument arg of field of the upstream root type of op ("" when unknown).
+func upstreamArgType(up *ast.Schema, op ast.Operation, field, arg string) string {
 	if up == nil {
 		return ""
 	}
 	root := up.Query
-	if mutation {
+	switch op {
+	case ast.Mutation:
 		root = up.Mutation
+	case ast.Subscription:
+		root = up.Subscription
 	}
 	if root == nil {
 		return ""

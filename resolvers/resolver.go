@@ -102,9 +102,10 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 			}
 			r.mutation = sg.Schema.Mutation != nil && sg.Schema.Mutation.Name == b.Type
 			if r.GraphQL && !b.Federated {
-				r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
 				if sg.Schema.Subscription != nil && sg.Schema.Subscription.Name == b.Type {
 					r.gql = newSubscriptionArgs(sg, b, r.upstream)
+				} else {
+					r.gql = newGraphQLArgs(sg, b, r.upstream, r.mutation)
 				}
 			}
 			if b.Cache != nil && !r.GraphQL {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -353,23 +352,5 @@ func (r *Resolver) subscribePoll(ctx context.Context, vs Vars, rc events.Reconne
 // newSubscriptionArgs prepares how a Subscription binding's arguments are sent: typed by the upstream
 // Subscription field's arguments when the upstream schema is known.
 func newSubscriptionArgs(sg *schema.Supergraph, b *schema.Binding, up *ast.Schema) *graphqlArgs {
-	var uf *ast.FieldDefinition
-	if up != nil && up.Subscription != nil {
-		uf = up.Subscription.Fields.ForName(b.UpstreamField)
-	}
-	out := make([]argSpec, 0, len(b.Args))
-	for _, a := range b.Args {
-		s := argSpec{name: a.Name}
-		if uf != nil {
-			if ua := uf.Arguments.ForName(a.Name); ua != nil {
-				s.typ = ua.Type.String()
-			}
-		}
-		if s.typ == "" {
-			s.node = argNodeFor(sg, b, a.Value, nil)
-		}
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return &graphqlArgs{args: out}
+	return &graphqlArgs{args: argSpecsFor(sg, b, up, ast.Subscription, b.UpstreamField, b.Args, nil)}
 }
