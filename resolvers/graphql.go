@@ -96,11 +96,23 @@ func (r *Resolver) FetchGraphQL(ctx context.Context, vs Vars, fw *Forward, clien
 	if err != nil {
 		return nil, err
 	}
+	res, err := r.forwardResult(resp)
+	if err != nil {
+		return nil, r.badGraphQL(err)
+	}
+	return res, nil
+}
+
+// forwardResult reads an upstream answer to a document with the root field under rootAlias: the field's value
+// and the errors re-based under it. It fails when the field's JSON does not decode.
+func (r *Resolver) forwardResult(resp *graphqlResponse) (*ForwardResult, error) {
 	res := &ForwardResult{}
 	if raw, ok := resp.Data[rootAlias]; ok {
-		if res.Value, err = decodeJSON(raw); err != nil {
-			return nil, r.badGraphQL(err)
+		v, err := decodeJSON(raw)
+		if err != nil {
+			return nil, err
 		}
+		res.Value = v
 	}
 	for _, e := range resp.Errors {
 		res.Errors = append(res.Errors, r.rebase(e.Message, e.Extensions, suffix(e.Path, rootAlias)))

@@ -258,26 +258,15 @@ func (r *Resolver) graphqlEvent(data []byte) (any, error) {
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return nil, fmt.Errorf("invalid GraphQL event: %w", err)
 	}
-	res := &ForwardResult{}
-	if raw, ok := resp.Data[rootAlias]; ok {
-		v, err := decodeJSON(raw)
-		if err != nil {
-			return nil, err
-		}
-		res.Value = v
-	}
 	for _, e := range resp.Errors {
-		path := e.Path
 		// Paths hold numbers as float64 here (json.Unmarshal); make them the json.Number the rest uses.
-		for i, p := range path {
+		for i, p := range e.Path {
 			if f, ok := p.(float64); ok {
-				path[i] = json.Number(fmt.Sprint(int64(f)))
+				e.Path[i] = json.Number(fmt.Sprint(int64(f)))
 			}
 		}
-		res.Errors = append(res.Errors, r.rebase(e.Message, e.Extensions, suffix(path, rootAlias)))
 	}
-	sortErrors(res.Errors)
-	return res, nil
+	return r.forwardResult(&resp)
 }
 
 // streamError is a source's failure as the events package reads it, to decide whether to retry: an HTTP status
