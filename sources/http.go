@@ -556,6 +556,23 @@ func (h *HTTP) reject(reason string) {
 	}
 }
 
+// setHeader sets the header of an outgoing request: the source's headers, then req's, then the Accept
+// header accept and a JSON Content-Type for a body, unless req set them.
+func (h *HTTP) setHeader(header http.Header, req *Request, accept string) {
+	for k, vs := range h.cfg.Headers {
+		header[k] = vs
+	}
+	for k, vs := range req.Header {
+		header[k] = vs
+	}
+	if header.Get("Accept") == "" {
+		header.Set("Accept", accept)
+	}
+	if req.Body != nil && header.Get("Content-Type") == "" {
+		header.Set("Content-Type", "application/json")
+	}
+}
+
 func endpointURL(ep *endpoint, path, query string) *url.URL {
 	u := *ep.url
 	u.RawPath = ep.url.EscapedPath() + path
@@ -711,18 +728,7 @@ func (h *HTTP) do(ctx context.Context, req *Request, method string) (*Response, 
 		return fail(CodeBadInput, 0, &wireError{msg: "the request URL is not valid", err: err})
 	}
 	h.use(a, ep)
-	for k, vs := range h.cfg.Headers {
-		rr.Header[k] = vs
-	}
-	for k, vs := range req.Header {
-		rr.Header[k] = vs
-	}
-	if rr.Header.Get("Accept") == "" {
-		rr.Header.Set("Accept", "application/json")
-	}
-	if req.Body != nil && rr.Header.Get("Content-Type") == "" {
-		rr.Header.Set("Content-Type", "application/json")
-	}
+	h.setHeader(rr.Header, req, "application/json")
 	resp, err := h.client.Do(rr)
 	if err != nil {
 		if resp != nil {

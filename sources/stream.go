@@ -55,18 +55,7 @@ func (h *HTTP) Open(ctx context.Context, req *Request) (io.ReadCloser, error) {
 		rcancel()
 		return fail(CodeBadInput, 0, &wireError{msg: "the request URL is not valid", err: err})
 	}
-	for k, vs := range h.cfg.Headers {
-		r.Header[k] = vs
-	}
-	for k, vs := range req.Header {
-		r.Header[k] = vs
-	}
-	if r.Header.Get("Accept") == "" {
-		r.Header.Set("Accept", "text/event-stream")
-	}
-	if req.Body != nil && r.Header.Get("Content-Type") == "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
+	h.setHeader(r.Header, req, "text/event-stream")
 	var timer *time.Timer
 	if t := h.cfg.Timeout; t > 0 {
 		timer = time.AfterFunc(t, rcancel)
