@@ -177,15 +177,7 @@ func (e *Engine) execute(ctx context.Context, query string, doc *ast.QueryDocume
 	}
 	executing = true
 	client := ctx
-	settings := &e.sg.Settings
-	cancelTimeout := context.CancelFunc(func() {})
-	if d := settings.OperationTimeout; d > 0 {
-		ctx, cancelTimeout = context.WithTimeoutCause(ctx, d, errTimeout(d))
-	}
-	x := &execution{engine: e, plan: cp.plan, vars: vars, headers: headers,
-		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
-	x.ctx, x.cancel = context.WithCancelCause(ctx)
-	x.loaders.MaxCalls = int64(settings.MaxFetches)
+	x, cancelTimeout := e.newExecution(ctx, cp.plan, vars, headers)
 	if inc && cp.plan.Operation == ast.Query && len(cp.plan.Deferred)+len(cp.plan.Streamed) > 0 {
 		resp, more = e.startIncremental(client, x, cp, cancelTimeout)
 		return resp, more
@@ -200,7 +192,7 @@ func (e *Engine) execute(ctx context.Context, query string, doc *ast.QueryDocume
 		// Nobody reads the answer: do not write it.
 		return cancelledResponse(), nil
 	}
-	w := e.newWriter(client, cp)
+	w := e.newWriter(client, cp.size.Load())
 	data := w.write(root)
 	if w.abort == nil {
 		cp.size.Store(int64(len(data)))
@@ -222,11 +214,27 @@ func cancelledResponse() *graphql.Response {
 		Extensions: map[string]any{"code": string(errCancelled.code)}}}}
 }
 
-// newWriter returns the writer of a response of cp's plan to client.
-func (e *Engine) newWriter(client context.Context, cp *cachedPlan) *writer {
+// newExecution prepares the execution of plan p for a client whose context is ctx: bounded by
+// server.operationTimeout, which cancelTimeout releases, and by server.maxFetches.
+func (e *Engine) newExecution(ctx context.Context, p *Plan, vars map[string]any, headers map[string][]string) (x *execution, cancelTimeout context.CancelFunc) {
+	settings := &e.sg.Settings
+	cancelTimeout = func() {}
+	if d := settings.OperationTimeout; d > 0 {
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, d, errTimeout(d))
+	}
+	x = &execution{engine: e, plan: p, vars: vars, headers: headers,
+		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
+	x.ctx, x.cancel = context.WithCancelCause(ctx)
+	x.loaders.MaxCalls = int64(settings.MaxFetches)
+	return x, cancelTimeout
+}
+
+// newWriter returns the writer of a response to client; hint is the size of the last answer of its plan (0:
+// unknown).
+func (e *Engine) newWriter(client context.Context, hint int64) *writer {
 	settings := &e.sg.Settings
 	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails, log: e.log}
-	if hint := cp.size.Load(); hint > 0 {
+	if hint > 0 {
 		// The last answer's size, plus slack, so that the buffer is not grown (and copied) step by step; never
 		// more than the cap allows.
 		hint += hint / 8

@@ -462,7 +462,7 @@ func (e *Engine) startIncremental(client context.Context, x *execution, cp *cach
 			return cancelledResponse(), nil
 		}
 	}
-	w := e.newWriter(client, cp)
+	w := e.newWriter(client, cp.size.Load())
 	w.incremental, w.vars = true, x.vars
 	resp := &graphql.Response{Data: w.write(root), Errors: w.errs}
 	ok = true

@@ -290,17 +290,8 @@ func (e *Engine) executeEvent(ctx context.Context, s *subscription, v any) (resp
 				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
 		}
 	}()
-	client := ctx
-	settings := &e.sg.Settings
-	if d := settings.OperationTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, errTimeout(d))
-		defer cancel()
-	}
-	x := &execution{engine: e, plan: s.plan, vars: s.oc.Variables, headers: s.oc.Headers,
-		loaders: resolvers.NewLoaders(), args: map[*Field]map[string]any{}}
-	x.ctx, x.cancel = context.WithCancelCause(ctx)
-	x.loaders.MaxCalls = int64(settings.MaxFetches)
+	x, cancelTimeout := e.newExecution(ctx, s.plan, s.oc.Variables, s.oc.Headers)
+	defer cancelTimeout()
 	root := &object{sel: s.plan.Root, values: make([]any, len(s.plan.Root.Fields))}
 	todo := pending{}
 	for _, f := range s.plan.Root.Fields {
@@ -314,7 +305,7 @@ func (e *Engine) executeEvent(ctx context.Context, s *subscription, v any) (resp
 	x.wg.Wait()
 	x.cancel(nil)
 	x.loaders.Wait()
-	w := &writer{schema: e.sg.Schema, client: client, maxBytes: settings.MaxResponseBytes, expose: settings.ExposeUpstreamDetails, log: e.log}
+	w := e.newWriter(ctx, 0)
 	data := w.write(root)
 	return &graphql.Response{Data: data, Errors: w.errs}
 }
