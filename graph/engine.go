@@ -151,8 +151,7 @@ func (e *Engine) execute(ctx context.Context, query string, doc *ast.QueryDocume
 	defer func() {
 		if p := recover(); p != nil {
 			e.log.ErrorContext(ctx, "panic while executing", "panic", p, "stack", string(debug.Stack()))
-			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
-				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
+			resp = &graphql.Response{Errors: internalError()}
 			if executing {
 				resp.Data = json.RawMessage("null")
 			}
@@ -207,6 +206,11 @@ func (e *Engine) execute(ctx context.Context, query string, doc *ast.QueryDocume
 		}
 	}
 	return resp, nil
+}
+
+// internalError is the one error of an answer that a panic cut short (the panic is logged, not told).
+func internalError() gqlerror.List {
+	return gqlerror.List{{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}
 }
 
 func cancelledResponse() *graphql.Response {

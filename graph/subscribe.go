@@ -140,8 +140,7 @@ func (s *subscription) open(hctx context.Context) (resp *graphql.Response) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.log.ErrorContext(hctx, "panic while subscribing", "panic", p, "stack", string(debug.Stack()))
-			resp = &graphql.Response{Errors: gqlerror.List{{Message: "internal server error",
-				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
+			resp = &graphql.Response{Errors: internalError()}
 		}
 		if resp != nil {
 			s.finish()
@@ -286,8 +285,7 @@ func (e *Engine) executeEvent(ctx context.Context, s *subscription, v any) (resp
 	defer func() {
 		if p := recover(); p != nil {
 			e.log.ErrorContext(ctx, "panic while executing an event", "panic", p, "stack", string(debug.Stack()))
-			resp = &graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{{Message: "internal server error",
-				Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}}
+			resp = &graphql.Response{Data: json.RawMessage("null"), Errors: internalError()}
 		}
 	}()
 	x, cancelTimeout := e.newExecution(ctx, s.plan, s.oc.Variables, s.oc.Headers)
