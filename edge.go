@@ -236,12 +236,10 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			e.serverBusy(w)
 			return
 		}
-		if n := e.inFlight.Add(1); max > 0 && n > max {
-			e.inFlight.Add(-1)
+		if !e.takeInFlight() {
 			e.serverBusy(w)
 			return
 		}
-		e.inFlightGauge.Inc()
 		if accept := r.Header.Get("Accept"); containsFold(accept, mediaEventStream) || containsFold(accept, "subscriptionSpec") {
 			// Maybe a subscription over SSE or multipart/mixed, which gives its slot back once it streams
 			// (releaseInFlight).
@@ -250,8 +248,7 @@ func (e *edge) handler(h http.Handler) http.Handler {
 			h.ServeHTTP(slot, r)
 			return
 		}
-		defer e.inFlightGauge.Dec()
-		defer e.inFlight.Add(-1)
+		defer e.releaseInFlight()
 		h.ServeHTTP(w, r)
 	})
 }
@@ -272,16 +269,24 @@ func (e *edge) acquireInFlight() bool {
 	if e == nil {
 		return true
 	}
+	if !e.takeInFlight() {
+		e.shed.Inc()
+		return false
+	}
+	return true
+}
+
+// takeInFlight takes an in-flight slot; false, having taken none, when server.maxInFlight are in flight.
+func (e *edge) takeInFlight() bool {
 	if n := e.inFlight.Add(1); e.cfg.Settings.MaxInFlight > 0 && n > int64(e.cfg.Settings.MaxInFlight) {
 		e.inFlight.Add(-1)
-		e.shed.Inc()
 		return false
 	}
 	e.inFlightGauge.Inc()
 	return true
 }
 
-// releaseInFlight gives back a slot of acquireInFlight.
+// releaseInFlight gives back a slot of takeInFlight (or acquireInFlight).
 func (e *edge) releaseInFlight() {
 	if e != nil {
 		e.inFlight.Add(-1)
@@ -298,10 +303,7 @@ type inFlightSlot struct {
 
 // releaseInFlight gives the slot back (once).
 func (s *inFlightSlot) releaseInFlight() {
-	s.once.Do(func() {
-		s.e.inFlight.Add(-1)
-		s.e.inFlightGauge.Dec()
-	})
+	s.once.Do(s.e.releaseInFlight)
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
