@@ -358,8 +358,16 @@ type streamWriter struct {
 	err     error
 }
 
-func newStreamWriter(w http.ResponseWriter, timeout time.Duration) *streamWriter {
-	return &streamWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
+// startStream answers 200 with the head of a stream of contentType, never stored (no-store) and of no known
+// length, and returns the writer of its parts, each bounded by cfg.writeTimeout. The head is sent with the first
+// write.
+func startStream(w http.ResponseWriter, contentType string, cfg streamConfig) *streamWriter {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
+	w.WriteHeader(http.StatusOK)
+	return &streamWriter{w: w, rc: http.NewResponseController(w), timeout: cfg.writeTimeout}
 }
 
 // write writes the parts and flushes them; after a failure (the client left or stopped reading past the write

@@ -46,12 +46,7 @@ var (
 // parts, until responses returns nil or the client leaves.
 func serveMultipart(ctx context.Context, w http.ResponseWriter, first *graphql.Response, responses graphql.ResponseHandler,
 	cfg streamConfig, reg *streams) {
-	h := w.Header()
-	h.Set("Content-Type", multipartContentType)
-	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
-	w.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(w, cfg.writeTimeout)
+	sw := startStream(w, multipartContentType, cfg)
 	lead := multipartDelimiter
 	for resp := first; resp != nil; resp = responses(ctx) {
 		if sw.write(lead, multipartPartHead, encodePayload(resp), multipartDelimiter) != nil {
@@ -85,12 +80,7 @@ var (
 // serveMultipartSubscription writes a subscription's events as Apollo's multipart subscription parts until
 // responses returns nil or the client leaves, with a heartbeat part at once and every cfg.keepAlive while idle.
 func serveMultipartSubscription(ctx context.Context, w http.ResponseWriter, responses graphql.ResponseHandler, cfg streamConfig, reg *streams) {
-	h := w.Header()
-	h.Set("Content-Type", `multipart/mixed;boundary="graphql";subscriptionSpec="1.0"`)
-	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
-	w.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(w, cfg.writeTimeout)
+	sw := startStream(w, `multipart/mixed;boundary="graphql";subscriptionSpec="1.0"`, cfg)
 	heartbeat := func() error { return sw.write(subscriptionPartHead, []byte("{}"), subscriptionDelimiter) }
 	if sw.write(subscriptionDelimiter) != nil || heartbeat() != nil {
 		return

@@ -36,13 +36,8 @@ const mediaEventStream = "text/event-stream"
 // taken) and then each further one of responses until it returns nil or the client leaves.
 func serveSSE(ctx context.Context, w http.ResponseWriter, first *graphql.Response, responses graphql.ResponseHandler,
 	cfg streamConfig, reg *streams) {
-	h := w.Header()
-	h.Set("Content-Type", mediaEventStream+"; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Length")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass the events on as they come
-	w.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(w, cfg.writeTimeout)
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: pass the events on as they come
+	sw := startStream(w, mediaEventStream+"; charset=utf-8", cfg)
 	next := func(resp *graphql.Response) error {
 		if err := sw.write([]byte("event: next\ndata: "), encodePayload(resp), []byte("\n\n")); err != nil {
 			return err
