@@ -277,10 +277,7 @@ func (p *pipe) Next(ctx context.Context) ([]byte, error) {
 		// Ended (or ending): what ended it, never an event the goroutine still offers.
 		select {
 		case <-p.done:
-			if p.closed.Load() {
-				return nil, io.EOF
-			}
-			return nil, p.err
+			return nil, p.ended()
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -290,13 +287,18 @@ func (p *pipe) Next(ctx context.Context) ([]byte, error) {
 	case ev := <-p.events:
 		return ev, nil
 	case <-p.done:
-		if p.closed.Load() {
-			return nil, io.EOF
-		}
-		return nil, p.err
+		return nil, p.ended()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// ended is why the stream ended, once its goroutine has returned: io.EOF after Close, else what run returned.
+func (p *pipe) ended() error {
+	if p.closed.Load() {
+		return io.EOF
+	}
+	return p.err
 }
 
 func (p *pipe) Close() {
