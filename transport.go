@@ -202,16 +202,19 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	}
 	format := streamFormat(r.Header.Get("Accept"))
 	reg := streamsFrom(ctx)
-	rc, opErr := exec.CreateOperationContext(ctx, params)
-	if opErr != nil {
-		refineCodes(opErr)
-		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
+	// requestError answers a request error: over SSE an event stream of it, else the JSON answer.
+	requestError := func(resp *graphql.Response) {
 		if format == formatSSE {
 			serveSSEError(ctx, w, resp, cfg, reg)
 			return
 		}
 		w.WriteHeader(requestErrorStatus(contentType))
 		writeResponse(w, resp)
+	}
+	rc, opErr := exec.CreateOperationContext(ctx, params)
+	if opErr != nil {
+		refineCodes(opErr)
+		requestError(exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
 	op := rc.Operation.Operation
@@ -240,12 +243,7 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		}
 		release, refusal := reg.admit(transport, cfg.maxSubscriptions, cancel)
 		if refusal != nil {
-			if format == formatSSE {
-				serveSSEError(ctx, w, &graphql.Response{Errors: gqlerror.List{refusal}}, cfg, reg)
-				return
-			}
-			w.WriteHeader(requestErrorStatus(contentType))
-			writeResponse(w, &graphql.Response{Errors: gqlerror.List{refusal}})
+			requestError(&graphql.Response{Errors: gqlerror.List{refusal}})
 			return
 		}
 		defer release()
