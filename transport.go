@@ -273,8 +273,7 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	if resp != nil && len(resp.Errors) == 0 && rc.Operation.Operation == ast.Query {
 		w.Header().Set("Cache-Control", responseCacheControl(col, r.Header))
 	}
-	if resp != nil && resp.Data == nil && len(resp.Errors) > 0 {
-		// The engine refused the operation before executing it (its contract: Data is nil exactly then).
+	if refusedBeforeExecution(resp) {
 		w.WriteHeader(requestErrorStatus(contentType))
 	}
 	writeResponse(w, resp)
