@@ -399,12 +399,7 @@ func (d *decoder) httpSource(src *Source, n *yaml.Node, path string, keys []stri
 				d.errorf(d.pos(e.value), p, "list at least one endpoint")
 			}
 		case "strategy":
-			if s, ok := d.str(e.value, p); ok {
-				if !contains(sources.Strategies, s) {
-					d.errorf(d.pos(e.value), p, "unknown strategy %q%s", s, suggest(s, sources.Strategies))
-				}
-				h.Strategy = s
-			}
+			h.Strategy, _ = d.enum(e.value, p, "strategy", sources.Strategies)
 		case "timeout":
 			h.Timeout, _ = d.duration(e.value, p)
 		case "weights":
@@ -688,7 +683,7 @@ func (d *decoder) subscriptions(n *yaml.Node, path string, s *Subscriptions) {
 			v, _ := d.integer(e.value, p, 1024)
 			s.BufferBytes = int64(v)
 		case "overflow":
-			s.Overflow, _ = d.overflow(e.value, p)
+			s.Overflow, _ = d.enum(e.value, p, "overflow action", OverflowActions)
 		case "keepAlive":
 			s.KeepAlive, _ = d.duration(e.value, p)
 		case "initTimeout":
@@ -697,12 +692,13 @@ func (d *decoder) subscriptions(n *yaml.Node, path string, s *Subscriptions) {
 	}
 }
 
-// overflow reads an overflow action (drop_oldest, drop_newest, close).
-func (d *decoder) overflow(n *yaml.Node, path string) (string, bool) {
+// enum reads a string that must be one of known; what names it in the error ("strategy", "overflow action").
+// It returns the string read, and whether it is one of known.
+func (d *decoder) enum(n *yaml.Node, path, what string, known []string) (string, bool) {
 	v, ok := d.str(n, path)
-	if ok && !slices.Contains(OverflowActions, v) {
-		d.errorf(d.pos(n), path, "unknown overflow action %q%s", v, suggest(v, OverflowActions))
-		return "", false
+	if ok && !slices.Contains(known, v) {
+		d.errorf(d.pos(n), path, "unknown %s %q%s", what, v, suggest(v, known))
+		return v, false
 	}
 	return v, ok
 }

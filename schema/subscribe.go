@@ -99,12 +99,7 @@ func (d *decoder) subscribe(n *yaml.Node, path string) *Subscribe {
 		p := join(path, e.key)
 		switch e.key {
 		case "mode":
-			if m, ok := d.str(e.value, p); ok {
-				if !slices.Contains(SubscribeModes, m) {
-					d.errorf(d.pos(e.value), p, "unknown mode %q%s", m, suggest(m, SubscribeModes))
-				}
-				s.Mode = m
-			}
+			s.Mode, _ = d.enum(e.value, p, "mode", SubscribeModes)
 		case "event":
 			s.Event, _ = d.str(e.value, p)
 		case "interval":
@@ -117,7 +112,7 @@ func (d *decoder) subscribe(n *yaml.Node, path string) *Subscribe {
 		case "buffer":
 			s.Buffer, _ = d.integer(e.value, p, 1)
 		case "overflow":
-			s.Overflow, _ = d.overflow(e.value, p)
+			s.Overflow, _ = d.enum(e.value, p, "overflow action", OverflowActions)
 		case "reconnect":
 			r := DefaultReconnect()
 			rs, _ := d.mapping(e.value, p, reconnectKeys)
@@ -155,12 +150,7 @@ func (d *decoder) graphqlSubscriptions(n *yaml.Node, path string) *GraphQLSubscr
 		p := join(path, e.key)
 		switch e.key {
 		case "protocol":
-			if v, ok := d.str(e.value, p); ok {
-				if !slices.Contains(SubscriptionProtocols, v) {
-					d.errorf(d.pos(e.value), p, "unknown protocol %q%s", v, suggest(v, SubscriptionProtocols))
-				}
-				g.Protocol = v
-			}
+			g.Protocol, _ = d.enum(e.value, p, "protocol", SubscriptionProtocols)
 		case "url":
 			if v, ok := d.str(e.value, p); ok {
 				u, err := url.Parse(v)
