@@ -534,6 +534,15 @@ func clientOf(a net.Addr) netip.Addr {
 	return ip
 }
 
+// remoteClient is clientOf for an http.Request's RemoteAddr ("ip:port"); the zero Addr when it is not one.
+func remoteClient(remoteAddr string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return clientOf(net.TCPAddrFromAddrPort(ap))
+}
+
 // limitListener is a net.Listener whose Accept closes connections over the edge's caps at once.
 type limitListener struct {
 	net.Listener

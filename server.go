@@ -255,7 +255,7 @@ func newGraphQLHandler(sg *schema.Supergraph, es graphql.ExecutableSchema, tel *
 	// Streams (issue 17): graphql-transport-ws; SSE and multipart/mixed through the GET and POST transports.
 	gql.AddTransport(wsTransport{sg: sg})
 	stream := streamConfig{writeTimeout: sg.Settings.WriteTimeout, keepAlive: sg.Settings.Subscriptions.KeepAlive,
-		maxSubscriptions: sg.Settings.Subscriptions.Max}
+		limits: subLimits{max: sg.Settings.Subscriptions.Max, perClient: sg.Settings.Subscriptions.MaxPerClient}}
 	gql.AddTransport(getTransport{stream: stream})
 	gql.AddTransport(postTransport{stream: stream})
 	if sg.Settings.Uploads.Enabled {

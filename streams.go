@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ func newStreamMetrics(reg prometheus.Registerer) (*streamMetrics, error) {
 const (
 	refusedMax              = "max"
 	refusedMaxPerConnection = "maxPerConnection"
+	refusedMaxPerClient     = "maxPerClient"
 	refusedShutdown         = "shutdown"
 )
 
@@ -88,12 +90,14 @@ type streams struct {
 	// version closes (wsConn.retire). Set before serving.
 	current func() *schema.Supergraph
 
-	mu      sync.Mutex
-	open    int
-	closing bool
-	subs    map[*streamSub]struct{}
-	conns   map[*wsConn]struct{}
-	changed chan struct{} // closed and replaced whenever open or conns shrink
+	mu   sync.Mutex
+	open int
+	// byClient counts the open subscriptions of each client address.
+	byClient map[netip.Addr]int
+	closing  bool
+	subs     map[*streamSub]struct{}
+	conns    map[*wsConn]struct{}
+	changed  chan struct{} // closed and replaced whenever open or conns shrink
 }
 
 // streamSub is one admitted subscription; cancel ends it (the engine then releases its stream).
@@ -103,12 +107,19 @@ type streamSub struct {
 }
 
 func newStreams(m *streamMetrics) *streams {
-	return &streams{metrics: m, subs: map[*streamSub]struct{}{}, conns: map[*wsConn]struct{}{}, changed: make(chan struct{})}
+	return &streams{metrics: m, subs: map[*streamSub]struct{}{}, conns: map[*wsConn]struct{}{}, byClient: map[netip.Addr]int{},
+		changed: make(chan struct{})}
 }
 
-// admit takes a place for a subscription on transport within max (0: no limit); cancel ends it at shutdown. It
-// returns the release to call when the subscription is over, or the error to send the client.
-func (s *streams) admit(transport string, max int, cancel context.CancelFunc) (release func(), refusal *gqlerror.Error) {
+// subLimits are the limits admit applies: server.subscriptions.max and maxPerClient (0: no limit).
+type subLimits struct {
+	max, perClient int
+}
+
+// admit takes a place for a subscription of client (its address, as the edge counts connections: clientOf) on
+// transport within lim; cancel ends it at shutdown. It returns the release to call when the subscription is over,
+// or the error to send the client.
+func (s *streams) admit(transport string, lim subLimits, client netip.Addr, cancel context.CancelFunc) (release func(), refusal *gqlerror.Error) {
 	if s == nil {
 		return func() {}, nil
 	}
@@ -118,13 +129,19 @@ func (s *streams) admit(transport string, max int, cancel context.CancelFunc) (r
 		s.refused(transport, refusedShutdown)
 		return nil, streamError(codeSubscriptionClosed, "the server is shutting down: subscribe again")
 	}
-	if max > 0 && s.open >= max {
+	if lim.max > 0 && s.open >= lim.max {
 		s.refused(transport, refusedMax)
 		return nil, streamError(codeSubscriptionLimit, "too many subscriptions are open on this server (server.subscriptions.max)")
+	}
+	if lim.perClient > 0 && s.byClient[client] >= lim.perClient {
+		// One client cannot take every place of max (issue 17: one client never degrades another).
+		s.refused(transport, refusedMaxPerClient)
+		return nil, streamError(codeSubscriptionLimit, "too many subscriptions are open from this client (server.subscriptions.maxPerClient)")
 	}
 	sub := &streamSub{transport: transport, cancel: cancel}
 	s.subs[sub] = struct{}{}
 	s.open++
+	s.byClient[client]++
 	if s.metrics != nil {
 		s.metrics.open.WithLabelValues(transport).Inc()
 	}
@@ -135,6 +152,9 @@ func (s *streams) admit(transport string, max int, cancel context.CancelFunc) (r
 			defer s.mu.Unlock()
 			delete(s.subs, sub)
 			s.open--
+			if s.byClient[client]--; s.byClient[client] <= 0 {
+				delete(s.byClient, client)
+			}
 			if s.metrics != nil {
 				s.metrics.open.WithLabelValues(transport).Dec()
 			}
@@ -395,7 +415,7 @@ func (s *streamWriter) write(parts ...[]byte) error {
 // server.subscriptions.keepAlive and max. The zero value bounds nothing.
 type streamConfig struct {
 	writeTimeout, keepAlive time.Duration
-	maxSubscriptions        int
+	limits                  subLimits
 }
 
 // Stream formats a client accepts (streamFormat).

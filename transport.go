@@ -241,7 +241,7 @@ func executeStream(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		if format == formatMultipart {
 			transport = transportMultipart
 		}
-		release, refusal := reg.admit(transport, cfg.maxSubscriptions, cancel)
+		release, refusal := reg.admit(transport, cfg.limits, remoteClient(r.RemoteAddr), cancel)
 		if refusal != nil {
 			requestError(&graphql.Response{Errors: gqlerror.List{refusal}})
 			return

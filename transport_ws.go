@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -98,6 +99,7 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	// The access log line is the connection's (its record is not for concurrent operations to fill in).
 	ctx = context.WithValue(ctx, accessKey{}, (*accessRecord)(nil))
 	conn := &wsConn{c: c, exec: exec, sg: t.sg, reg: streamsFrom(r.Context()), edge: edgeFrom(r.Context()), sub: sub, writeTimeout: settings.WriteTimeout,
+		client:     remoteClient(r.RemoteAddr),
 		maxMessage: settings.MaxBodyBytes,
 		ctx:        ctx, cancel: cancel, opBase: ctx, header: header, verifier: upgradeVerifier(r.Context()),
 		ops: map[string]*wsOp{}, opsChanged: make(chan struct{})}
@@ -135,6 +137,8 @@ type wsConn struct {
 	// header is the upgrade's headers, then connection_init's string entries; read loop only, read-only after
 	// the ack (the operations share it).
 	header http.Header
+	// client is the connection's client address (remoteClient), for server.subscriptions.maxPerClient.
+	client netip.Addr
 	// verifier: auth on and no token on the upgrade: connection_init's token is checked with it.
 	verifier *verifier
 
@@ -524,7 +528,7 @@ func (c *wsConn) operate(ctx context.Context, op *wsOp, id string, params *graph
 		return
 	}
 	if rc.Operation.Operation == ast.Subscription {
-		release, refusal := c.reg.admit(transportWS, c.sub.Max, op.cancel)
+		release, refusal := c.reg.admit(transportWS, subLimits{max: c.sub.Max, perClient: c.sub.MaxPerClient}, c.client, op.cancel)
 		if refusal != nil {
 			sendErrors(gqlerror.List{refusal})
 			return

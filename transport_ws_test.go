@@ -715,3 +715,33 @@ func TestWS_InFlight(t *testing.T) {
 	c.send(`{"type":"subscribe","id":"3","payload":{"query":"{hello}"}}`)
 	c.expect(wsNext, "3")
 }
+
+// TestStreams_MaxPerClient: server.subscriptions.maxPerClient counts one client's subscriptions over every
+// transport (here a WebSocket and SSE, both from 127.0.0.1), so that one client cannot take every place of max;
+// a place given back can be taken again.
+func TestStreams_MaxPerClient(t *testing.T) {
+	env := newStreamEnv(t, `{subscriptions: {max: 10, maxPerClient: 2}}`)
+	a, _, err := dialWS(t, env.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.init()
+	a.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
+	env.nextFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	postStream(t, ctx, env.url, "text/event-stream", `{"query":"subscription{ticks}"}`)
+	env.nextFeed()
+	a.send(`{"type":"subscribe","id":"2","payload":{"query":"subscription{ticks}"}}`)
+	if m := a.expect(wsError, "2"); !strings.Contains(mustJSON(m["payload"]), "maxPerClient") {
+		t.Errorf("third subscription of the client: %s", mustJSON(m["payload"]))
+	}
+	refused := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":"subscription{ticks}"}`)
+	if got := sseEvents(t, refused); len(got) != 2 || !strings.Contains(got[0], codeSubscriptionLimit) {
+		t.Errorf("third subscription over SSE: %q", got)
+	}
+	cancel() // the SSE subscription ends: its place is free again
+	waitFor(t, "the SSE subscription to be released", func() bool { return env.srv.streams.Open() == 1 })
+	a.send(`{"type":"subscribe","id":"3","payload":{"query":"subscription{ticks}"}}`)
+	env.nextFeed()
+}

@@ -58,7 +58,7 @@ var (
 		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth", "uploads", "subscriptions"}
 	corsKeys   = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 	uploadKeys = []string{"maxFileBytes", "maxFiles", "maxTotalBytes"}
-	subKeys    = []string{"max", "maxPerConnection", "buffer", "bufferBytes", "overflow", "keepAlive", "initTimeout"}
+	subKeys    = []string{"max", "maxPerConnection", "maxPerClient", "buffer", "bufferBytes", "overflow", "keepAlive", "initTimeout"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -157,6 +157,10 @@ type Subscriptions struct {
 	Max int
 	// MaxPerConnection caps the subscriptions of one graphql-transport-ws connection.
 	MaxPerConnection int
+	// MaxPerClient caps the subscriptions open from one client address (an IPv6 client by its /64), over every
+	// transport, so that one client cannot take every place of Max; 0 turns it off (behind a load balancer, every
+	// client has its address).
+	MaxPerClient int
 	// Buffer is the number of events held for a subscription whose client has not taken them yet.
 	Buffer int
 	// BufferBytes bounds those events' bytes together (one larger event is still held alone).
@@ -208,7 +212,7 @@ func DefaultSettings() Settings {
 		Playground:    true,
 		MaxBodyBytes:  1 << 20,
 		Uploads:       Uploads{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 32 << 20},
-		Subscriptions: Subscriptions{Max: 10000, MaxPerConnection: 100, Buffer: 64, BufferBytes: 1 << 20, Overflow: OverflowDropOldest,
+		Subscriptions: Subscriptions{Max: 10000, MaxPerConnection: 100, MaxPerClient: 1000, Buffer: 64, BufferBytes: 1 << 20, Overflow: OverflowDropOldest,
 			KeepAlive: 15 * time.Second, InitTimeout: 10 * time.Second},
 		MaxDepth:       15,
 		MaxAliases:     50,
@@ -677,6 +681,8 @@ func (d *decoder) subscriptions(n *yaml.Node, path string, s *Subscriptions) {
 			s.Max, _ = d.integer(e.value, p, 1)
 		case "maxPerConnection":
 			s.MaxPerConnection, _ = d.integer(e.value, p, 1)
+		case "maxPerClient":
+			s.MaxPerClient, _ = d.integer(e.value, p, 0)
 		case "buffer":
 			s.Buffer, _ = d.integer(e.value, p, 1)
 		case "bufferBytes":

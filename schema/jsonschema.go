@@ -706,6 +706,7 @@ var jsDescriptions = map[string]string{
 	"server.subscriptions":                  "limits of subscriptions (graphql-transport-ws and SSE)",
 	"server.subscriptions.max":              "subscriptions open in this process, every transport together; more are refused",
 	"server.subscriptions.maxPerConnection": "subscriptions one graphql-transport-ws connection may hold open",
+	"server.subscriptions.maxPerClient":     "subscriptions open from one client address (an IPv6 client by its /64), every transport together; 0: no limit (behind a load balancer every client has its address)",
 	"server.subscriptions.buffer":           "events held per subscription for a client that has not taken them yet",
 	"server.subscriptions.bufferBytes":      "bytes of those events together; one larger event is still held alone",
 	"server.subscriptions.overflow":         "what happens to an event that finds the buffer full: drop_oldest, drop_newest, or close (ends the subscription with SUBSCRIPTION_OVERFLOW)",
