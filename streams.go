@@ -27,12 +27,13 @@ import (
 // Limits (server.subscriptions): max bounds the subscriptions open at once over WebSocket and SSE together,
 // across configuration versions; maxPerConnection bounds the operations in progress on one WebSocket connection
 // (queries and mutations too; a WebSocket holds no server.maxInFlight slot, but each query or mutation on it
-// holds one while it runs, see edge.go). A refused operation
-// gets a GraphQL error with code SUBSCRIPTION_LIMIT.
+// holds one while it runs, see edge.go); maxPerClient bounds the subscriptions of one client address over every
+// transport, so that one client cannot take every place of max. A refused operation gets a GraphQL error with
+// code SUBSCRIPTION_LIMIT.
 
 // Error codes of the stream transports.
 const (
-	// codeSubscriptionLimit: refused by server.subscriptions.max or maxPerConnection.
+	// codeSubscriptionLimit: refused by server.subscriptions.max, maxPerConnection or maxPerClient.
 	codeSubscriptionLimit = "SUBSCRIPTION_LIMIT"
 	// codeSubscriptionClosed: the stream was ended by the server (shutdown); subscribe again. The engine uses the
 	// same code when a reload replaces the configuration version.
@@ -58,7 +59,7 @@ func newStreamMetrics(reg prometheus.Registerer) (*streamMetrics, error) {
 		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "conflux", Name: "subscriptions_open",
 			Help: "Subscriptions open, by client transport (ws, sse)."}, []string{"transport"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "subscriptions_refused_total",
-			Help: "Subscriptions refused, by client transport and reason (max, maxPerConnection, shutdown)."},
+			Help: "Subscriptions refused, by client transport and reason (max, maxPerConnection, maxPerClient, shutdown)."},
 			[]string{"transport", "reason"}),
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "stream_messages_total",
 			Help: "Payloads sent to clients over streams (ws next messages, SSE next events, multipart parts), by transport."},
