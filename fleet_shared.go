@@ -128,6 +128,7 @@ func newReplicaRuntime(sg *schema.Supergraph, tel *telemetry, fl *fleetShared, l
 	if tel != nil {
 		cfg.SourceMetrics = tel.sources
 		cfg.SubscriptionMetrics = tel.subscriptions
+		cfg.SubscriptionBudget = tel.subBudget
 		m, err := respcache.NewMetrics(tel.registry)
 		if err != nil {
 			return nil, err

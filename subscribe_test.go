@@ -168,14 +168,22 @@ func TestSubscriptions_Reload(t *testing.T) {
 		t.Fatal(err)
 	}
 	var events float64
+	buffered := -1.0
 	for _, mf := range mfs {
-		if mf.GetName() == "conflux_subscription_events_total" {
+		switch mf.GetName() {
+		case "conflux_subscription_events_total":
 			for _, m := range mf.GetMetric() {
 				events += m.GetCounter().GetValue()
 			}
+		case "conflux_subscription_buffered_bytes":
+			buffered = mf.GetMetric()[0].GetGauge().GetValue()
 		}
 	}
 	if events != 3 {
 		t.Errorf("conflux_subscription_events_total = %v, want 3", events)
+	}
+	// Every subscription ended: the process's budget of events held for slow clients is back to nothing.
+	if buffered != 0 {
+		t.Errorf("conflux_subscription_buffered_bytes = %v, want 0", buffered)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/conflux-gql/conflux/events"
 	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/resolvers"
 	"github.com/conflux-gql/conflux/sources"
@@ -34,6 +35,9 @@ type telemetry struct {
 
 	// subscriptions are the engines' subscription metrics (issue 17).
 	subscriptions *resolvers.SubscriptionMetrics
+	// subBudget is the process's budget of events held for slow subscribers (server.subscriptions.bufferBytesTotal),
+	// reported as conflux_subscription_buffered_bytes.
+	subBudget *events.Budget
 }
 
 func newTelemetry() (*telemetry, error) {
@@ -50,7 +54,8 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{registry: reg, sources: m, streams: sm, subscriptions: subs, operation: map[string]bool{},
+	budget := events.NewBudget(0)
+	t := &telemetry{registry: reg, sources: m, streams: sm, subscriptions: subs, subBudget: budget, operation: map[string]bool{},
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "conflux", Name: "operation_duration_seconds",
 			Help: "Time to answer a GraphQL operation, by operation name and type.", Buckets: prometheus.DefBuckets},
 			[]string{"operation", "type"}),
@@ -64,7 +69,10 @@ func newTelemetry() (*telemetry, error) {
 				Help: "Bytes of uploaded files streamed to backends (again for a retry that sends a file again)."}),
 		},
 	}
-	for _, c := range []prometheus.Collector{t.duration, t.errors, t.uploads.requests, t.uploads.bytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+	buffered := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conflux", Name: "subscription_buffered_bytes",
+		Help: "Bytes of the events waiting for slow subscribers, every subscription together (bounded by server.subscriptions.bufferBytesTotal)."},
+		func() float64 { return float64(budget.Used()) })
+	for _, c := range []prometheus.Collector{t.duration, t.errors, t.uploads.requests, t.uploads.bytes, buffered, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

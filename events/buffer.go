@@ -19,10 +19,50 @@ const (
 )
 
 // BufferLimits bound what a Buffer holds: Events events (< 1 is 1) and, when Bytes > 0, events of Bytes bytes
-// together (one event larger than Bytes is still held alone).
+// together; with Shared, the events of every buffer sharing it are within its bound too. One event is always
+// held, whatever its size: a buffer with none takes the next.
 type BufferLimits struct {
 	Events int
 	Bytes  int64
+	Shared *Budget
+}
+
+// Budget bounds the bytes of the events held by every Buffer that shares it (a process's subscriptions). Safe
+// for concurrent use.
+type Budget struct {
+	max  atomic.Int64
+	used atomic.Int64
+}
+
+// NewBudget returns a budget of max bytes (0: no bound).
+func NewBudget(max int64) *Budget {
+	b := &Budget{}
+	b.max.Store(max)
+	return b
+}
+
+// SetMax changes the bound (0: none); events held beyond a lowered bound stay until they are taken.
+func (g *Budget) SetMax(max int64) { g.max.Store(max) }
+
+// Max returns the bound (0: none).
+func (g *Budget) Max() int64 { return g.max.Load() }
+
+// Used returns the bytes held now.
+func (g *Budget) Used() int64 { return g.used.Load() }
+
+// allows reports whether n more bytes are within the budget; nil allows everything.
+func (g *Budget) allows(n int64) bool {
+	if g == nil {
+		return true
+	}
+	max := g.max.Load()
+	return max <= 0 || g.used.Load()+n <= max
+}
+
+func (g *Budget) add(n int64) {
+	if g != nil {
+		g.used.Add(n)
+	}
 }
 
 // NewBuffer reads src in its own goroutine into a buffer bounded by limits, so that a slow consumer never holds up
@@ -46,7 +86,7 @@ func NewBuffer(src Stream, limits BufferLimits, overflow string, onDrop func(act
 		onDrop = func(string) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &buffer{src: src, size: size, maxBytes: limits.Bytes, overflow: overflow, onDrop: onDrop, cancel: cancel,
+	b := &buffer{src: src, size: size, maxBytes: limits.Bytes, shared: limits.Shared, overflow: overflow, onDrop: onDrop, cancel: cancel,
 		ready: make(chan struct{}, 1), done: make(chan struct{})}
 	go b.read(ctx)
 	return b
@@ -56,6 +96,7 @@ type buffer struct {
 	src      Stream
 	size     int
 	maxBytes int64
+	shared   *Budget
 	overflow string
 	onDrop   func(string)
 	cancel   context.CancelFunc
@@ -117,7 +158,8 @@ func (b *buffer) read(ctx context.Context) {
 
 // fits reports whether ev can be added within the limits: an empty buffer takes any one event. b.mu is held.
 func (b *buffer) fits(ev []byte) bool {
-	return b.n == 0 || b.n < b.size && (b.maxBytes <= 0 || b.held+int64(len(ev)) <= b.maxBytes)
+	n := int64(len(ev))
+	return b.n == 0 || b.n < b.size && (b.maxBytes <= 0 || b.held+n <= b.maxBytes) && b.shared.allows(n)
 }
 
 // pop removes and returns the oldest event. b.mu is held and b.n > 0.
@@ -127,6 +169,7 @@ func (b *buffer) pop() []byte {
 	b.head = (b.head + 1) % len(b.ring)
 	b.n--
 	b.held -= int64(len(ev))
+	b.shared.add(-int64(len(ev)))
 	return ev
 }
 
@@ -142,6 +185,7 @@ func (b *buffer) push(ev []byte) {
 	b.ring[(b.head+b.n)%len(b.ring)] = ev
 	b.n++
 	b.held += int64(len(ev))
+	b.shared.add(int64(len(ev)))
 }
 
 func (b *buffer) signal() {
@@ -179,5 +223,10 @@ func (b *buffer) Close() {
 	b.closed.Store(true)
 	b.cancel()
 	<-b.done
+	b.mu.Lock()
+	for b.n > 0 { // what nobody will take gives its bytes back to the shared budget
+		b.pop()
+	}
+	b.mu.Unlock()
 	b.signal() // wakes a Next waiting in another goroutine
 }

@@ -241,3 +241,33 @@ func TestBuffer_stream(t *testing.T) {
 	}
 	wantError(t, end(t, b), CodeBadResponse, 0)
 }
+
+// TestBuffer_sharedBudget: buffers sharing a Budget hold no more bytes together than it allows (a buffer with no
+// event still takes one), and give their bytes back as events are taken or the buffer closes.
+func TestBuffer_sharedBudget(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	budget := NewBudget(4)
+	srcA, srcB := newSource(10, io.EOF), newSource(3, io.EOF)
+	a := NewBuffer(srcA, BufferLimits{Events: 100, Shared: budget}, OverflowDropNewest, nil)
+	waitFor(t, srcA.ended, "end of source A")
+	if got := budget.Used(); got != 4 {
+		t.Fatalf("A holds %d bytes, want the budget's 4", got)
+	}
+	db := &drops{}
+	b := NewBuffer(srcB, BufferLimits{Events: 100, Shared: budget}, OverflowDropNewest, db.onDrop)
+	waitFor(t, srcB.ended, "end of source B")
+	if got, drops := budget.Used(), db.String(); got != 5 || drops != "map[drop_newest:2]" {
+		t.Fatalf("with B: %d bytes held, B's drops %s; want 5 (B's one event past the budget), map[drop_newest:2]", got, drops)
+	}
+	if ev, err := a.Next(context.Background()); err != nil || string(ev) != "1" {
+		t.Fatalf("A's first event %q %v", ev, err)
+	}
+	if got := budget.Used(); got != 4 {
+		t.Errorf("after A's first event was taken: %d bytes held, want 4", got)
+	}
+	a.Close()
+	b.Close()
+	if got := budget.Used(); got != 0 {
+		t.Errorf("after Close: %d bytes held, want 0", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/conflux-gql/conflux/events"
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/sources"
 )
@@ -20,6 +21,8 @@ type options struct {
 	log   *slog.Logger
 	// subMetrics receives subscriptions' metrics (subscribe.go).
 	subMetrics *SubscriptionMetrics
+	// subBudget bounds the bytes of the events every subscription of the process holds (subscribe.go).
+	subBudget *events.Budget
 }
 
 // WithLogger sets where the resolvers log what clients are not told (a panic in a batch); the default discards

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/conflux-gql/conflux/events"
 	"github.com/conflux-gql/conflux/respcache"
 	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
@@ -38,6 +39,7 @@ type Resolver struct {
 	httpCfg    *sources.HTTPConfig
 	gqlSubs    *schema.GraphQLSubscriptions
 	subMetrics *SubscriptionMetrics
+	subBudget  *events.Budget
 }
 
 // Set holds the resolvers of one configuration version.
@@ -59,6 +61,10 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
+	if o.subBudget == nil {
+		o.subBudget = events.NewBudget(0)
+	}
+	o.subBudget.SetMax(sg.Settings.Subscriptions.BufferBytesTotal)
 	s := &Set{byBinding: map[*schema.Binding]*Resolver{}, sources: srcs, forward: map[string][]string{}}
 	for _, b := range sg.Bindings() {
 		if b.Cache != nil && b.Fetches() {
@@ -80,7 +86,7 @@ func New(sg *schema.Supergraph, srcs map[string]sources.Source, opts ...Option) 
 		}
 	}
 	for _, b := range sg.Bindings() {
-		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b), log: o.log, subMetrics: o.subMetrics}
+		r := &Resolver{Binding: b, env: sg.Env, jwt: readsJWT(b), log: o.log, subMetrics: o.subMetrics, subBudget: o.subBudget}
 		if def := sg.Schema.Types[b.Type]; def != nil {
 			if f := def.Fields.ForName(b.Field); f != nil {
 				r.List = isList(f.Type)

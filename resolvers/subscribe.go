@@ -49,6 +49,13 @@ func WithSubscriptionMetrics(m *SubscriptionMetrics) Option {
 	return func(o *options) { o.subMetrics = m }
 }
 
+// WithSubscriptionBudget shares b between the subscriptions of every version (the process's): the events waiting
+// for slow clients are within server.subscriptions.bufferBytesTotal together. New sets b's bound from the
+// version's settings. Without it, the set's subscriptions share a budget of their own.
+func WithSubscriptionBudget(b *events.Budget) Option {
+	return func(o *options) { o.subBudget = b }
+}
+
 // SubscribeOptions are the server's settings for one subscription's stream; the binding's subscribe overrides
 // Buffer and Overflow.
 type SubscribeOptions struct {
@@ -190,7 +197,7 @@ func (r *Resolver) Subscribe(ctx context.Context, vs Vars, fw *Forward, clientVa
 	if m := r.subMetrics; m != nil {
 		onDrop = func(action string) { m.dropped.WithLabelValues(b.Name(), action).Inc() }
 	}
-	sub.stream = events.NewBuffer(stream, events.BufferLimits{Events: buffer, Bytes: o.BufferBytes}, overflow, onDrop)
+	sub.stream = events.NewBuffer(stream, events.BufferLimits{Events: buffer, Bytes: o.BufferBytes, Shared: r.subBudget}, overflow, onDrop)
 	return sub, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/conflux-gql/conflux/events"
 	"github.com/conflux-gql/conflux/fleet"
 	"github.com/conflux-gql/conflux/graph"
 	"github.com/conflux-gql/conflux/resolvers"
@@ -48,6 +49,9 @@ type Config struct {
 	SourceMetrics *sources.Metrics
 	// SubscriptionMetrics receives the metrics of every version's subscriptions (issue 17); nil reports none.
 	SubscriptionMetrics *resolvers.SubscriptionMetrics
+	// SubscriptionBudget bounds the bytes of the events every version's subscriptions hold for slow clients
+	// together (server.subscriptions.bufferBytesTotal); New makes one when it is nil.
+	SubscriptionBudget *events.Budget
 	// RateLimiter, when set, returns the limiter that enforces a source's limits.rate in place of the source's
 	// own token bucket (issue 15: one budget across replicas); a nil RateLimiter or result keeps the bucket.
 	RateLimiter func(source string, limits sources.LimitsConfig) sources.RateLimiter
@@ -98,6 +102,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SubscriptionBudget == nil {
+		cfg.SubscriptionBudget = events.NewBudget(0) // its bound comes from each version's settings
 	}
 	v, err := build(cfg.Supergraph, &cfg, nil)
 	if err != nil {

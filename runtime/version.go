@@ -67,7 +67,7 @@ func build(sg *schema.Supergraph, cfg *Config, prev *Version) (*Version, error) 
 		}
 	}
 	set, err := resolvers.New(sg, v.srcs, resolvers.WithResponseCache(cfg.ResponseCache), resolvers.WithLogger(cfg.Logger),
-		resolvers.WithSubscriptionMetrics(cfg.SubscriptionMetrics))
+		resolvers.WithSubscriptionMetrics(cfg.SubscriptionMetrics), resolvers.WithSubscriptionBudget(cfg.SubscriptionBudget))
 	if err != nil {
 		v.Close()
 		return nil, err

@@ -58,7 +58,7 @@ var (
 		"queryCacheBytes", "planCacheBytes", "apqCacheBytes", "responseCacheBytes", "exposeUpstreamDetails", "cors", "auth", "uploads", "subscriptions"}
 	corsKeys   = []string{"origins", "methods", "headers", "credentials", "maxAge"}
 	uploadKeys = []string{"maxFileBytes", "maxFiles", "maxTotalBytes"}
-	subKeys    = []string{"max", "maxPerConnection", "maxPerClient", "buffer", "bufferBytes", "overflow", "keepAlive", "initTimeout"}
+	subKeys    = []string{"max", "maxPerConnection", "maxPerClient", "buffer", "bufferBytes", "bufferBytesTotal", "overflow", "keepAlive", "initTimeout"}
 )
 
 // Settings are the serving options of the `server` section, an extension of the DESIGN.md format. Defaults come
@@ -165,6 +165,8 @@ type Subscriptions struct {
 	Buffer int
 	// BufferBytes bounds those events' bytes together (one larger event is still held alone).
 	BufferBytes int64
+	// BufferBytesTotal bounds the bytes of the events held by every subscription of the process together.
+	BufferBytesTotal int64
 	// Overflow is what happens when an event arrives with the buffer full: drop_oldest, drop_newest or close.
 	Overflow string
 	// KeepAlive is the interval of pings (graphql-transport-ws) and comments (SSE) on an idle stream.
@@ -212,7 +214,8 @@ func DefaultSettings() Settings {
 		Playground:    true,
 		MaxBodyBytes:  1 << 20,
 		Uploads:       Uploads{MaxFileBytes: 10 << 20, MaxFiles: 10, MaxTotalBytes: 32 << 20},
-		Subscriptions: Subscriptions{Max: 10000, MaxPerConnection: 100, MaxPerClient: 1000, Buffer: 64, BufferBytes: 1 << 20, Overflow: OverflowDropOldest,
+		Subscriptions: Subscriptions{Max: 10000, MaxPerConnection: 100, MaxPerClient: 1000, Buffer: 64, BufferBytes: 1 << 20, BufferBytesTotal: 256 << 20,
+			Overflow:  OverflowDropOldest,
 			KeepAlive: 15 * time.Second, InitTimeout: 10 * time.Second},
 		MaxDepth:       15,
 		MaxAliases:     50,
@@ -688,6 +691,9 @@ func (d *decoder) subscriptions(n *yaml.Node, path string, s *Subscriptions) {
 		case "bufferBytes":
 			v, _ := d.integer(e.value, p, 1024)
 			s.BufferBytes = int64(v)
+		case "bufferBytesTotal":
+			v, _ := d.integer(e.value, p, 1024)
+			s.BufferBytesTotal = int64(v)
 		case "overflow":
 			s.Overflow, _ = d.enum(e.value, p, "overflow action", OverflowActions)
 		case "keepAlive":
