@@ -2,10 +2,13 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/conflux-gql/conflux/resolvers"
+	"github.com/conflux-gql/conflux/schema"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/rules"
@@ -19,6 +22,9 @@ import (
 // clear error rather than an upstream failure per request.
 func (p *planner) forward(f *Field) (*resolvers.Forward, error) {
 	w := &forwardWriter{vars: map[string]bool{}, op: p.op, fetch: f.Fetch.ID}
+	if fed := p.sg.Federation; fed != nil && fed.ByName[f.Binding.Source] != nil {
+		w.keys = func(typ string) []string { return forwardedKeys(fed, f.Binding.Source, typ) }
+	}
 	// A batch matched by item fields needs them in every item, asked for or not.
 	if bt := f.Binding.Batch; bt != nil && f.Fetch.Batched && bt.Entities == "" {
 		for _, m := range bt.Match {
@@ -100,6 +106,9 @@ type forwardWriter struct {
 	fetch    int
 	literals []resolvers.ForwardLiteral
 	err      error
+	// keys, for a fetch from a subgraph of the supergraph, gives the key fields of a type that the objects it
+	// forwards must carry for the _entities fetches of other subgraphs' fields below them (issue 17).
+	keys func(typ string) []string
 }
 
 func (w *forwardWriter) selection(f *Field) string {
@@ -153,6 +162,9 @@ func (w *forwardWriter) fields(sel *Selection, extra []string) int {
 			written[sf.Alias] = true
 		case FieldFetch, FieldValue:
 			need = append(need, parentFields(sf.Binding)...)
+			if sf.Binding.Federated && w.keys != nil {
+				need = append(need, w.keys(sel.Type.Name)...)
+			}
 		case FieldData:
 			if sf.Binding != nil && sf.Binding.From != nil {
 				need = append(need, sf.Binding.From[0])
@@ -187,6 +199,30 @@ func (w *forwardWriter) fields(sel *Selection, extra []string) int {
 		}
 	}
 	return len(written)
+}
+
+// forwardedKeys lists the key fields of typ, over every subgraph's resolvable keys, that subgraph sub resolves and
+// that are leaves (a nested key field cannot be named alone): what a selection forwarded to sub adds so that the
+// objects it answers can enter other subgraphs by key.
+func forwardedKeys(fed *schema.Federation, sub, typ string) []string {
+	t := fed.Types[typ]
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(t.In)) {
+		for _, k := range t.In[name].Keys {
+			if !k.Resolvable {
+				continue
+			}
+			for _, s := range k.Selection {
+				if kf, ok := s.(*ast.Field); ok && len(kf.SelectionSet) == 0 && fed.CanResolve(sub, typ, kf.Name) && !slices.Contains(out, kf.Name) {
+					out = append(out, kf.Name)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // argument writes an argument's value: a client variable as itself, any other value as a new variable.

@@ -293,6 +293,18 @@ func (p *planner) federate(root *ast.Definition) error {
 	return nil
 }
 
+// forwardedFrom reports whether typ.field, on an object that parent made, comes in parent's answer: parent is a
+// graphql fetch from a subgraph (a supergraph's Subscription field, issue 17, or a configured binding to one) that
+// resolves the field without @requires, so the field is forwarded with the selection rather than fetched by key.
+func (p *planner) forwardedFrom(parent *Fetch, typ, field string) bool {
+	fed := p.sg.Federation
+	if fed == nil || parent.Binding.UpstreamField == "" || !fed.CanResolve(parent.Binding.Source, typ, field) {
+		return false
+	}
+	in := fed.Types[typ].Fields[field].In[parent.Binding.Source]
+	return in == nil || len(in.Requires) == 0
+}
+
 // entityBinding returns the binding of a supergraph field typ.field on an object that another source made, or
 // nil when the field is not fetched from subgraphs there: a field of a type no subgraph can enter by a key, or
 // one of the type's key fields (the object carries those itself).
@@ -645,7 +657,7 @@ func (p *planner) field(typ *ast.Definition, occurrences []*ast.Field, parent *F
 	if f.Kind == FieldData {
 		f.Binding = p.sg.Binding(typ.Name, f.Name)
 		var group *fedGroup
-		if f.Binding == nil && parent != nil && !parent.Binding.Federated {
+		if f.Binding == nil && parent != nil && !parent.Binding.Federated && !p.forwardedFrom(parent, typ.Name, f.Name) {
 			// A supergraph field of an object another source made (a REST answer): an _entities fetch.
 			if f.Binding = p.entityBinding(typ.Name, f.Name); f.Binding != nil {
 				group = p.entityGroup(parent, path, typ.Name)

@@ -77,9 +77,14 @@ func (d *decoder) missingEndpoints(srcs map[string]*Source) {
 // federatedBindings binds every Query and Mutation field of the public schema that the supergraph resolves and
 // the configuration does not bind to the first subgraph (in join__Graph order) that resolves it (issue 14). The
 // planner plans the whole federated selection below such a binding; a binding in the configuration always wins.
+//
+// A Subscription field is bound the same way, but as a plain graphql binding (issue 17): the subscription, with
+// its whole selection, is forwarded to that subgraph over graphql.subscriptions (graphql-transport-ws at the
+// subgraph's URL by default). A selection that needs another subgraph's fields is refused when it is planned, as
+// any selection the upstream does not have.
 func (v *validator) federatedBindings() {
 	fed := v.sg.Federation
-	for _, op := range []*ast.Definition{v.sg.Schema.Query, v.sg.Schema.Mutation} {
+	for _, op := range []*ast.Definition{v.sg.Schema.Query, v.sg.Schema.Mutation, v.sg.Schema.Subscription} {
 		if op == nil {
 			continue
 		}
@@ -96,7 +101,8 @@ func (v *validator) federatedBindings() {
 			if src := v.sg.Sources[subs[0]]; src == nil || src.Kind != KindGraphQL {
 				continue // reported by deriveSources
 			}
-			b := &Binding{Type: op.Name, Field: f.Name, Source: subs[0], UpstreamField: f.Name, Federated: true, Pos: astPos(f.Position, v.file)}
+			b := &Binding{Type: op.Name, Field: f.Name, Source: subs[0], UpstreamField: f.Name, Federated: op != v.sg.Schema.Subscription,
+				Pos: astPos(f.Position, v.file)}
 			if v.binding(b) {
 				v.sg.bindings[name] = b
 				v.sg.ordered = append(v.sg.ordered, b)

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,5 +170,28 @@ func TestLoad_SubscribeGraphQL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoad_SupergraphSubscription: a supergraph's Subscription field is bound to the subgraph that resolves it as
+// a plain graphql binding (forwarded, not planned as a federated root field), so a supergraph with subscriptions
+// loads; a binding in the configuration still wins.
+func TestLoad_SupergraphSubscription(t *testing.T) {
+	base, err := os.ReadFile("../testdata/federation/entities/supergraph.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	super := strings.Replace(string(base), "  query: Query\n", "  query: Query\n  subscription: Subscription\n", 1) +
+		"type Subscription @join__type(graph: ACCOUNTS) { userCreated: User @join__field(graph: ACCOUNTS) }\n"
+	sg, err := Parse("conflux.yaml", []byte("supergraph: supergraph.graphql\n"), fstest.MapFS{"supergraph.graphql": {Data: []byte(super)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sg.Binding("Subscription", "userCreated")
+	if b == nil || b.Source != "accounts" || b.UpstreamField != "userCreated" || b.Federated {
+		t.Fatalf("Subscription.userCreated binding %+v, want a graphql binding to accounts, not federated", b)
+	}
+	if q := sg.Binding("Query", "me"); q == nil || !q.Federated {
+		t.Errorf("Query.me binding %+v, want federated", q)
 	}
 }
