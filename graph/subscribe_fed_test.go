@@ -9,9 +9,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/conflux-gql/conflux/graph"
-	"github.com/conflux-gql/conflux/resolvers"
-	"github.com/conflux-gql/conflux/schema"
 	"github.com/conflux-gql/conflux/sources"
 	"go.uber.org/goleak"
 )
@@ -36,12 +33,7 @@ type Subscription
 	up := &wsUpstream{subscribed: make(chan map[string]any, 1), next: make(chan string)}
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
-	sg, err := schema.Parse("conflux.yaml", []byte(fmt.Sprintf("supergraph: supergraph.graphql\nsources:\n  accounts: {graphql: {endpoints: [%s/graphql]}}\n", srv.URL)),
-		fstest.MapFS{"supergraph.graphql": {Data: []byte(super)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts, err := sources.NewHTTP(*sg.Sources["accounts"].HTTP)
+	accounts, err := sources.NewHTTP(sources.HTTPConfig{Name: "accounts", Endpoints: []string{srv.URL + "/graphql"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,14 +45,8 @@ type Subscription
 	for _, name := range []string{"products", "inventory"} {
 		srcs[name] = &subgraphFake{name: name}
 	}
-	set, err := resolvers.New(sg, srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := graph.New(sg, set)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := engineFor(t, fmt.Sprintf("supergraph: supergraph.graphql\nsources:\n  accounts: {graphql: {endpoints: [%s/graphql]}}\n", srv.URL),
+		fstest.MapFS{"supergraph.graphql": {Data: []byte(super)}}, srcs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := subscribe(t, ctx, e, `subscription { userCreated { name reviews { body } } }`, nil)
