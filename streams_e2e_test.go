@@ -71,11 +71,7 @@ func newEngineStreamEnvFile(t *testing.T) (*streamEnv, func(interval string)) {
 // SUBSCRIPTION_CLOSED, complete, and the close 1001.
 func TestStreamsEngine_WS(t *testing.T) {
 	env := newEngineStreamEnv(t)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription { orderStatus(id: \"7\") { id status customer { name } } }"}}`)
 	want := []string{
 		`{"data":{"orderStatus":{"customer":{"name":"Ada"},"id":"7","status":"new"}}}`,
@@ -184,11 +180,7 @@ func TestStreamsEngine_Defer(t *testing.T) {
 	}
 	checkDeferred(t, "sse", events)
 	// graphql-transport-ws
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"d","payload":{"query":"` + query + `"}}`)
 	var msgs []string
 	for {
@@ -224,11 +216,7 @@ func checkDeferred(t *testing.T, format string, payloads []string) {
 // the new version.
 func TestStreamsEngine_Reload(t *testing.T) {
 	env, write := newEngineStreamEnvFile(t)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	const sub = `{"type":"subscribe","id":"1","payload":{"query":"subscription { orderStatus(id: \"7\") { status } }"}}`
 	c.send(sub)
 	c.expect(wsNext, "1")

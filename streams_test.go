@@ -286,6 +286,18 @@ type wsClient struct {
 	c *websocket.Conn
 }
 
+// connectWS dials a graphql-transport-ws connection to url and makes it acknowledged (connection_init, then
+// connection_ack), failing the test otherwise.
+func connectWS(t *testing.T, url string) *wsClient {
+	t.Helper()
+	c, _, err := dialWS(t, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init()
+	return c
+}
+
 func dialWS(t *testing.T, url string, header http.Header, subprotocols ...string) (*wsClient, *http.Response, error) {
 	t.Helper()
 	if subprotocols == nil {
@@ -430,11 +442,7 @@ func multipartParts(t *testing.T, resp *http.Response) []string {
 // subscription over SSE once it streams — so they cannot shed queries; the stream metrics count them.
 func TestStreams_InFlight(t *testing.T) {
 	env := newStreamEnv(t, `{maxInFlight: 1}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	ws := env.nextFeed()
 	resp := postStream(t, context.Background(), env.url, "text/event-stream", `{"query":"subscription{ticks}"}`)

@@ -67,11 +67,7 @@ func TestWS_CloseCodes(t *testing.T) {
 // TestWS_Operations: queries, deferred queries and request errors over graphql-transport-ws, ping/pong.
 func TestWS_Operations(t *testing.T) {
 	env := newStreamEnv(t, `{}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"ping"}`)
 	c.expect(wsPong, "")
 
@@ -108,11 +104,7 @@ func TestWS_Operations(t *testing.T) {
 // last error and the end of the stream reach the client.
 func TestWS_Subscription(t *testing.T) {
 	env := newStreamEnv(t, `{}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	fd := env.nextFeed()
 	for i, ev := range []string{`{"ticks":1}`, `{"ticks":2}`} {
@@ -146,29 +138,17 @@ func TestWS_Subscription(t *testing.T) {
 // SUBSCRIPTION_LIMIT as an error message; the connection stays usable.
 func TestWS_Limits(t *testing.T) {
 	env := newStreamEnv(t, `{subscriptions: {max: 2, maxPerConnection: 1}}`)
-	a, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.init()
+	a := connectWS(t, env.url)
 	a.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	env.nextFeed()
 	a.send(`{"type":"subscribe","id":"2","payload":{"query":"subscription{ticks}"}}`)
 	if m := a.expect(wsError, "2"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionLimit) {
 		t.Errorf("maxPerConnection: %s", mustJSON(m["payload"]))
 	}
-	b, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.init()
+	b := connectWS(t, env.url)
 	b.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	env.nextFeed()
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	if m := c.expect(wsError, "1"); !strings.Contains(mustJSON(m["payload"]), codeSubscriptionLimit) {
 		t.Errorf("max: %s", mustJSON(m["payload"]))
@@ -220,11 +200,7 @@ func TestWS_KeepAlive(t *testing.T) {
 // connection closes with 1001; a new connection is refused.
 func TestWS_Shutdown(t *testing.T) {
 	env := newStreamEnv(t, `{}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	fd := env.nextFeed()
 	done := make(chan struct{})
@@ -248,11 +224,7 @@ func TestWS_Shutdown(t *testing.T) {
 // TestWS_ShutdownCancels: a subscription the engine does not end is cancelled at Shutdown's deadline.
 func TestWS_ShutdownCancels(t *testing.T) {
 	env := newStreamEnv(t, `{}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	fd := env.nextFeed()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -416,11 +388,7 @@ func TestWS_Auth(t *testing.T) {
 // subscription, instead of the server holding what it cannot send.
 func TestWS_SlowClient(t *testing.T) {
 	env := newStreamEnv(t, `{writeTimeout: 200ms}`)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	fd := env.nextFeed()
 	big := event(`{"ticks":"` + strings.Repeat("x", 256<<10) + `"}`)
@@ -449,11 +417,7 @@ func TestWS_SlowClient(t *testing.T) {
 func TestWS_ChurnLimit(t *testing.T) {
 	env := newStreamEnv(t, `{subscriptions: {maxPerConnection: 2}}`)
 	t.Cleanup(func() { close(env.engine.stuck) }) // before the server shuts down (cleanups run last first)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	for _, id := range []string{"1", "2"} {
 		c.send(`{"type":"subscribe","id":"` + id + `","payload":{"query":"query Stuck {hello}"}}`)
 		c.send(`{"type":"complete","id":"` + id + `"}`)
@@ -691,11 +655,7 @@ func TestWS_InFlight(t *testing.T) {
 		}
 	}
 	t.Cleanup(release)
-	c, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.init()
+	c := connectWS(t, env.url)
 	c.send(`{"type":"subscribe","id":"s","payload":{"query":"subscription{ticks}"}}`)
 	env.nextFeed()
 	c.send(`{"type":"subscribe","id":"1","payload":{"query":"query Stuck {hello}"}}`)
@@ -721,11 +681,7 @@ func TestWS_InFlight(t *testing.T) {
 // a place given back can be taken again.
 func TestStreams_MaxPerClient(t *testing.T) {
 	env := newStreamEnv(t, `{subscriptions: {max: 10, maxPerClient: 2}}`)
-	a, _, err := dialWS(t, env.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.init()
+	a := connectWS(t, env.url)
 	a.send(`{"type":"subscribe","id":"1","payload":{"query":"subscription{ticks}"}}`)
 	env.nextFeed()
 	ctx, cancel := context.WithCancel(context.Background())
