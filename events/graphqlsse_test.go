@@ -220,12 +220,7 @@ func TestSubscribeGraphQL_sseClose(t *testing.T) {
 			if ev := next(t, s); ev != `{"data":2}` {
 				t.Fatalf("event %s", ev)
 			}
-			if how == "Close" {
-				s.Close()
-			} else {
-				cancel()
-			}
-			wantEOF(t, s)
+			endBy(t, how, s, cancel)
 			<-gone
 			s.Close()
 			tr.CloseIdleConnections()

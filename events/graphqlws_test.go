@@ -428,12 +428,7 @@ func TestSubscribeGraphQL_wsClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			next(t, s)
-			if how == "Close" {
-				s.Close()
-			} else {
-				cancel()
-			}
-			wantEOF(t, s)
+			endBy(t, how, s, cancel)
 			if g := <-got; g.complete.ID != "1" || g.code != websocket.StatusNormalClosure {
 				t.Fatalf("upstream saw %+v, want complete for id 1 and close code 1000", g)
 			}

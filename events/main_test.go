@@ -70,6 +70,18 @@ func wantError(t *testing.T, err error, code string, status int) *Error {
 	return e
 }
 
+// endBy ends s the way how says ("Close", or else cancel of the context it was made with) and checks that it
+// then ends with io.EOF.
+func endBy(t *testing.T, how string, s Stream, cancel context.CancelFunc) {
+	t.Helper()
+	if how == "Close" {
+		s.Close()
+	} else {
+		cancel()
+	}
+	wantEOF(t, s)
+}
+
 func wantEOF(t *testing.T, s Stream) {
 	t.Helper()
 	if err := end(t, s); err != io.EOF {

@@ -96,12 +96,7 @@ func TestPoll_close(t *testing.T) {
 				t.Fatal(err)
 			}
 			next(t, s)
-			if how == "Close" {
-				s.Close()
-			} else {
-				cancel()
-			}
-			wantEOF(t, s)
+			endBy(t, how, s, cancel)
 			s.Close()
 			goleak.VerifyNone(t, leaks)
 		})

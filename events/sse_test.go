@@ -355,12 +355,7 @@ func TestSubscribeSSE_close(t *testing.T) {
 				t.Fatal(err)
 			}
 			next(t, s)
-			if how == "Close" {
-				s.Close()
-			} else {
-				cancel()
-			}
-			wantEOF(t, s)
+			endBy(t, how, s, cancel)
 			<-gone
 			s.Close()
 			goleak.VerifyNone(t, leaks)
