@@ -93,14 +93,7 @@ func TestLoad_Subscribe(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sg, err := Parse("conflux.yaml", []byte(subscribeConfig(tc.orderEvents, tc.sources, tc.bindings)), fsys, noEnv)
 			if tc.wantErr != nil {
-				if err == nil {
-					t.Fatal("loaded, want an error")
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error\n%v\nwant it to contain\n%s", err, w)
-					}
-				}
+				wantErrors(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
@@ -150,14 +143,7 @@ func TestLoad_SubscribeGraphQL(t *testing.T) {
 			}
 			sg, err := Parse("conflux.yaml", []byte(config), fsys, noEnv)
 			if tc.wantErr != nil {
-				if err == nil {
-					t.Fatal("loaded, want an error")
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error\n%v\nwant it to contain\n%s", err, w)
-					}
-				}
+				wantErrors(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
@@ -193,5 +179,18 @@ func TestLoad_SupergraphSubscription(t *testing.T) {
 	}
 	if q := sg.Binding("Query", "me"); q == nil || !q.Federated {
 		t.Errorf("Query.me binding %+v, want federated", q)
+	}
+}
+
+// wantErrors checks that loading failed with an error holding each of want.
+func wantErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("loaded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error\n%v\nwant it to contain\n%s", err, w)
+		}
 	}
 }
