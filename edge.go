@@ -94,10 +94,8 @@ func newEdgeMetrics(reg prometheus.Registerer) (*edgeMetrics, error) {
 			Help: "Requests answered 503 SERVER_BUSY because server.maxInFlight requests were being served, by listener."},
 			[]string{"listener"}),
 	}
-	for _, c := range []prometheus.Collector{m.open, m.refused, m.inFlight, m.shed} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := registerAll(reg, m.open, m.refused, m.inFlight, m.shed); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

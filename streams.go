@@ -57,7 +57,7 @@ type streamMetrics struct {
 func newStreamMetrics(reg prometheus.Registerer) (*streamMetrics, error) {
 	m := &streamMetrics{
 		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "conflux", Name: "subscriptions_open",
-			Help: "Subscriptions open, by client transport (ws, sse)."}, []string{"transport"}),
+			Help: "Subscriptions open, by client transport (ws, sse, multipart)."}, []string{"transport"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "conflux", Name: "subscriptions_refused_total",
 			Help: "Subscriptions refused, by client transport and reason (max, maxPerConnection, maxPerClient, shutdown)."},
 			[]string{"transport", "reason"}),
@@ -65,10 +65,8 @@ func newStreamMetrics(reg prometheus.Registerer) (*streamMetrics, error) {
 			Help: "Payloads sent to clients over streams (ws next messages, SSE next events, multipart parts), by transport."},
 			[]string{"transport"}),
 	}
-	for _, c := range []prometheus.Collector{m.open, m.refused, m.messages} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := registerAll(reg, m.open, m.refused, m.messages); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -72,10 +72,9 @@ func newTelemetry() (*telemetry, error) {
 	buffered := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "conflux", Name: "subscription_buffered_bytes",
 		Help: "Bytes of the events waiting for slow subscribers, every subscription together (bounded by server.subscriptions.bufferBytesTotal)."},
 		func() float64 { return float64(budget.Used()) })
-	for _, c := range []prometheus.Collector{t.duration, t.errors, t.uploads.requests, t.uploads.bytes, buffered, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := registerAll(reg, t.duration, t.errors, t.uploads.requests, t.uploads.bytes, buffered, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -184,8 +183,13 @@ func (t *telemetry) observeFleet(status func() (fleet.SyncStatus, bool), version
 			"The configuration version served: its content hash and its number in the cluster (0 before the first synchronisation).",
 			[]string{"version", "seq"}, nil)},
 	}
+	return registerAll(t.registry, cs...)
+}
+
+// registerAll registers each of cs in reg, stopping at the first failure.
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 	for _, c := range cs {
-		if err := t.registry.Register(c); err != nil {
+		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
